@@ -1,0 +1,58 @@
+import { CORE_MALFORMED_HEX, CORE_MALFORMED_UTF8 } from './codes/core.ts';
+import { PsycheError } from './psyche-error.ts';
+
+const utf8Decoder = new TextDecoder('utf-8', { fatal: true });
+const utf8Encoder = new TextEncoder();
+
+export function utf8Encode(text: string): Uint8Array {
+  return utf8Encoder.encode(text);
+}
+
+/** Strict UTF-8 decoding: malformed sequences throw CORE_MALFORMED_UTF8 instead of becoming U+FFFD. */
+export function utf8Decode(bytes: Uint8Array, offset = 0): string {
+  try {
+    return utf8Decoder.decode(bytes);
+  } catch (cause) {
+    throw new PsycheError(CORE_MALFORMED_UTF8, { offset }, 'malformed UTF-8', { cause });
+  }
+}
+
+export function concatBytes(...parts: readonly Uint8Array[]): Uint8Array {
+  let length = 0;
+  for (const part of parts) length += part.length;
+  const out = new Uint8Array(length);
+  let offset = 0;
+  for (const part of parts) {
+    out.set(part, offset);
+    offset += part.length;
+  }
+  return out;
+}
+
+/** Constant-time in the content (not the length), so it can compare secrets and digests. */
+export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  let diff = 0;
+  for (let i = 0; i < a.length; i++) diff |= a[i]! ^ b[i]!;
+  return diff === 0;
+}
+
+const hexDigits = '0123456789abcdef';
+
+export function toHex(bytes: Uint8Array): string {
+  let out = '';
+  for (let i = 0; i < bytes.length; i++) {
+    const b = bytes[i]!;
+    out += hexDigits[b >> 4]! + hexDigits[b & 15]!;
+  }
+  return out;
+}
+
+export function fromHex(hex: string): Uint8Array {
+  if (hex.length % 2 !== 0 || !/^[0-9a-fA-F]*$/.test(hex)) {
+    throw new PsycheError(CORE_MALFORMED_HEX, { length: hex.length }, 'expected an even-length hex string');
+  }
+  const out = new Uint8Array(hex.length / 2);
+  for (let i = 0; i < out.length; i++) out[i] = Number.parseInt(hex.slice(2 * i, 2 * i + 2), 16);
+  return out;
+}
