@@ -7,10 +7,12 @@ import { utf8Decode } from './bytes.ts';
  * CORE_BYTES_OUT_OF_RANGE with the offset; `bytes()` returns views (no copies, no allocation).
  */
 export class ByteReader {
+  private readonly source: Uint8Array;
   private readonly view: DataView;
   private position = 0;
 
-  constructor(private readonly source: Uint8Array) {
+  constructor(source: Uint8Array) {
+    this.source = source;
     this.view = new DataView(source.buffer, source.byteOffset, source.byteLength);
   }
 

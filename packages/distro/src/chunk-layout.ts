@@ -61,8 +61,20 @@ export function computeChunkLayout(shape: readonly number[], maxChunk: number = 
       `tensor of shape ${JSON.stringify(shape)} is too large`,
     );
   }
-  const chunkRows = largestDivisorAtMost(rows, maxChunk);
-  const chunkCols = largestDivisorAtMost(cols, maxChunk);
+  return layoutWithChunks(shape, largestDivisorAtMost(rows, maxChunk), largestDivisorAtMost(cols, maxChunk));
+}
+
+/** A layout with explicit chunk lengths (as read from the wire); they must divide rows and cols. */
+export function layoutWithChunks(shape: readonly number[], chunkRows: number, chunkCols: number): ChunkLayout {
+  const cols = shape.length === 0 ? 1 : shape[shape.length - 1]!;
+  const rows = shape.slice(0, -1).reduce((a, b) => a * b, 1);
+  if (!Number.isInteger(chunkRows) || !Number.isInteger(chunkCols) || chunkRows < 1 || chunkCols < 1 || rows % chunkRows !== 0 || cols % chunkCols !== 0) {
+    throw new PsycheError(
+      DISTRO_SHAPE_MISMATCH,
+      { name: 'chunk', expected: `divisors of ${rows}×${cols}`, received: `${chunkRows}×${chunkCols}` },
+      `chunk ${chunkRows}×${chunkCols} does not tile ${rows}×${cols}`,
+    );
+  }
   const rowChunks = rows / chunkRows;
   const colChunks = cols / chunkCols;
   return {
