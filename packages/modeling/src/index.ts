@@ -7,3 +7,7 @@
 export * from './dtype.ts';
 export * from './onnx-model.ts';
 export * from './graph-builder.ts';
+export * from './parameters.ts';
+export * from './llama-config.ts';
+export * from './llama-model.ts';
+export * from './mlp-model.ts';

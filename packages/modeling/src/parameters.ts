@@ -1,0 +1,33 @@
+import { createRng, fillGaussian, type RngSeed } from '@psyche/core';
+
+/** How one parameter is shaped and initialized. */
+export interface ParameterSpec {
+  /** Hugging Face name, e.g. `model.layers.0.self_attn.q_proj.weight`. */
+  readonly name: string;
+  readonly shape: readonly number[];
+  /** `normal`: N(0, std²); `ones`: 1 (norm weights); `zeros`: 0 (biases). */
+  readonly init: { readonly kind: 'normal'; readonly std: number } | { readonly kind: 'ones' } | { readonly kind: 'zeros' };
+}
+
+/** Parameters by name, float32, row-major. */
+export type Parameters = Map<string, Float32Array>;
+
+export function parameterCount(specs: readonly ParameterSpec[]): number {
+  return specs.reduce((n, s) => n + s.shape.reduce((a, b) => a * b, 1), 0);
+}
+
+/**
+ * Seeded initialization. Each parameter gets its own xoshiro128** stream seeded by
+ * `${seed}/${name}`, so a parameter's values do not depend on which other parameters exist or
+ * their order; normal draws use fillGaussian from @psyche/core.
+ */
+export function initParameters(specs: readonly ParameterSpec[], seed: RngSeed): Parameters {
+  const out: Parameters = new Map();
+  for (const s of specs) {
+    const data = new Float32Array(s.shape.reduce((a, b) => a * b, 1));
+    if (s.init.kind === 'normal') fillGaussian(createRng(`${String(seed)}/${s.name}`), data, s.init.std);
+    else if (s.init.kind === 'ones') data.fill(1);
+    out.set(s.name, data);
+  }
+  return out;
+}
