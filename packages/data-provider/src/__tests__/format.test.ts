@@ -1,0 +1,123 @@
+import { describe, expect, it } from 'vitest';
+import {
+  DATA_BATCH_ID_OUT_OF_RANGE,
+  DATA_INVALID_CONFIG,
+  DATA_MANIFEST_MALFORMED,
+  createRng,
+  fisherYatesShuffle,
+  isPsycheError,
+  utf8Encode,
+} from '@psyche/core';
+import {
+  ShardLayout,
+  SequenceOrder,
+  createInMemoryProvider,
+  inputsAndTargets,
+  isSafeRelativePath,
+  manifestForShards,
+  parseManifest,
+  sequenceCountFor,
+  serializeManifest,
+} from '../index.ts';
+import { positionalTokens } from './helpers.ts';
+
+function codeOf(fn: () => unknown): number | undefined {
+  try {
+    fn();
+  } catch (error) {
+    return isPsycheError(error) ? error.code : -1;
+  }
+  return undefined;
+}
+
+describe('manifest', () => {
+  const manifest = manifestForShards([positionalTokens(100, 1000)], 1000, 8);
+
+  it('round-trips through JSON', () => {
+    expect(parseManifest(utf8Encode(serializeManifest(manifest)))).toEqual(manifest);
+  });
+
+  it('rejects malformed manifests with DATA_MANIFEST_MALFORMED', () => {
+    const bad: unknown[] = [
+      null,
+      [],
+      { ...manifest, format: 'other' },
+      { ...manifest, version: 2 },
+      { ...manifest, dtype: 'u8' },
+      { ...manifest, vocabSize: 70_000 },
+      { ...manifest, seqLen: 0 },
+      { ...manifest, files: [] },
+      { ...manifest, files: [{ ...manifest.files[0], path: '../etc/passwd' }] },
+      { ...manifest, files: [{ ...manifest.files[0], path: '/abs' }] },
+      { ...manifest, files: [{ ...manifest.files[0], bytes: 3 }] },
+      { ...manifest, files: [{ ...manifest.files[0], sha256: 'xyz' }] },
+      { ...manifest, files: [manifest.files[0], manifest.files[0]] },
+      { ...manifest, eotToken: 1000 },
+    ];
+    for (const value of bad) expect(codeOf(() => parseManifest(utf8Encode(JSON.stringify(value))))).toBe(DATA_MANIFEST_MALFORMED);
+    expect(codeOf(() => parseManifest(Uint8Array.of(0xff, 0xfe)))).toBe(DATA_MANIFEST_MALFORMED);
+    expect(codeOf(() => parseManifest(utf8Encode('{"format":')))).toBe(DATA_MANIFEST_MALFORMED);
+  });
+
+  it('accepts only relative paths that stay inside the dataset', () => {
+    expect(isSafeRelativePath('a/b.bin')).toBe(true);
+    for (const path of ['', '..', 'a/../b', './a', 'a//b', 'C:/x', 'http://x', 'a\\b']) expect(isSafeRelativePath(path)).toBe(false);
+  });
+});
+
+describe('sequence layout', () => {
+  it('counts whole sequences of seqLen + 1 tokens at stride seqLen', () => {
+    expect(sequenceCountFor(9, 8)).toBe(1);
+    expect(sequenceCountFor(8, 8)).toBe(0);
+    expect(sequenceCountFor(17, 8)).toBe(2);
+    expect(sequenceCountFor(16, 8)).toBe(1);
+  });
+
+  it('maps token ranges across file boundaries', () => {
+    const layout = new ShardLayout('u16', [10, 0, 6, 20]);
+    expect(layout.tokenCount).toBe(18);
+    expect(layout.pieces(3, 5)).toEqual([
+      { fileIndex: 0, byteOffset: 6, byteLength: 4 },
+      { fileIndex: 2, byteOffset: 0, byteLength: 6 },
+    ]);
+    expect(layout.pieces(8, 2)).toEqual([{ fileIndex: 3, byteOffset: 0, byteLength: 4 }]);
+  });
+
+  it('serves inputs and targets shifted by one, across shards', async () => {
+    const tokens = positionalTokens(1000, 50_000);
+    const provider = createInMemoryProvider({ shards: [tokens.subarray(0, 333), tokens.subarray(333)], vocabSize: 50_000, seqLen: 16 });
+    expect(provider.describe().sequenceCount).toBe(Math.floor(999 / 16));
+    const batch = await provider.getSequences([20, 21, 0]);
+    const { inputs, targets } = inputsAndTargets(batch, 0);
+    expect([...inputs]).toEqual(Array.from({ length: 16 }, (_, i) => 320 + i));
+    expect([...targets]).toEqual(Array.from({ length: 16 }, (_, i) => 321 + i));
+    expect(inputsAndTargets(batch, 1).inputs[0]).toBe(336);
+    expect(inputsAndTargets(batch, 2).inputs[0]).toBe(0);
+  });
+});
+
+describe('SequenceOrder', () => {
+  it('is the identity without a seed and wraps past an epoch', () => {
+    const order = new SequenceOrder(10);
+    expect([0, 5, 9, 10, 23].map((id) => order.sequenceFor(id))).toEqual([0, 5, 9, 0, 3]);
+  });
+
+  it('is a seeded Fisher-Yates permutation per epoch (core createRng, forked per epoch)', () => {
+    const order = new SequenceOrder(50, 'seed');
+    const epoch0 = Array.from({ length: 50 }, (_, id) => order.sequenceFor(id));
+    const epoch1 = Array.from({ length: 50 }, (_, id) => order.sequenceFor(50 + id));
+    expect([...epoch0].sort((a, b) => a - b)).toEqual(Array.from({ length: 50 }, (_, i) => i));
+    expect([...epoch1].sort((a, b) => a - b)).toEqual(Array.from({ length: 50 }, (_, i) => i));
+    expect(epoch1).not.toEqual(epoch0);
+    const expected = fisherYatesShuffle(Array.from({ length: 50 }, (_, i) => i), createRng('seed').fork('psyche-data-epoch:0'));
+    expect(epoch0).toEqual(expected);
+    expect(new SequenceOrder(50, 'seed').sequenceFor(7)).toBe(epoch0[7]);
+    expect(new SequenceOrder(50, 'other').sequenceFor(7) === epoch0[7] && new SequenceOrder(50, 'other').sequenceFor(8) === epoch0[8]).toBe(false);
+  });
+
+  it('rejects bad ids and empty datasets with coded errors', () => {
+    const order = new SequenceOrder(10, 1);
+    for (const id of [-1, 0.5, Number.NaN, Infinity, 2 ** 53]) expect(codeOf(() => order.sequenceFor(id))).toBe(DATA_BATCH_ID_OUT_OF_RANGE);
+    expect(codeOf(() => new SequenceOrder(0))).toBe(DATA_INVALID_CONFIG);
+  });
+});

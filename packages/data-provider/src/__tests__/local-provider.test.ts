@@ -1,0 +1,128 @@
+import { appendFileSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  DATA_CHECKSUM_MISMATCH,
+  DATA_FILE_MISSING,
+  DATA_FILE_TRUNCATED,
+  DATA_MANIFEST_MALFORMED,
+  DATA_MANIFEST_MISMATCH,
+  DATA_TOKEN_OUT_OF_RANGE,
+  isPsycheError,
+} from '@psyche/core';
+import { createInMemoryProvider, dataProviderComplianceTests, openLocalProvider, verifyDatasetDirectory, writeDataset } from '../index.ts';
+import { makeTempDir, randomTokens } from './helpers.ts';
+
+const vocabSize = 1000;
+const seqLen = 24;
+const shards = [randomTokens(500, vocabSize, 'x'), randomTokens(20, vocabSize, 'y'), randomTokens(333, vocabSize, 'z')];
+
+async function codeOf(promise: Promise<unknown>): Promise<number | undefined> {
+  try {
+    await promise;
+  } catch (error) {
+    return isPsycheError(error) ? error.code : -1;
+  }
+  return undefined;
+}
+
+describe('local provider', () => {
+  const temp = makeTempDir('local');
+  beforeAll(() => {
+    writeDataset({ dir: temp.dir, vocabSize, seqLen, shards, tokenizer: 'test' });
+  });
+  afterAll(() => temp.remove());
+
+  for (const verify of ['full', 'size'] as const) {
+    for (const io of ['sync', 'async'] as const) {
+      describe(`compliance (verify ${verify}, io ${io})`, () => {
+        for (const test of dataProviderComplianceTests({
+          setup: async () => ({
+            provider: await openLocalProvider({ dir: temp.dir, verify, io, shuffleSeed: 3 }),
+            reference: createInMemoryProvider({ shards, vocabSize, seqLen, shuffleSeed: 3 }),
+          }),
+          teardown: async ({ provider, reference }) => {
+            await provider.close();
+            await reference?.close();
+          },
+        })) it(test.name, test.run);
+      });
+    }
+  }
+
+  it('reports verification progress up to the total size', async () => {
+    const seen: number[] = [];
+    const provider = await openLocalProvider({ dir: temp.dir, onVerifyProgress: (done, total) => seen.push(done / total) });
+    expect(seen.at(-1)).toBe(1);
+    await provider.close();
+  });
+});
+
+describe('local provider on bad input', () => {
+  function freshDataset(tokens = shards): { dir: string; remove(): void } {
+    const temp = makeTempDir('bad');
+    writeDataset({ dir: temp.dir, vocabSize, seqLen, shards: tokens });
+    return temp;
+  }
+
+  it('missing manifest or shard → DATA_FILE_MISSING', async () => {
+    const temp = freshDataset();
+    rmSync(join(temp.dir, 'shard-00001.bin'));
+    expect(await codeOf(openLocalProvider({ dir: temp.dir, verify: 'size' }))).toBe(DATA_FILE_MISSING);
+    rmSync(join(temp.dir, 'manifest.json'));
+    expect(await codeOf(openLocalProvider({ dir: temp.dir }))).toBe(DATA_FILE_MISSING);
+    temp.remove();
+  });
+
+  it('truncated shard → DATA_FILE_TRUNCATED; longer shard → DATA_MANIFEST_MISMATCH', async () => {
+    const temp = freshDataset();
+    truncateSync(join(temp.dir, 'shard-00000.bin'), 998);
+    expect(await codeOf(openLocalProvider({ dir: temp.dir }))).toBe(DATA_FILE_TRUNCATED);
+    expect(await codeOf(openLocalProvider({ dir: temp.dir, verify: 'size' }))).toBe(DATA_FILE_TRUNCATED);
+    appendFileSync(join(temp.dir, 'shard-00002.bin'), Uint8Array.of(1, 2));
+    writeFileSync(join(temp.dir, 'shard-00000.bin'), new Uint8Array(1000));
+    expect(await codeOf(openLocalProvider({ dir: temp.dir, verify: 'size' }))).toBe(DATA_MANIFEST_MISMATCH);
+    temp.remove();
+  });
+
+  it('a shard truncated after open → DATA_FILE_TRUNCATED on read, not a crash', async () => {
+    const temp = freshDataset();
+    const provider = await openLocalProvider({ dir: temp.dir, verify: 'size' });
+    truncateSync(join(temp.dir, 'shard-00002.bin'), 10);
+    const last = provider.describe().sequenceCount - 1;
+    expect(await codeOf(provider.getSequences([last]))).toBe(DATA_FILE_TRUNCATED);
+    await provider.close();
+    temp.remove();
+  });
+
+  it('changed bytes → DATA_CHECKSUM_MISMATCH with full verification', async () => {
+    const temp = freshDataset();
+    const path = join(temp.dir, 'shard-00002.bin');
+    const bytes = readFileSync(path);
+    bytes[7] = bytes[7]! ^ 1;
+    writeFileSync(path, bytes);
+    expect(await codeOf(openLocalProvider({ dir: temp.dir }))).toBe(DATA_CHECKSUM_MISMATCH);
+    temp.remove();
+  });
+
+  it('tokens ≥ vocabSize → DATA_TOKEN_OUT_OF_RANGE at open (full) or on read (size)', async () => {
+    const temp = freshDataset();
+    const path = join(temp.dir, 'shard-00000.bin');
+    const bytes = readFileSync(path);
+    bytes.writeUInt16LE(vocabSize, 2 * 30);
+    writeFileSync(path, bytes);
+    expect(await codeOf(openLocalProvider({ dir: temp.dir }))).toBe(DATA_TOKEN_OUT_OF_RANGE);
+    const provider = await openLocalProvider({ dir: temp.dir, verify: 'size' });
+    expect(await codeOf(provider.getSequences([1]))).toBe(DATA_TOKEN_OUT_OF_RANGE);
+    expect((await provider.getSequences([3])).tokens.length).toBe(seqLen + 1);
+    await provider.close();
+    temp.remove();
+  });
+
+  it('malformed manifest JSON → DATA_MANIFEST_MALFORMED', async () => {
+    const temp = freshDataset();
+    writeFileSync(join(temp.dir, 'manifest.json'), '{"format": "psyche-token-shards", "version": 1, "dtype": "u16"');
+    expect(await codeOf(verifyDatasetDirectory(temp.dir))).toBe(DATA_MANIFEST_MALFORMED);
+    temp.remove();
+  });
+});

@@ -1,0 +1,70 @@
+import { DATA_BATCH_ID_OUT_OF_RANGE, DATA_INVALID_CONFIG, PsycheError, createRng, fisherYatesShuffle, type RngSeed } from '@psyche/core';
+
+/** A shuffled epoch is materialised as one permutation; 2^26 sequences = 256 MiB of u32 at most. */
+export const MAX_SHUFFLED_SEQUENCES = 2 ** 26;
+
+export function assertBatchId(batchId: number): number {
+  if (!Number.isSafeInteger(batchId) || batchId < 0) {
+    throw new PsycheError(
+      DATA_BATCH_ID_OUT_OF_RANGE,
+      { batchId: String(batchId), reason: 'not a non-negative safe integer' },
+      `batch id ${String(batchId)} is not a non-negative safe integer`,
+    );
+  }
+  return batchId;
+}
+
+/**
+ * The deterministic map from batch id (Psyche's data index: one id, one sequence) to a sequence
+ * of the dataset. Ids past the end wrap into the next epoch. With a seed, every epoch visits the
+ * sequences in its own seeded Fisher–Yates order (xoshiro128** from @psyche/core, forked per epoch),
+ * so every node computes the same map from the same seed; without a seed the order is the file order.
+ */
+export class SequenceOrder {
+  readonly sequenceCount: number;
+  private readonly seed: RngSeed | undefined;
+  private cachedEpoch = -1;
+  private cachedPermutation: Uint32Array | undefined;
+
+  constructor(sequenceCount: number, seed?: RngSeed) {
+    if (!Number.isSafeInteger(sequenceCount) || sequenceCount < 1) {
+      throw new PsycheError(
+        DATA_INVALID_CONFIG,
+        { field: 'sequenceCount', value: String(sequenceCount), expected: 'at least one whole sequence' },
+        `the dataset holds ${String(sequenceCount)} whole sequences; it needs at least one (more tokens or a shorter seqLen)`,
+      );
+    }
+    if (seed !== undefined && sequenceCount > MAX_SHUFFLED_SEQUENCES) {
+      throw new PsycheError(
+        DATA_INVALID_CONFIG,
+        { field: 'sequenceCount', value: String(sequenceCount), expected: `at most ${MAX_SHUFFLED_SEQUENCES} when shuffled` },
+        `cannot shuffle ${sequenceCount} sequences (limit ${MAX_SHUFFLED_SEQUENCES}); split the dataset into a mixture`,
+      );
+    }
+    this.sequenceCount = sequenceCount;
+    this.seed = seed;
+  }
+
+  get shuffled(): boolean {
+    return this.seed !== undefined;
+  }
+
+  /** The permutation of one epoch: position → sequence index. */
+  epochPermutation(epoch: number): Uint32Array {
+    if (this.seed === undefined) return Uint32Array.from({ length: this.sequenceCount }, (_, i) => i);
+    if (epoch !== this.cachedEpoch || this.cachedPermutation === undefined) {
+      const rng = createRng(this.seed).fork(`psyche-data-epoch:${epoch}`);
+      const order = fisherYatesShuffle(Array.from({ length: this.sequenceCount }, (_, i) => i), rng);
+      this.cachedPermutation = Uint32Array.from(order);
+      this.cachedEpoch = epoch;
+    }
+    return this.cachedPermutation;
+  }
+
+  sequenceFor(batchId: number): number {
+    assertBatchId(batchId);
+    const position = batchId % this.sequenceCount;
+    if (this.seed === undefined) return position;
+    return this.epochPermutation(Math.floor(batchId / this.sequenceCount))[position]!;
+  }
+}

@@ -1,0 +1,143 @@
+import { DATA_INVALID_CONFIG, DATA_PROVIDER_CLOSED, DATA_TOKEN_OUT_OF_RANGE, PsycheError, type RngSeed } from '@psyche/core';
+import { throwIfAborted, type DataDescription, type DataProvider, type GetSequencesOptions, type TokenBatch } from './data-provider.ts';
+import { manifestSequenceCount, type DatasetManifest } from './dataset-manifest.ts';
+import { ShardLayout } from './shard-layout.ts';
+import { SequenceOrder } from './sequence-order.ts';
+import { allocateTokens, bytesPerToken, findTokenOutOfRange, tokensFromBytes } from './token-dtype.ts';
+
+/** Where a sharded provider's bytes come from: a directory, an HTTP server, memory. */
+export interface ShardReader {
+  /** Fills `target` with bytes [byteOffset, byteOffset + target.length) of file `fileIndex`, or rejects with a coded error. */
+  readInto(fileIndex: number, byteOffset: number, target: Uint8Array, signal: AbortSignal | undefined): Promise<void>;
+  /** True when every file was hashed and token-checked at open, so reads need no token check. */
+  readonly contentVerified: boolean;
+  close(): Promise<void>;
+}
+
+export interface ShardedProviderOptions {
+  /** Seed of the per-epoch sequence shuffle; omit to serve sequences in file order. */
+  shuffleSeed?: RngSeed;
+  /** Consecutive sequences are fetched in one read up to this many bytes (default 8 MiB). */
+  maxReadBytes?: number;
+  /** Reads in flight at once for one request (default 8). */
+  maxConcurrentReads?: number;
+}
+
+interface Run {
+  firstSequence: number;
+  sequences: number;
+}
+
+/**
+ * A DataProvider over a manifest and a ShardReader. One request: map ids to sequences, sort and
+ * merge consecutive sequences into runs (one read each, bounded in bytes), read runs with bounded
+ * concurrency, copy each id's row out and check tokens < vocabSize unless the reader verified them.
+ */
+export class ShardedProvider implements DataProvider {
+  readonly manifest: DatasetManifest;
+  private readonly name: string;
+  private readonly reader: ShardReader;
+  private readonly layout: ShardLayout;
+  private readonly order: SequenceOrder;
+  private readonly maxRunSequences: number;
+  private readonly maxConcurrentReads: number;
+  private closed = false;
+
+  constructor(name: string, manifest: DatasetManifest, reader: ShardReader, options: ShardedProviderOptions = {}) {
+    this.name = name;
+    this.manifest = manifest;
+    this.reader = reader;
+    this.layout = new ShardLayout(manifest.dtype, manifest.files.map((file) => file.bytes));
+    this.order = new SequenceOrder(manifestSequenceCount(manifest), options.shuffleSeed);
+    const rowBytes = (manifest.seqLen + 1) * bytesPerToken(manifest.dtype);
+    const maxReadBytes = options.maxReadBytes ?? 8 * 1024 * 1024;
+    if (!Number.isSafeInteger(maxReadBytes) || maxReadBytes < 1) {
+      throw new PsycheError(DATA_INVALID_CONFIG, { field: 'maxReadBytes', value: String(maxReadBytes), expected: 'positive integer' }, 'maxReadBytes must be a positive integer');
+    }
+    this.maxRunSequences = Math.max(1, Math.floor(maxReadBytes / rowBytes));
+    this.maxConcurrentReads = Math.max(1, options.maxConcurrentReads ?? 8);
+  }
+
+  describe(): DataDescription {
+    const { dtype, vocabSize, seqLen } = this.manifest;
+    return { name: this.name, dtype, vocabSize, seqLen, sequenceCount: this.order.sequenceCount };
+  }
+
+  /** The sequence index a batch id maps to (the deterministic, optionally shuffled order). */
+  sequenceFor(batchId: number): number {
+    return this.order.sequenceFor(batchId);
+  }
+
+  async getSequences(batchIds: readonly number[], options: GetSequencesOptions = {}): Promise<TokenBatch> {
+    if (this.closed) throw new PsycheError(DATA_PROVIDER_CLOSED, { provider: this.name }, `${this.name}: provider is closed`);
+    throwIfAborted(options.signal, 'getSequences');
+    const { dtype, seqLen, vocabSize } = this.manifest;
+    const rowTokens = seqLen + 1;
+    const sequences = batchIds.map((id) => this.order.sequenceFor(id));
+    const out = allocateTokens(dtype, sequences.length * rowTokens);
+    const runs = this.planRuns(sequences);
+    const runOf = new Map<number, { run: Run; tokens: ReturnType<typeof tokensFromBytes> }>();
+    await this.forEachConcurrently(runs, async (run) => {
+      const bytes = await this.readRun(run, options.signal);
+      const tokens = tokensFromBytes(dtype, bytes);
+      for (let s = 0; s < run.sequences; s++) runOf.set(run.firstSequence + s, { run, tokens });
+    });
+    for (let row = 0; row < sequences.length; row++) {
+      const sequence = sequences[row]!;
+      const { run, tokens } = runOf.get(sequence)!;
+      const start = (sequence - run.firstSequence) * seqLen;
+      const rowView = tokens.subarray(start, start + rowTokens);
+      if (!this.reader.contentVerified) {
+        const bad = findTokenOutOfRange(rowView, vocabSize);
+        if (bad >= 0) {
+          throw new PsycheError(
+            DATA_TOKEN_OUT_OF_RANGE,
+            { source: this.name, position: sequence * seqLen + bad, token: rowView[bad]!, vocabSize },
+            `${this.name}: token ${rowView[bad]!} at position ${sequence * seqLen + bad} is not below vocabSize ${vocabSize}`,
+          );
+        }
+      }
+      out.set(rowView, row * rowTokens);
+    }
+    return { dtype, seqLen, batchIds: [...batchIds], tokens: out };
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.reader.close();
+  }
+
+  /** Distinct sequences in ascending order, consecutive ones merged up to maxRunSequences. */
+  private planRuns(sequences: readonly number[]): Run[] {
+    const distinct = [...new Set(sequences)].sort((a, b) => a - b);
+    const runs: Run[] = [];
+    for (const sequence of distinct) {
+      const last = runs[runs.length - 1];
+      if (last !== undefined && last.firstSequence + last.sequences === sequence && last.sequences < this.maxRunSequences) last.sequences++;
+      else runs.push({ firstSequence: sequence, sequences: 1 });
+    }
+    return runs;
+  }
+
+  private async readRun(run: Run, signal: AbortSignal | undefined): Promise<Uint8Array> {
+    const { seqLen, dtype } = this.manifest;
+    const width = bytesPerToken(dtype);
+    const tokenCount = run.sequences * seqLen + 1;
+    const bytes = new Uint8Array(tokenCount * width);
+    let at = 0;
+    for (const piece of this.layout.pieces(run.firstSequence * seqLen, tokenCount)) {
+      await this.reader.readInto(piece.fileIndex, piece.byteOffset, bytes.subarray(at, at + piece.byteLength), signal);
+      at += piece.byteLength;
+    }
+    return bytes;
+  }
+
+  private async forEachConcurrently<T>(items: readonly T[], work: (item: T) => Promise<void>): Promise<void> {
+    let next = 0;
+    const lanes = Array.from({ length: Math.min(this.maxConcurrentReads, items.length) }, async () => {
+      while (next < items.length) await work(items[next++]!);
+    });
+    await Promise.all(lanes);
+  }
+}

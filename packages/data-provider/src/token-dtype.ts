@@ -1,0 +1,53 @@
+import { DATA_INVALID_CONFIG, PsycheError } from '@psyche/core';
+
+/** Token element type of a shard: raw little-endian, no header (Psyche's `.bin` / `.ds` files). */
+export type TokenDtype = 'u16' | 'u32';
+
+/** One typed array per dtype; rows of seq_len + 1 tokens laid end to end. */
+export type TokenArray = Uint16Array | Uint32Array;
+
+export function bytesPerToken(dtype: TokenDtype): 2 | 4 {
+  return dtype === 'u16' ? 2 : 4;
+}
+
+export function assertTokenDtype(value: unknown, field = 'dtype'): TokenDtype {
+  if (value === 'u16' || value === 'u32') return value;
+  throw new PsycheError(
+    DATA_INVALID_CONFIG,
+    { field, value: String(value), expected: "'u16' or 'u32'" },
+    `${field}: expected 'u16' or 'u32', got ${String(value)}`,
+  );
+}
+
+/** The smallest dtype that holds every token id below `vocabSize`. */
+export function dtypeForVocabSize(vocabSize: number): TokenDtype {
+  return vocabSize <= 65_536 ? 'u16' : 'u32';
+}
+
+export function allocateTokens(dtype: TokenDtype, length: number): TokenArray {
+  return dtype === 'u16' ? new Uint16Array(length) : new Uint32Array(length);
+}
+
+/**
+ * Views little-endian token bytes as a typed array without copying when the bytes are aligned,
+ * copying otherwise (typed arrays need an offset that is a multiple of the element size).
+ */
+export function tokensFromBytes(dtype: TokenDtype, bytes: Uint8Array): TokenArray {
+  const width = bytesPerToken(dtype);
+  const length = Math.floor(bytes.byteLength / width);
+  const aligned = bytes.byteOffset % width === 0 ? bytes : bytes.slice(0, length * width);
+  return dtype === 'u16'
+    ? new Uint16Array(aligned.buffer, aligned.byteOffset, length)
+    : new Uint32Array(aligned.buffer, aligned.byteOffset, length);
+}
+
+export function bytesOfTokens(tokens: TokenArray): Uint8Array {
+  return new Uint8Array(tokens.buffer, tokens.byteOffset, tokens.byteLength);
+}
+
+/** Index of the first token ≥ vocabSize, or −1. Readable loop: ~1 ns per token here (measured in the benchmark). */
+export function findTokenOutOfRange(tokens: TokenArray, vocabSize: number): number {
+  if (tokens instanceof Uint16Array && vocabSize >= 65_536) return -1;
+  for (let i = 0; i < tokens.length; i++) if (tokens[i]! >= vocabSize) return i;
+  return -1;
+}
