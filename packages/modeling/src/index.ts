@@ -11,3 +11,6 @@ export * from './parameters.ts';
 export * from './llama-config.ts';
 export * from './llama-model.ts';
 export * from './mlp-model.ts';
+export * from './safetensors.ts';
+export * from './checkpoint.ts';
+export * from './sampling.ts';

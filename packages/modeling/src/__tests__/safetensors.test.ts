@@ -1,0 +1,128 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { isPsycheError, MODELING_CHECKPOINT_MISMATCH, MODELING_SAFETENSORS_LIMIT_EXCEEDED, MODELING_SAFETENSORS_MALFORMED } from '@psyche/core';
+import { decodeParameters, encodeParameters, loadLlamaCheckpoint, saveLlamaCheckpoint } from '../checkpoint.ts';
+import { llamaConfig } from '../llama-config.ts';
+import { llamaParameterSpecs } from '../llama-model.ts';
+import { initParameters } from '../parameters.ts';
+import { decodeSafetensors, encodeSafetensors, float32Safetensor, safetensorToFloat32 } from '../safetensors.ts';
+
+const FUZZ_RUNS = Number(process.env.FUZZ_RUNS ?? 300);
+
+function header(json: string, data: Uint8Array = new Uint8Array()): Uint8Array {
+  const h = new TextEncoder().encode(json);
+  const out = new Uint8Array(8 + h.length + data.length);
+  new DataView(out.buffer).setBigUint64(0, BigInt(h.length), true);
+  out.set(h, 8);
+  out.set(data, 8 + h.length);
+  return out;
+}
+
+function codeOf(f: () => unknown): number | undefined {
+  try {
+    f();
+  } catch (e) {
+    return isPsycheError(e) ? e.code : -1;
+  }
+  return undefined;
+}
+
+describe('safetensors', () => {
+  it('round-trips tensors and metadata', () => {
+    const a = Float32Array.from([1, 2, 3, 4, 5, 6]);
+    const bytes = encodeSafetensors([['a', float32Safetensor(a, [2, 3])], ['b', { dtype: 'I64', shape: [1], bytes: new Uint8Array(8) }]], { format: 'pt' });
+    expect((bytes.length - 8 - Number(new DataView(bytes.buffer).getBigUint64(0, true))) % 1).toBe(0);
+    const file = decodeSafetensors(bytes);
+    expect(file.metadata).toEqual({ format: 'pt' });
+    expect(file.tensors.get('a')!.shape).toEqual([2, 3]);
+    expect(Array.from(safetensorToFloat32('a', file.tensors.get('a')!))).toEqual(Array.from(a));
+  });
+
+  it('reads the byte layout the reference implementation writes (hand-built vector)', () => {
+    // {"x":{"dtype":"BF16","shape":[2],"data_offsets":[0,4]}}: bf16 1.0 = 0x3f80, −2.0 = 0xc000
+    const file = decodeSafetensors(header('{"x":{"dtype":"BF16","shape":[2],"data_offsets":[0,4]}}', Uint8Array.from([0x80, 0x3f, 0x00, 0xc0])));
+    expect(Array.from(safetensorToFloat32('x', file.tensors.get('x')!))).toEqual([1, -2]);
+    const f16 = decodeSafetensors(header('{"y":{"dtype":"F16","shape":[1],"data_offsets":[0,2]}}', Uint8Array.from([0x00, 0x3c])));
+    expect(safetensorToFloat32('y', f16.tensors.get('y')!)[0]).toBe(1);
+  });
+
+  it('rejects malformed files with coded errors', () => {
+    const cases: Uint8Array[] = [
+      new Uint8Array(3),
+      header('not json'),
+      header('[1,2]'),
+      header('{"x":{"dtype":"F99","shape":[1],"data_offsets":[0,4]}}', new Uint8Array(4)),
+      header('{"x":{"dtype":"F32","shape":[2],"data_offsets":[0,4]}}', new Uint8Array(4)),
+      header('{"x":{"dtype":"F32","shape":[1],"data_offsets":[0,8]}}', new Uint8Array(4)),
+      header('{"x":{"dtype":"F32","shape":[1],"data_offsets":[4,0]}}', new Uint8Array(4)),
+      header('{"x":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}', new Uint8Array(8)),
+      header('{"x":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"y":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}', new Uint8Array(4)),
+      header('{"x":{"dtype":"F32","shape":[-1],"data_offsets":[0,4]}}', new Uint8Array(4)),
+      header('{"__metadata__":{"a":1}}'),
+    ];
+    for (const c of cases) expect(codeOf(() => decodeSafetensors(c))).toBe(MODELING_SAFETENSORS_MALFORMED);
+    const huge = new Uint8Array(16);
+    new DataView(huge.buffer).setBigUint64(0, 2n ** 62n, true);
+    expect(codeOf(() => decodeSafetensors(huge))).toBe(MODELING_SAFETENSORS_LIMIT_EXCEEDED);
+    const long = new Uint8Array(16);
+    new DataView(long.buffer).setBigUint64(0, 1000n, true);
+    expect(codeOf(() => decodeSafetensors(long))).toBe(MODELING_SAFETENSORS_MALFORMED);
+  });
+
+  it('fuzz: random bytes and mutated valid files never crash, only coded errors', () => {
+    const valid = encodeSafetensors([['w', float32Safetensor(Float32Array.from([1, 2, 3, 4]), [2, 2])], ['b', float32Safetensor(Float32Array.from([5]), [1])]]);
+    const ok = new Set([undefined, MODELING_SAFETENSORS_MALFORMED, MODELING_SAFETENSORS_LIMIT_EXCEEDED]);
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 200 }), (bytes) => ok.has(codeOf(() => decodeSafetensors(bytes)))),
+      { numRuns: FUZZ_RUNS },
+    );
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.nat(valid.length - 1), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 6 }), fc.nat(valid.length), (edits, cut) => {
+        const m = valid.slice(0, Math.max(cut, 1) === valid.length ? valid.length : cut);
+        for (const [i, v] of edits) if (i < m.length) m[i] = v;
+        return ok.has(codeOf(() => decodeSafetensors(m)));
+      }),
+      { numRuns: FUZZ_RUNS },
+    );
+  });
+
+  it('saves and loads a LLaMA checkpoint with HF names and config.json', async () => {
+    const config = llamaConfig({ vocab_size: 13, hidden_size: 8, intermediate_size: 16, num_hidden_layers: 2, num_attention_heads: 2, num_key_value_heads: 1 });
+    const params = initParameters(llamaParameterSpecs(config), 42);
+    const dir = await mkdtemp(join(tmpdir(), 'psyche-ckpt-'));
+    try {
+      await saveLlamaCheckpoint(dir, config, params);
+      const loaded = await loadLlamaCheckpoint(dir);
+      expect(loaded.config).toEqual(config);
+      for (const [name, v] of params) expect(Array.from(loaded.parameters.get(name)!)).toEqual(Array.from(v));
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('a checkpoint for another shape is a coded mismatch', () => {
+    const small = llamaConfig({ vocab_size: 13, hidden_size: 8, intermediate_size: 16, num_hidden_layers: 1, num_attention_heads: 2 });
+    const big = llamaConfig({ ...small, intermediate_size: 32 });
+    const bytes = encodeParameters(llamaParameterSpecs(small), initParameters(llamaParameterSpecs(small), 1));
+    expect(codeOf(() => decodeParameters(llamaParameterSpecs(big), bytes))).toBe(MODELING_CHECKPOINT_MISMATCH);
+    expect(codeOf(() => decodeParameters(llamaParameterSpecs({ ...small, num_hidden_layers: 2 }), bytes))).toBe(MODELING_CHECKPOINT_MISMATCH);
+  });
+
+  it('initialization is seeded and documented (N(0, 0.02²) linears, ones for norms)', () => {
+    const config = llamaConfig({ vocab_size: 64, hidden_size: 32, intermediate_size: 64, num_hidden_layers: 1, num_attention_heads: 4 });
+    const specs = llamaParameterSpecs(config);
+    const a = initParameters(specs, 7);
+    const b = initParameters(specs, 7);
+    const c = initParameters(specs, 8);
+    const q = a.get('model.layers.0.self_attn.q_proj.weight')!;
+    expect(Array.from(q)).toEqual(Array.from(b.get('model.layers.0.self_attn.q_proj.weight')!));
+    expect(Array.from(q)).not.toEqual(Array.from(c.get('model.layers.0.self_attn.q_proj.weight')!));
+    const std = Math.sqrt(q.reduce((s, v) => s + v * v, 0) / q.length);
+    expect(std).toBeGreaterThan(0.017);
+    expect(std).toBeLessThan(0.023);
+    expect(a.get('model.norm.weight')!.every((v) => v === 1)).toBe(true);
+  });
+});

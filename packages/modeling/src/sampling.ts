@@ -1,0 +1,71 @@
+import { MODELING_INVALID_CONFIG, PsycheError, type Rng } from '@psyche/core';
+
+export type SamplingOptions =
+  | { readonly strategy: 'greedy' }
+  /** Nucleus sampling: the smallest set of tokens whose probability reaches topP, after temperature. */
+  | { readonly strategy: 'top-p'; readonly topP: number; readonly temperature?: number };
+
+function invalid(field: string, value: number, expected: string): never {
+  throw new PsycheError(MODELING_INVALID_CONFIG, { field, value: String(value), expected }, `sampling ${field} = ${value}: expected ${expected}`);
+}
+
+/** Picks the next token from one row of logits [V]. Greedy ties go to the lower id. */
+export function sampleToken(logits: ArrayLike<number>, options: SamplingOptions, rng?: Rng): number {
+  const V = logits.length;
+  if (V === 0) invalid('vocab', 0, 'at least one logit');
+  if (options.strategy === 'greedy') {
+    let best = 0;
+    for (let i = 1; i < V; i++) if (logits[i]! > logits[best]!) best = i;
+    return best;
+  }
+  const { topP } = options;
+  const temperature = options.temperature ?? 1;
+  if (!(topP > 0 && topP <= 1)) invalid('topP', topP, 'a number in (0, 1]');
+  if (!(temperature > 0 && Number.isFinite(temperature))) invalid('temperature', temperature, 'a finite number > 0');
+  if (!rng) invalid('rng', 0, 'a seeded Rng for top-p sampling');
+  let max = -Infinity;
+  for (let i = 0; i < V; i++) max = Math.max(max, logits[i]!);
+  const probs = new Float64Array(V);
+  let sum = 0;
+  for (let i = 0; i < V; i++) sum += probs[i] = Math.exp((logits[i]! - max) / temperature);
+  const order = Array.from({ length: V }, (_, i) => i).sort((a, b) => probs[b]! - probs[a]! || a - b);
+  let kept = 0;
+  let mass = 0;
+  while (kept < V && mass < topP * sum) mass += probs[order[kept++]!]!;
+  let r = rng.nextFloat() * mass;
+  for (let j = 0; j < kept; j++) {
+    r -= probs[order[j]!]!;
+    if (r <= 0) return order[j]!;
+  }
+  return order[kept - 1]!;
+}
+
+export interface GenerateOptions {
+  /** Runs the model on a full window of `contextLength` token ids (int64 [1, T]) → logits [T · V]. */
+  readonly forward: (ids: BigInt64Array) => Promise<Float32Array>;
+  readonly contextLength: number;
+  readonly vocabSize: number;
+  readonly maxNewTokens: number;
+  readonly sampling: SamplingOptions;
+  readonly rng?: Rng;
+  /** Fills positions after the last real token (causal attention ignores them). */
+  readonly padId?: number;
+}
+
+/**
+ * Autoregressive generation with a fixed-length graph: the window holds the last `contextLength`
+ * tokens, right-padded; the next token is sampled from the logits at the last real position.
+ */
+export async function generate(prompt: readonly number[], o: GenerateOptions): Promise<number[]> {
+  if (prompt.length === 0) invalid('prompt length', 0, 'at least one token');
+  const tokens = [...prompt];
+  for (let step = 0; step < o.maxNewTokens; step++) {
+    const window = tokens.slice(-o.contextLength);
+    const ids = new BigInt64Array(o.contextLength).fill(BigInt(o.padId ?? 0));
+    window.forEach((t, i) => (ids[i] = BigInt(t)));
+    const logits = await o.forward(ids);
+    const last = window.length - 1;
+    tokens.push(sampleToken(logits.subarray(last * o.vocabSize, (last + 1) * o.vocabSize), o.sampling, o.rng));
+  }
+  return tokens.slice(prompt.length);
+}
