@@ -53,14 +53,14 @@ export class DistroOptimizer {
   /** Moves the weights along this node's own pending direction before the forward pass. */
   async applyLookahead(lr: number): Promise<void> {
     if (this.lookaheadLr !== undefined) throw new PsycheError(DISTRO_OPTIMIZER_STATE, { reason: 'lookahead already applied' }, 'applyLookahead called twice without generate');
-    await this.core.signStepOnMomentum(lr);
+    await this.core.applyLookahead(lr);
     this.lookaheadLr = lr;
   }
 
   /** Undoes a pending lookahead without generating (e.g. before saving a checkpoint). */
   async undoLookahead(): Promise<void> {
     if (this.lookaheadLr === undefined) return;
-    await this.core.signStepOnMomentum(-this.lookaheadLr);
+    this.core.restoreLookahead();
     this.lookaheadLr = undefined;
   }
 

@@ -20,6 +20,7 @@ interface Slot {
   readonly delta: Float32Array; // decoupled momentum, never sent whole
   readonly dense: Float32Array; // scratch: coefficients, then the decoded direction
   readonly decoded: Float32Array; // scratch
+  saved: Float32Array | undefined; // weights before a lookahead, restored bit-exactly
 }
 
 /**
@@ -46,6 +47,7 @@ export class SparseMomentum {
         delta: new Float32Array(layout.size),
         dense: new Float32Array(layout.size),
         decoded: new Float32Array(layout.size),
+        saved: undefined,
       };
       this.byName.set(param.name, slot);
       return slot;
@@ -113,9 +115,21 @@ export class SparseMomentum {
     }
   }
 
-  /** w ← w − lr·sign(delta) (lr < 0 undoes it). */
-  async signStepOnMomentum(lr: number): Promise<void> {
-    for (const slot of this.slots) await this.config.kernels.signDescent(slot.param.data, slot.delta, lr);
+  /**
+   * Lookahead: w ← w − lr·sign(delta), keeping the weights from before it. Undoing restores that copy
+   * rather than adding lr·sign(delta) back, because (w − a) + a ≠ w in float32 and nodes must hold
+   * bit-identical weights.
+   */
+  async applyLookahead(lr: number): Promise<void> {
+    for (const slot of this.slots) {
+      slot.saved ??= new Float32Array(slot.param.data.length);
+      slot.saved.set(slot.param.data);
+      await this.config.kernels.signDescent(slot.param.data, slot.delta, lr);
+    }
+  }
+
+  restoreLookahead(): void {
+    for (const slot of this.slots) if (slot.saved !== undefined) slot.param.data.set(slot.saved);
   }
 
   /** Per slot, the selections of every result for that parameter, after checking each result covers exactly our parameters. */

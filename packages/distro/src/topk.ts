@@ -47,8 +47,9 @@ export function fastTopk(coefficients: Float32Array, layout: ChunkLayout, k: num
         while (pos > 0) {
           const parent = (pos - 1) >> 1;
           const pm = heapMag[parent]!;
-          // parent worse than new (m, i)? index i is larger than any in the heap, so equal magnitude means i is worse
-          if (pm < m) {
+          // Min-heap on the tie rule: (m, i) rises while it is worse than its parent. i is larger than
+          // every index already in the heap, so an equal magnitude makes it the worse one.
+          if (m <= pm) {
             heapMag[pos] = pm;
             heapIdx[pos] = heapIdx[parent]!;
             pos = parent;

@@ -1,0 +1,69 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { DISTRO_INDEX_OUT_OF_RANGE, isPsycheError } from '@psyche/core';
+import { computeChunkLayout, fastScatterMean, fastTopk, referenceScatterMean, referenceTopk, type SparseChunks } from '../index.ts';
+
+describe('top-k', () => {
+  it('keeps the largest magnitudes, lower index on ties, written ascending', () => {
+    const l = computeChunkLayout([8]);
+    const c = Float32Array.of(1, -3, 3, 0.5, -3, 2, 0, 3);
+    for (const topk of [referenceTopk, fastTopk]) {
+      const idx = new Uint32Array(3);
+      const val = new Float32Array(3);
+      topk(c, l, 3, idx, val);
+      expect([...idx]).toEqual([1, 2, 4]); // |−3| = |3| = |−3| = |3|: indices 1, 2, 4 beat 7
+      expect([...val]).toEqual([-3, 3, -3]);
+    }
+  });
+  it('never prefers NaN over a number', () => {
+    const l = computeChunkLayout([4]);
+    const idx = new Uint32Array(2);
+    const val = new Float32Array(2);
+    fastTopk(Float32Array.of(Number.NaN, 1, Number.NaN, -2), l, 2, idx, val);
+    expect([...idx]).toEqual([1, 3]);
+  });
+  it('fast path equals the reference on random chunks full of ties', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 40 }),
+        fc.integer({ min: 1, max: 6 }),
+        fc.array(fc.integer({ min: -4, max: 4 }), { minLength: 240, maxLength: 240 }),
+        fc.integer({ min: 1, max: 40 }),
+        (cols, rows, raw, kWanted) => {
+          const l = computeChunkLayout([rows, cols], 8);
+          const c = Float32Array.from({ length: l.size }, (_, i) => raw[i % raw.length]! / 2);
+          const k = Math.min(kWanted, l.chunkElems);
+          const a = [new Uint32Array(l.numChunks * k), new Float32Array(l.numChunks * k)] as const;
+          const b = [new Uint32Array(l.numChunks * k), new Float32Array(l.numChunks * k)] as const;
+          referenceTopk(c, l, k, a[0], a[1]);
+          fastTopk(c, l, k, b[0], b[1]);
+          expect([...b[0]]).toEqual([...a[0]]);
+          expect([...b[1]]).toEqual([...a[1]]);
+        },
+      ),
+      { numRuns: 500 },
+    );
+  });
+});
+
+describe('scatter-mean', () => {
+  const l = computeChunkLayout([2, 4], 4); // one 2×4 chunk of 8 coefficients
+  const sel = (indices: number[], values: number[]): SparseChunks => ({ layout: l, k: indices.length, indices: Uint32Array.from(indices), values: Float32Array.from(values) });
+  it('averages coefficients chosen by several peers and leaves the zero out of the mean', () => {
+    for (const scatter of [referenceScatterMean, fastScatterMean]) {
+      const out = new Float32Array(8);
+      scatter([sel([0, 3], [1, 4]), sel([3, 5], [2, -1]), sel([3, 7], [3, 1])], l, out);
+      expect([...out]).toEqual([1, 0, 0, 3, 0, -1, 0, 1]);
+    }
+  });
+  it('rejects out-of-range indices before writing anything', () => {
+    const out = new Float32Array(8).fill(9);
+    try {
+      fastScatterMean([sel([0, 3], [1, 1]), sel([1, 8], [1, 1])], l, out);
+      expect.unreachable();
+    } catch (e) {
+      expect(isPsycheError(e, DISTRO_INDEX_OUT_OF_RANGE)).toBe(true);
+    }
+    expect([...out]).toEqual(new Array(8).fill(9));
+  });
+});
