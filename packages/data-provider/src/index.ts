@@ -15,3 +15,6 @@ export * from './dataset-writer.ts';
 export * from './in-memory-provider.ts';
 export * from './local-provider.ts';
 export * from './data-provider-compliance.ts';
+export * from './static-http-server.ts';
+export * from './http-fetch.ts';
+export * from './http-provider.ts';
