@@ -1,0 +1,82 @@
+import {
+  P2P_BLOB_HASH_MISMATCH,
+  P2P_BLOB_NOT_FOUND,
+  P2P_BLOB_SIZE_MISMATCH,
+  P2P_BLOB_STALLED,
+  P2P_MALFORMED_BLOB_FRAME,
+  P2P_MALFORMED_ENVELOPE,
+  P2P_MESSAGE_TOO_LARGE,
+  P2P_PROVIDER_UNREACHABLE,
+  P2P_SENDER_NOT_MEMBER,
+  P2P_SIGNATURE_INVALID,
+  P2P_TOPIC_MISMATCH,
+} from '@psyche/core';
+import type { PsycheErrorCode } from '@psyche/core';
+import { nodeIdToString } from './node-id.ts';
+import type { NodeId } from './node-id.ts';
+
+/**
+ * Penalty per error code. Provable misbehaviour (a bad signature, bytes that do not hash to what
+ * was asked) costs most; what an honest but slow or departed peer can cause costs little.
+ */
+export const DEFAULT_PENALTIES: Readonly<Partial<Record<PsycheErrorCode, number>>> = {
+  [P2P_MALFORMED_ENVELOPE]: 20,
+  [P2P_MESSAGE_TOO_LARGE]: 20,
+  [P2P_SIGNATURE_INVALID]: 50,
+  [P2P_SENDER_NOT_MEMBER]: 5,
+  [P2P_TOPIC_MISMATCH]: 10,
+  [P2P_MALFORMED_BLOB_FRAME]: 20,
+  [P2P_BLOB_HASH_MISMATCH]: 50,
+  [P2P_BLOB_SIZE_MISMATCH]: 50,
+  [P2P_BLOB_STALLED]: 10,
+  [P2P_BLOB_NOT_FOUND]: 2,
+  [P2P_PROVIDER_UNREACHABLE]: 2,
+};
+
+export interface PeerScoresOptions {
+  /** A peer at or below this score is banned: its messages are dropped and it is tried last. */
+  banThreshold?: number;
+  /** Score never rises above this through good behaviour (so credit cannot be banked). */
+  maxScore?: number;
+  penalties?: Partial<Record<PsycheErrorCode, number>>;
+}
+
+/** Scores of remote peers, keyed by node id. Starts at 0; penalties subtract, good deliveries add 1. */
+export class PeerScores {
+  readonly banThreshold: number;
+  readonly maxScore: number;
+  readonly #penalties: Partial<Record<PsycheErrorCode, number>>;
+  readonly #scores = new Map<string, number>();
+
+  constructor(options: PeerScoresOptions = {}) {
+    this.banThreshold = options.banThreshold ?? -100;
+    this.maxScore = options.maxScore ?? 20;
+    this.#penalties = { ...DEFAULT_PENALTIES, ...options.penalties };
+  }
+
+  score(peer: NodeId): number {
+    return this.#scores.get(nodeIdToString(peer)) ?? 0;
+  }
+
+  isBanned(peer: NodeId): boolean {
+    return this.score(peer) <= this.banThreshold;
+  }
+
+  /** Subtracts the penalty of `code` (1 for codes without one) and returns the new score. */
+  penalize(peer: NodeId, code: PsycheErrorCode): number {
+    const key = nodeIdToString(peer);
+    const next = (this.#scores.get(key) ?? 0) - (this.#penalties[code] ?? 1);
+    this.#scores.set(key, next);
+    return next;
+  }
+
+  reward(peer: NodeId): void {
+    const key = nodeIdToString(peer);
+    this.#scores.set(key, Math.min(this.maxScore, (this.#scores.get(key) ?? 0) + 1));
+  }
+
+  /** Snapshot: node id text → score. */
+  entries(): Map<string, number> {
+    return new Map(this.#scores);
+  }
+}
