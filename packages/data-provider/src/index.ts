@@ -18,3 +18,7 @@ export * from './data-provider-compliance.ts';
 export * from './static-http-server.ts';
 export * from './http-fetch.ts';
 export * from './http-provider.ts';
+export * from './tcp-frames.ts';
+export * from './tcp-data-server.ts';
+export * from './tcp-data-client.ts';
+export * from './round-authorizer.ts';

@@ -35,7 +35,8 @@ export function allocateTokens(dtype: TokenDtype, length: number): TokenArray {
 export function tokensFromBytes(dtype: TokenDtype, bytes: Uint8Array): TokenArray {
   const width = bytesPerToken(dtype);
   const length = Math.floor(bytes.byteLength / width);
-  const aligned = bytes.byteOffset % width === 0 ? bytes : bytes.slice(0, length * width);
+  // Uint8Array.prototype.slice copies even for a Buffer (whose own slice is a view).
+  const aligned = bytes.byteOffset % width === 0 ? bytes : Uint8Array.prototype.slice.call(bytes, 0, length * width);
   return dtype === 'u16'
     ? new Uint16Array(aligned.buffer, aligned.byteOffset, length)
     : new Uint32Array(aligned.buffer, aligned.byteOffset, length);

@@ -1,0 +1,294 @@
+import { connect, createServer, type Server, type Socket } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  DATA_CONNECTION_CLOSED,
+  DATA_FRAME_MALFORMED,
+  DATA_FRAME_TOO_LARGE,
+  DATA_PROTOCOL_VERSION_MISMATCH,
+  DATA_REMOTE_ERROR,
+  DATA_REQUEST_REJECTED,
+  DATA_SERVER_BUSY,
+  DATA_TIMEOUT,
+  DATA_TOKEN_OUT_OF_RANGE,
+  isPsycheError,
+} from '@psyche/core';
+import {
+  FrameDecoder,
+  TCP_PROTOCOL_VERSION,
+  connectTcpDataProvider,
+  createInMemoryProvider,
+  createRoundAuthorizer,
+  dataProviderComplianceTests,
+  decodeMessage,
+  encodeMessage,
+  encodeSequencesHeader,
+  startTcpDataServer,
+  type DataMessage,
+  type TcpDataServer,
+} from '../index.ts';
+import { randomTokens } from './helpers.ts';
+
+const vocabSize = 3000;
+const seqLen = 16;
+const shards = [randomTokens(2000, vocabSize, 't1')];
+const memory = (): ReturnType<typeof createInMemoryProvider> => createInMemoryProvider({ shards, vocabSize, seqLen, shuffleSeed: 'tcp' });
+
+async function codeOf(promise: Promise<unknown>): Promise<number | undefined> {
+  try {
+    await promise;
+  } catch (error) {
+    return isPsycheError(error) ? error.code : -1;
+  }
+  return undefined;
+}
+
+/** A raw socket speaking frames by hand, for hostile-client tests. */
+async function rawPeer(port: number): Promise<{ socket: Socket; messages: DataMessage[]; closed: Promise<void> }> {
+  const socket = connect({ host: '127.0.0.1', port });
+  await new Promise<void>((resolve) => socket.once('connect', resolve));
+  const decoder = new FrameDecoder(1 << 24);
+  const messages: DataMessage[] = [];
+  socket.on('data', (chunk: Buffer) => {
+    for (const frame of decoder.push(chunk)) messages.push(decodeMessage(frame));
+  });
+  socket.on('error', () => {});
+  const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+  return { socket, messages, closed };
+}
+
+function within<T>(promise: Promise<T>, ms: number): Promise<T | 'timeout'> {
+  return Promise.race([promise, new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), ms))]);
+}
+
+describe('TCP data server + client', () => {
+  let server: TcpDataServer;
+  beforeAll(async () => {
+    server = await startTcpDataServer({ provider: memory(), authorize: () => 'ok' });
+  });
+  afterAll(() => server.close());
+
+  describe('compliance', () => {
+    for (const test of dataProviderComplianceTests({
+      setup: async () => ({
+        provider: await connectTcpDataProvider({ host: '127.0.0.1', port: server.port, clientId: 'node-a', defaultStep: 1 }),
+        reference: memory(),
+        requestOptions: { step: 1 },
+      }),
+      teardown: async ({ provider, reference }) => {
+        await provider.close();
+        await reference?.close();
+      },
+    })) it(test.name, test.run);
+  });
+
+  it('splits big requests into several frames and reassembles them in order', async () => {
+    const small = await startTcpDataServer({ provider: memory(), authorize: () => 'ok', maxIdsPerRequest: 7 });
+    const client = await connectTcpDataProvider({ host: '127.0.0.1', port: small.port, clientId: 'x', defaultStep: 0 });
+    const ids = Array.from({ length: 50 }, (_, i) => (i * 37) % 200);
+    const [remote, local] = await Promise.all([client.getSequences(ids), memory().getSequences(ids)]);
+    expect(remote.tokens).toEqual(local.tokens);
+    await client.close();
+    await small.close();
+  });
+});
+
+describe('round authorization', () => {
+  it('serves a client only its ids of the current round, and rejects others with the reason', async () => {
+    const authorizer = createRoundAuthorizer();
+    authorizer.setAssignments(10, { alice: [[0, 9]], bob: [[10, 19]] });
+    const server = await startTcpDataServer({ provider: memory(), authorize: authorizer.authorize });
+    const alice = await connectTcpDataProvider({ host: '127.0.0.1', port: server.port, clientId: 'alice' });
+    const rejection = async (ids: number[], step: number): Promise<string | undefined> => {
+      try {
+        await alice.getSequences(ids, { step });
+      } catch (error) {
+        if (isPsycheError(error, DATA_REQUEST_REJECTED)) return error.context.reason;
+        throw error;
+      }
+      return undefined;
+    };
+    expect(await rejection([0, 5, 9], 10)).toBeUndefined();
+    expect(await rejection([9, 10], 10)).toBe('not-in-this-round');
+    expect(await rejection([25], 10)).toBe('wrong-data-id-for-step');
+    expect(await rejection([0], 11)).toBe('wrong-data-id-for-step');
+    authorizer.setAssignments(11, { alice: [[20, 29]], bob: [[0, 9]] });
+    expect(await rejection([0], 11)).toBe('not-in-this-round');
+    expect(await rejection([20, 29], 11)).toBeUndefined();
+    expect(await rejection([0], 10)).toBeUndefined();
+    authorizer.setAssignments(12, { alice: [[30, 39]] });
+    expect(await rejection([0], 10)).toBe('wrong-data-id-for-step');
+    // The connection stays usable after rejections.
+    expect((await alice.getSequences([30], { step: 12 })).tokens.length).toBe(seqLen + 1);
+    await alice.close();
+    await server.close();
+  });
+
+  it('a throwing hook or provider becomes an error response, not a crash', async () => {
+    const server = await startTcpDataServer({
+      provider: memory(),
+      authorize: ({ step }) => {
+        if (step === 1) throw new Error('hook broke');
+        return 'ok';
+      },
+    });
+    const client = await connectTcpDataProvider({ host: '127.0.0.1', port: server.port, clientId: 'c' });
+    expect(await codeOf(client.getSequences([0], { step: 1 }))).toBe(DATA_REMOTE_ERROR);
+    expect((await client.getSequences([0], { step: 2 })).tokens.length).toBe(seqLen + 1);
+    await client.close();
+    await server.close();
+  });
+});
+
+describe('hostile TCP clients', () => {
+  let server: TcpDataServer;
+  const peerErrors: number[] = [];
+  beforeAll(async () => {
+    server = await startTcpDataServer({
+      provider: memory(),
+      authorize: () => 'ok',
+      maxConnections: 4,
+      maxIdsPerRequest: 64,
+      handshakeTimeoutMs: 300,
+      idleTimeoutMs: 1000,
+      writeTimeoutMs: 300,
+      onPeerError: (_peer, error) => peerErrors.push(error.code),
+    });
+  });
+  afterAll(() => server.close());
+
+  it('an oversize frame header closes the connection with DATA_FRAME_TOO_LARGE', async () => {
+    const peer = await rawPeer(server.port);
+    peer.socket.write(Uint8Array.of(0xff, 0xff, 0xff, 0x7f));
+    expect(await within(peer.closed, 2000)).not.toBe('timeout');
+    expect(peer.messages.at(-1)).toMatchObject({ type: 'error', code: DATA_FRAME_TOO_LARGE });
+  });
+
+  it('garbage, a request before hello, and a wrong version each close the connection with a coded error', async () => {
+    for (const [bytes, code] of [
+      [Uint8Array.of(3, 0, 0, 0, 42, 1, 2), DATA_FRAME_MALFORMED],
+      [encodeMessage({ type: 'request', requestId: 1, step: 0, batchIds: [1] }), DATA_FRAME_MALFORMED],
+      [encodeMessage({ type: 'hello', version: TCP_PROTOCOL_VERSION + 1, clientId: 'x' }), DATA_PROTOCOL_VERSION_MISMATCH],
+    ] as const) {
+      const peer = await rawPeer(server.port);
+      peer.socket.write(bytes);
+      expect(await within(peer.closed, 2000)).not.toBe('timeout');
+      expect(peer.messages.at(-1)).toMatchObject({ type: 'error', code });
+    }
+  });
+
+  it('a silent peer (no hello) is closed after the handshake timeout; an idle one after the idle timeout', async () => {
+    const silent = await rawPeer(server.port);
+    const started = Date.now();
+    expect(await within(silent.closed, 3000)).not.toBe('timeout');
+    expect(Date.now() - started).toBeLessThan(2000);
+    expect(silent.messages.at(-1)).toMatchObject({ type: 'error', code: DATA_TIMEOUT });
+    const slowloris = await rawPeer(server.port);
+    slowloris.socket.write(encodeMessage({ type: 'hello', version: TCP_PROTOCOL_VERSION, clientId: 's' }));
+    slowloris.socket.write(Uint8Array.of(100, 0)); // half a frame header, then nothing
+    expect(await within(slowloris.closed, 4000)).not.toBe('timeout');
+  });
+
+  it('refuses connections beyond maxConnections with DATA_SERVER_BUSY', async () => {
+    const clients = await Promise.all(Array.from({ length: 4 }, (_, i) => connectTcpDataProvider({ host: '127.0.0.1', port: server.port, clientId: `c${i}` })));
+    expect(server.connections).toBe(4);
+    expect(await codeOf(connectTcpDataProvider({ host: '127.0.0.1', port: server.port, clientId: 'extra' }))).toBe(DATA_SERVER_BUSY);
+    await Promise.all(clients.map((client) => client.close()));
+    for (let i = 0; i < 50 && server.connections > 0; i++) await new Promise((resolve) => setTimeout(resolve, 20));
+    const again = await connectTcpDataProvider({ host: '127.0.0.1', port: server.port, clientId: 'again' });
+    await again.close();
+  });
+
+  it('a client that asks but never reads is dropped after the write timeout (bounded buffering)', async () => {
+    const wide = createInMemoryProvider({ shards: [randomTokens(200_000, vocabSize, 'wide')], vocabSize, seqLen: 1024 });
+    const errors: number[] = [];
+    const big = await startTcpDataServer({ provider: wide, authorize: () => 'ok', writeTimeoutMs: 300, onPeerError: (_peer, error) => errors.push(error.code) });
+    const peer = await rawPeer(big.port);
+    peer.socket.write(encodeMessage({ type: 'hello', version: TCP_PROTOCOL_VERSION, clientId: 'greedy' }));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    peer.socket.pause();
+    const ids = Array.from({ length: 64 }, (_, i) => i);
+    for (let i = 0; i < 400; i++) peer.socket.write(encodeMessage({ type: 'request', requestId: i, step: 0, batchIds: ids }));
+    // The paused peer cannot observe the close itself; the server's side shows it.
+    for (let i = 0; i < 100 && (big.connections > 0 || !errors.includes(DATA_TIMEOUT)); i++) await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(errors).toContain(DATA_TIMEOUT);
+    expect(big.connections).toBe(0);
+    peer.socket.destroy();
+    await big.close();
+  });
+
+  it('a request with more ids than allowed is a malformed frame', async () => {
+    const peer = await rawPeer(server.port);
+    peer.socket.write(encodeMessage({ type: 'hello', version: TCP_PROTOCOL_VERSION, clientId: 'big' }));
+    peer.socket.write(encodeMessage({ type: 'request', requestId: 1, step: 0, batchIds: Array.from({ length: 65 }, (_, i) => i) }));
+    expect(await within(peer.closed, 2000)).not.toBe('timeout');
+    expect([DATA_FRAME_MALFORMED, DATA_FRAME_TOO_LARGE]).toContain((peer.messages.at(-1) as { code: number }).code);
+  });
+});
+
+describe('hostile TCP servers', () => {
+  let server: Server;
+  let port = 0;
+  let behaviour: (socket: Socket, message: DataMessage) => void = () => {};
+  const welcome = encodeMessage({ type: 'welcome', version: TCP_PROTOCOL_VERSION, dtype: 'u16', vocabSize, seqLen, sequenceCount: 100, maxIdsPerRequest: 16, name: 'evil' });
+  beforeAll(async () => {
+    server = createServer((socket) => {
+      const decoder = new FrameDecoder(1 << 16);
+      socket.on('error', () => {});
+      socket.on('data', (chunk: Buffer) => {
+        for (const frame of decoder.push(chunk)) {
+          const message = decodeMessage(frame);
+          if (message.type === 'hello') socket.write(welcome);
+          else behaviour(socket, message);
+        }
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    port = (server.address() as AddressInfo).port;
+  });
+  afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+
+  const connectEvil = (extra = {}) => connectTcpDataProvider({ host: '127.0.0.1', port, clientId: 'victim', defaultStep: 0, requestTimeoutMs: 300, maxFrameBytes: 1 << 20, ...extra });
+
+  it('a frame bigger than the client allows → DATA_FRAME_TOO_LARGE', async () => {
+    behaviour = (socket) => socket.write(Uint8Array.of(0, 0, 0, 0x40));
+    const client = await connectEvil();
+    expect(await codeOf(client.getSequences([0]))).toBe(DATA_FRAME_TOO_LARGE);
+    await client.close();
+  });
+
+  it('no answer → DATA_TIMEOUT; a closed connection → DATA_CONNECTION_CLOSED', async () => {
+    behaviour = () => {};
+    const client = await connectEvil();
+    expect(await codeOf(client.getSequences([0]))).toBe(DATA_TIMEOUT);
+    behaviour = (socket) => socket.destroy();
+    expect(await codeOf(client.getSequences([0]))).toBe(DATA_CONNECTION_CLOSED);
+    await client.close();
+  });
+
+  it('tokens ≥ vocabSize or a wrong row count → coded errors', async () => {
+    const rowBytes = (seqLen + 1) * 2;
+    behaviour = (socket, message) => {
+      if (message.type !== 'request') return;
+      const bytes = new Uint8Array(message.batchIds.length * rowBytes).fill(0xff);
+      socket.write(encodeSequencesHeader(message.requestId, message.batchIds.length, bytes.length));
+      socket.write(bytes);
+    };
+    const client = await connectEvil();
+    expect(await codeOf(client.getSequences([0, 1]))).toBe(DATA_TOKEN_OUT_OF_RANGE);
+    behaviour = (socket, message) => {
+      if (message.type !== 'request') return;
+      socket.write(encodeMessage({ type: 'sequences', requestId: message.requestId, rows: 1, tokens: new Uint8Array(rowBytes) }));
+    };
+    expect(await codeOf(client.getSequences([0, 1]))).toBe(DATA_FRAME_MALFORMED);
+    await client.close();
+  });
+
+  it('a server that never welcomes → DATA_TIMEOUT at connect', async () => {
+    const mute = createServer(() => {});
+    await new Promise<void>((resolve) => mute.listen(0, '127.0.0.1', resolve));
+    const mutePort = (mute.address() as AddressInfo).port;
+    expect(await codeOf(connectTcpDataProvider({ host: '127.0.0.1', port: mutePort, clientId: 'x', connectTimeoutMs: 200 }))).toBe(DATA_TIMEOUT);
+    mute.close();
+  });
+});

@@ -1,0 +1,131 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { DATA_FRAME_MALFORMED, DATA_FRAME_TOO_LARGE, isPsycheError } from '@psyche/core';
+import { FrameDecoder, decodeMessage, encodeMessage, splitFramesReference, type DataMessage } from '../index.ts';
+
+const runs = Number(process.env['FUZZ_RUNS'] ?? 10_000);
+
+const messageArbitrary: fc.Arbitrary<DataMessage> = fc.oneof(
+  fc.record({ type: fc.constant('hello' as const), version: fc.integer({ min: 0, max: 255 }), clientId: fc.string({ maxLength: 50 }) }),
+  fc.record({
+    type: fc.constant('welcome' as const),
+    version: fc.integer({ min: 0, max: 255 }),
+    dtype: fc.constantFrom('u16' as const, 'u32' as const),
+    vocabSize: fc.nat(),
+    seqLen: fc.nat(),
+    sequenceCount: fc.maxSafeNat(),
+    maxIdsPerRequest: fc.nat(),
+    name: fc.string({ maxLength: 40 }),
+  }),
+  fc.record({ type: fc.constant('request' as const), requestId: fc.nat(), step: fc.maxSafeNat(), batchIds: fc.array(fc.maxSafeNat(), { maxLength: 20 }) }),
+  fc.record({ type: fc.constant('sequences' as const), requestId: fc.nat(), rows: fc.nat(), tokens: fc.uint8Array({ maxLength: 64 }) }),
+  fc.record({ type: fc.constant('rejected' as const), requestId: fc.nat(), reason: fc.constantFrom('not-in-this-round' as const, 'wrong-data-id-for-step' as const), message: fc.string({ maxLength: 30 }) }),
+  fc.record({ type: fc.constant('error' as const), requestId: fc.nat(), code: fc.integer({ min: 0, max: 65535 }), message: fc.string({ maxLength: 30 }) }),
+);
+
+/** Splits bytes at the given cut points. */
+function chunked(bytes: Uint8Array, cuts: number[]): Uint8Array[] {
+  const points = [...new Set(cuts.map((c) => c % (bytes.length + 1)))].sort((a, b) => a - b);
+  const out: Uint8Array[] = [];
+  let last = 0;
+  for (const point of [...points, bytes.length]) {
+    out.push(bytes.slice(last, point));
+    last = point;
+  }
+  return out;
+}
+
+function concat(parts: Uint8Array[]): Uint8Array {
+  return Uint8Array.from(parts.flatMap((part) => [...part]));
+}
+
+describe('TCP frames', () => {
+  it('every message round-trips (fuzz)', () => {
+    fc.assert(
+      fc.property(messageArbitrary, (message) => {
+        const frame = encodeMessage(message);
+        expect(decodeMessage(frame.subarray(4))).toEqual(message);
+      }),
+      { numRuns: Math.min(runs, 5000) },
+    );
+  });
+
+  it('the streaming decoder equals the reference splitter for any stream cut anywhere (fuzz)', () => {
+    fc.assert(
+      fc.property(
+        fc.array(messageArbitrary, { maxLength: 6 }),
+        fc.uint8Array({ maxLength: 12 }),
+        fc.array(fc.nat(), { maxLength: 8 }),
+        fc.integer({ min: 1, max: 400 }),
+        (messages, garbage, cuts, maxFrameBytes) => {
+          const stream = concat([...messages.map(encodeMessage), garbage]);
+          const expected = splitFramesReference(stream, maxFrameBytes);
+          const decoder = new FrameDecoder(maxFrameBytes);
+          const frames: Uint8Array[] = [];
+          let errorCode: number | undefined;
+          for (const chunk of chunked(stream, cuts)) {
+            try {
+              frames.push(...decoder.push(chunk).map((frame) => frame.slice()));
+            } catch (error) {
+              expect(isPsycheError(error)).toBe(true);
+              errorCode = (error as { code: number }).code;
+              break;
+            }
+            expect(decoder.bufferedBytes).toBeLessThanOrEqual(maxFrameBytes + 4);
+            if (decoder.failure !== undefined) {
+              errorCode = decoder.failure.code;
+              break;
+            }
+          }
+          expect(frames).toEqual(expected.frames);
+          expect(errorCode).toBe(expected.error);
+        },
+      ),
+      { numRuns: runs },
+    );
+  });
+
+  it('arbitrary bytes never crash the decoders: frames or DATA_FRAME_* errors only (fuzz)', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 200 }), fc.array(fc.nat(), { maxLength: 5 }), (bytes, cuts) => {
+        const decoder = new FrameDecoder(128);
+        try {
+          for (const chunk of chunked(bytes, cuts)) {
+            for (const frame of decoder.push(chunk)) {
+              try {
+                decodeMessage(frame);
+              } catch (error) {
+                expect(isPsycheError(error, DATA_FRAME_MALFORMED)).toBe(true);
+              }
+            }
+          }
+        } catch (error) {
+          expect(isPsycheError(error, DATA_FRAME_MALFORMED) || isPsycheError(error, DATA_FRAME_TOO_LARGE)).toBe(true);
+        }
+      }),
+      { numRuns: runs },
+    );
+  });
+
+  it('rejects announced oversize frames before allocating, and keeps failing', () => {
+    const decoder = new FrameDecoder(1024);
+    const header = Uint8Array.of(0xff, 0xff, 0xff, 0xff);
+    expect(() => decoder.push(header)).toThrow(expect.objectContaining({ code: DATA_FRAME_TOO_LARGE }));
+    expect(() => decoder.push(Uint8Array.of(1, 0, 0, 0, 1))).toThrow(expect.objectContaining({ code: DATA_FRAME_TOO_LARGE }));
+    expect(decoder.bufferedBytes).toBeLessThanOrEqual(4);
+  });
+
+  it('rejects malformed payloads: unknown types, truncation, trailing bytes, id count mismatch, ids ≥ 2^53', () => {
+    const request = encodeMessage({ type: 'request', requestId: 1, step: 2, batchIds: [3, 4] }).subarray(4);
+    const cases = [
+      Uint8Array.of(99),
+      request.subarray(0, request.length - 1),
+      Uint8Array.from([...request, 0]),
+      Uint8Array.from([...request.subarray(0, 13), 9, 0, 0, 0, ...request.subarray(17)]),
+      Uint8Array.from([...request.subarray(0, request.length - 8), 0, 0, 0, 0, 0, 0, 0x20, 0]),
+      Uint8Array.of(5, 1, 0, 0, 0, 7, 0, 0),
+      Uint8Array.of(1, 1, 2, 0, 0xff, 0xfe),
+    ];
+    for (const payload of cases) expect(() => decodeMessage(payload)).toThrow(expect.objectContaining({ code: DATA_FRAME_MALFORMED }));
+  });
+});

@@ -1,0 +1,265 @@
+import { connect, type Socket } from 'node:net';
+import {
+  DATA_ABORTED,
+  DATA_CONNECTION_CLOSED,
+  DATA_FRAME_MALFORMED,
+  DATA_INVALID_CONFIG,
+  DATA_PROTOCOL_VERSION_MISMATCH,
+  DATA_PROVIDER_CLOSED,
+  DATA_REMOTE_ERROR,
+  DATA_REQUEST_REJECTED,
+  DATA_SERVER_BUSY,
+  DATA_TIMEOUT,
+  DATA_TOKEN_OUT_OF_RANGE,
+  PsycheError,
+  isPsycheError,
+} from '@psyche/core';
+import { throwIfAborted, type DataDescription, type DataProvider, type GetSequencesOptions, type TokenBatch } from './data-provider.ts';
+import { assertBatchId } from './sequence-order.ts';
+import { allocateTokens, bytesOfTokens, bytesPerToken, findTokenOutOfRange } from './token-dtype.ts';
+import { CONNECTION_REQUEST_ID, FrameDecoder, TCP_PROTOCOL_VERSION, decodeMessage, encodeMessage, type DataMessage } from './tcp-frames.ts';
+
+export interface TcpDataClientOptions {
+  host: string;
+  port: number;
+  /** Who this node is; the server's authorization hook decides by it. At most 200 characters. */
+  clientId: string;
+  /** Step used when a request does not name one. */
+  defaultStep?: number;
+  connectTimeoutMs?: number;
+  /** Deadline of one request (default 30 000 ms). */
+  requestTimeoutMs?: number;
+  /** Largest response frame accepted whatever the server says (default 256 MiB). */
+  maxFrameBytes?: number;
+  /** Requests in flight at once when a call is split (default 4). */
+  maxInFlight?: number;
+}
+
+interface Pending {
+  resolve(message: DataMessage): void;
+  reject(error: unknown): void;
+}
+
+/** The client side of the TCP data protocol, as a DataProvider (the server's provider, remote). */
+export class TcpDataClient implements DataProvider {
+  private readonly socket: Socket;
+  private readonly description: DataDescription;
+  private readonly maxIdsPerRequest: number;
+  private readonly options: TcpDataClientOptions;
+  private readonly pending: Map<number, Pending>;
+  private nextRequestId = 0;
+  private closedError: PsycheError | undefined;
+
+  private constructor(socket: Socket, welcome: Extract<DataMessage, { type: 'welcome' }>, pending: Map<number, Pending>, options: TcpDataClientOptions) {
+    this.socket = socket;
+    this.pending = pending;
+    this.options = options;
+    this.maxIdsPerRequest = welcome.maxIdsPerRequest;
+    this.description = {
+      name: `tcp://${options.host}:${options.port} (${welcome.name})`,
+      dtype: welcome.dtype,
+      vocabSize: welcome.vocabSize,
+      seqLen: welcome.seqLen,
+      sequenceCount: welcome.sequenceCount,
+    };
+  }
+
+  /** Connects, says hello, and waits for the server's description. */
+  static async connect(options: TcpDataClientOptions): Promise<TcpDataClient> {
+    if (options.clientId.length > 200) {
+      throw new PsycheError(DATA_INVALID_CONFIG, { field: 'clientId', value: options.clientId.slice(0, 20), expected: 'at most 200 characters' }, 'clientId is longer than 200 characters');
+    }
+    const peer = `${options.host}:${options.port}`;
+    const maxFrameBytes = options.maxFrameBytes ?? 256 * 1024 * 1024;
+    const decoder = new FrameDecoder(maxFrameBytes);
+    const pending = new Map<number, Pending>();
+    const socket = connect({ host: options.host, port: options.port });
+    socket.setNoDelay(true);
+    let client: TcpDataClient | undefined;
+    let handshake: Pending | undefined;
+    const failAll = (error: PsycheError): void => {
+      if (client !== undefined && client.closedError === undefined) client.closedError = error;
+      handshake?.reject(error);
+      handshake = undefined;
+      for (const entry of pending.values()) entry.reject(error);
+      pending.clear();
+      socket.destroy();
+    };
+    socket.on('data', (chunk: Buffer) => {
+      let messages: DataMessage[];
+      try {
+        messages = decoder.push(chunk).map(decodeMessage);
+        if (decoder.failure !== undefined) throw decoder.failure;
+      } catch (error) {
+        failAll(isPsycheError(error) ? error : new PsycheError(DATA_FRAME_MALFORMED, { offset: 0, reason: String(error) }, String(error)));
+        return;
+      }
+      for (const message of messages) {
+        if (handshake !== undefined) {
+          const current = handshake;
+          handshake = undefined;
+          current.resolve(message);
+          continue;
+        }
+        if (message.type === 'welcome' || message.type === 'hello' || message.type === 'request') {
+          failAll(new PsycheError(DATA_FRAME_MALFORMED, { offset: 0, reason: `unexpected ${message.type}` }, `server sent an unexpected ${message.type}`));
+          return;
+        }
+        if (message.requestId === CONNECTION_REQUEST_ID && message.type === 'error') {
+          failAll(remoteError(peer, message.code, message.message));
+          return;
+        }
+        const entry = pending.get(message.requestId);
+        pending.delete(message.requestId);
+        entry?.resolve(message);
+      }
+    });
+    socket.on('error', (cause) => failAll(new PsycheError(DATA_CONNECTION_CLOSED, { peer, reason: cause.message }, `${peer}: ${cause.message}`, { cause })));
+    socket.on('close', () => failAll(new PsycheError(DATA_CONNECTION_CLOSED, { peer, reason: 'closed' }, `${peer}: connection closed`)));
+
+    const connectTimeoutMs = options.connectTimeoutMs ?? 10_000;
+    const first = await new Promise<DataMessage>((resolve, reject) => {
+      const timer = setTimeout(() => failAll(new PsycheError(DATA_TIMEOUT, { operation: `connect ${peer}`, timeoutMs: connectTimeoutMs }, `${peer}: no welcome within ${connectTimeoutMs} ms`)), connectTimeoutMs);
+      handshake = {
+        resolve: (message) => {
+          clearTimeout(timer);
+          resolve(message);
+        },
+        reject: (error) => {
+          clearTimeout(timer);
+          reject(error);
+        },
+      };
+      socket.write(encodeMessage({ type: 'hello', version: TCP_PROTOCOL_VERSION, clientId: options.clientId }));
+    });
+    if (first.type === 'error') {
+      const error = remoteError(peer, first.code, first.message);
+      failAll(error);
+      throw error;
+    }
+    if (first.type !== 'welcome') {
+      const error = new PsycheError(DATA_FRAME_MALFORMED, { offset: 0, reason: `expected welcome, got ${first.type}` }, `${peer}: expected welcome, got ${first.type}`);
+      failAll(error);
+      throw error;
+    }
+    if (first.version !== TCP_PROTOCOL_VERSION || first.seqLen < 1 || first.vocabSize < 1 || first.maxIdsPerRequest < 1 || first.sequenceCount < 1) {
+      const error = first.version !== TCP_PROTOCOL_VERSION
+        ? new PsycheError(DATA_PROTOCOL_VERSION_MISMATCH, { received: first.version, supported: TCP_PROTOCOL_VERSION }, `${peer}: protocol version ${first.version}`)
+        : new PsycheError(DATA_FRAME_MALFORMED, { offset: 0, reason: 'welcome with empty dimensions' }, `${peer}: welcome with empty dimensions`);
+      failAll(error);
+      throw error;
+    }
+    client = new TcpDataClient(socket, first, pending, options);
+    return client;
+  }
+
+  describe(): DataDescription {
+    return { ...this.description };
+  }
+
+  async getSequences(batchIds: readonly number[], options: GetSequencesOptions = {}): Promise<TokenBatch> {
+    if (this.closedError !== undefined) {
+      throw isPsycheError(this.closedError, DATA_PROVIDER_CLOSED)
+        ? this.closedError
+        : new PsycheError(DATA_PROVIDER_CLOSED, { provider: this.description.name }, `${this.description.name}: connection is gone (${this.closedError.message})`, { cause: this.closedError });
+    }
+    throwIfAborted(options.signal, 'getSequences');
+    for (const id of batchIds) assertBatchId(id);
+    const step = options.step ?? this.options.defaultStep;
+    if (step === undefined || !Number.isSafeInteger(step) || step < 0) {
+      throw new PsycheError(DATA_INVALID_CONFIG, { field: 'step', value: String(step), expected: 'a non-negative integer (options.step or defaultStep)' }, 'a TCP data request needs the step');
+    }
+    const { dtype, seqLen, vocabSize } = this.description;
+    const rowTokens = seqLen + 1;
+    const out = allocateTokens(dtype, batchIds.length * rowTokens);
+    const outBytes = bytesOfTokens(out);
+    const rowBytes = rowTokens * bytesPerToken(dtype);
+    const chunks: number[] = [];
+    for (let start = 0; start < batchIds.length; start += this.maxIdsPerRequest) chunks.push(start);
+    let next = 0;
+    const lanes = Array.from({ length: Math.min(this.options.maxInFlight ?? 4, chunks.length) }, async () => {
+      while (next < chunks.length) {
+        const start = chunks[next++]!;
+        const ids = batchIds.slice(start, start + this.maxIdsPerRequest);
+        const response = await this.request(step, ids, options.signal);
+        if (response.type === 'rejected') {
+          throw new PsycheError(DATA_REQUEST_REJECTED, { reason: response.reason, step, batchIds: ids.join(',').slice(0, 200) }, `${this.description.name}: rejected (${response.reason}) at step ${step}`);
+        }
+        if (response.type === 'error') throw remoteError(this.description.name, response.code, response.message);
+        if (response.type !== 'sequences' || response.rows !== ids.length || response.tokens.length !== ids.length * rowBytes) {
+          const error = new PsycheError(DATA_FRAME_MALFORMED, { offset: 0, reason: 'response does not match the request' }, `${this.description.name}: response does not match the request`);
+          this.abandon(error);
+          throw error;
+        }
+        // Copy first: the output is aligned for the typed view, the frame payload may not be.
+        outBytes.set(response.tokens, start * rowBytes);
+        const tokens = out.subarray(start * rowTokens, (start + ids.length) * rowTokens);
+        const bad = findTokenOutOfRange(tokens, vocabSize);
+        if (bad >= 0) {
+          throw new PsycheError(DATA_TOKEN_OUT_OF_RANGE, { source: this.description.name, position: bad, token: tokens[bad]!, vocabSize }, `${this.description.name}: served token ${tokens[bad]!} ≥ vocabSize ${vocabSize}`);
+        }
+      }
+    });
+    await Promise.all(lanes);
+    return { dtype, seqLen, batchIds: [...batchIds], tokens: out };
+  }
+
+  async close(): Promise<void> {
+    if (this.closedError === undefined || !isPsycheError(this.closedError, DATA_PROVIDER_CLOSED)) {
+      this.closedError = new PsycheError(DATA_PROVIDER_CLOSED, { provider: this.description.name }, `${this.description.name}: provider is closed`);
+    }
+    for (const entry of this.pending.values()) entry.reject(this.closedError);
+    this.pending.clear();
+    this.socket.destroy();
+  }
+
+  private abandon(error: PsycheError): void {
+    this.closedError = error;
+    for (const entry of this.pending.values()) entry.reject(error);
+    this.pending.clear();
+    this.socket.destroy();
+  }
+
+  private request(step: number, batchIds: number[], signal: AbortSignal | undefined): Promise<DataMessage> {
+    const requestId = this.nextRequestId;
+    this.nextRequestId = (this.nextRequestId + 1) % CONNECTION_REQUEST_ID;
+    const timeoutMs = this.options.requestTimeoutMs ?? 30_000;
+    return new Promise<DataMessage>((resolve, reject) => {
+      const settle = (): void => {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
+        this.pending.delete(requestId);
+      };
+      const onAbort = (): void => {
+        settle();
+        reject(new PsycheError(DATA_ABORTED, { operation: 'tcp request' }, 'tcp request: aborted', { cause: signal?.reason }));
+      };
+      const timer = setTimeout(() => {
+        settle();
+        reject(new PsycheError(DATA_TIMEOUT, { operation: `request ${requestId}`, timeoutMs }, `${this.description.name}: no response within ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.pending.set(requestId, {
+        resolve: (message) => {
+          settle();
+          resolve(message);
+        },
+        reject: (error) => {
+          settle();
+          reject(error);
+        },
+      });
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.socket.write(encodeMessage({ type: 'request', requestId, step, batchIds }));
+    });
+  }
+}
+
+function remoteError(peer: string, code: number, message: string): PsycheError {
+  if (code === DATA_SERVER_BUSY) return new PsycheError(DATA_SERVER_BUSY, { peer, maxConnections: 0 }, `${peer}: ${message}`);
+  return new PsycheError(DATA_REMOTE_ERROR, { peer, code, message }, `${peer}: server error ${code}: ${message}`);
+}
+
+/** Connects a TCP data client (a DataProvider backed by a remote startTcpDataServer). */
+export function connectTcpDataProvider(options: TcpDataClientOptions): Promise<TcpDataClient> {
+  return TcpDataClient.connect(options);
+}

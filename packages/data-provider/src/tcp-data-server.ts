@@ -1,0 +1,249 @@
+import { createServer, type Server, type Socket } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import {
+  DATA_FRAME_MALFORMED,
+  DATA_INVALID_CONFIG,
+  DATA_PROTOCOL_VERSION_MISMATCH,
+  DATA_SERVER_BUSY,
+  DATA_TIMEOUT,
+  PsycheError,
+  isPsycheError,
+  type DataRejectionReason,
+} from '@psyche/core';
+import type { DataProvider } from './data-provider.ts';
+import { bytesOfTokens, bytesPerToken } from './token-dtype.ts';
+import {
+  CONNECTION_REQUEST_ID,
+  FrameDecoder,
+  TCP_PROTOCOL_VERSION,
+  decodeMessage,
+  encodeMessage,
+  encodeSequencesHeader,
+  type DataMessage,
+} from './tcp-frames.ts';
+
+/** A request as the authorization hook sees it. */
+export interface DataRequest {
+  clientId: string;
+  step: number;
+  batchIds: readonly number[];
+}
+
+export type AuthorizationResult = 'ok' | { rejected: DataRejectionReason };
+
+/**
+ * Decides whether `clientId` may have `batchIds` at `step`: the coordinator client fills it with
+ * the round's assignment (which ids each trainer got in the current round).
+ */
+export type AuthorizeHook = (request: DataRequest) => AuthorizationResult | Promise<AuthorizationResult>;
+
+export interface TcpDataServerOptions {
+  provider: DataProvider;
+  authorize: AuthorizeHook;
+  host?: string;
+  /** 0 (default) picks a free port. */
+  port?: number;
+  /** Connections beyond this are told DATA_SERVER_BUSY and closed (default 64). */
+  maxConnections?: number;
+  /** Ids in one request (default 1024); bigger requests are a malformed frame. */
+  maxIdsPerRequest?: number;
+  /** A connection that has not said hello within this is closed (default 5 000 ms). */
+  handshakeTimeoutMs?: number;
+  /** A connection that sends nothing for this long is closed (default 120 000 ms). */
+  idleTimeoutMs?: number;
+  /** A client that does not read its responses for this long is dropped (default 30 000 ms). */
+  writeTimeoutMs?: number;
+  /** Called with each connection-level failure (malformed frames, timeouts); for logs. */
+  onPeerError?: (peer: string, error: PsycheError) => void;
+}
+
+export interface TcpDataServer {
+  readonly host: string;
+  readonly port: number;
+  readonly connections: number;
+  close(): Promise<void>;
+}
+
+/** Request frames are tiny: type, id, step, count and 8 bytes per id. */
+function maxRequestFrameBytes(maxIds: number): number {
+  return 1 + 4 + 8 + 4 + 8 * maxIds;
+}
+
+function asPsycheError(error: unknown): PsycheError {
+  if (isPsycheError(error)) return error;
+  return new PsycheError(DATA_FRAME_MALFORMED, { offset: 0, reason: String(error) }, String(error));
+}
+
+/**
+ * Serves a DataProvider to trainers over TCP (length-prefixed frames, docs/data.md). A client says
+ * hello with its id, gets the data description, then asks for batch ids at a step; the server
+ * serves only what `authorize` allows and answers others with a rejection reason. Hostile peers
+ * are bounded: frame size limit, handshake / idle / write deadlines, max connections, one request
+ * processed at a time per connection (reading pauses meanwhile, which is the backpressure).
+ */
+export async function startTcpDataServer(options: TcpDataServerOptions): Promise<TcpDataServer> {
+  const description = options.provider.describe();
+  const maxConnections = options.maxConnections ?? 64;
+  const maxIds = options.maxIdsPerRequest ?? 1024;
+  if (!Number.isInteger(maxIds) || maxIds < 1 || maxIds > 1_000_000) {
+    throw new PsycheError(DATA_INVALID_CONFIG, { field: 'maxIdsPerRequest', value: String(maxIds), expected: 'integer in [1, 1e6]' }, 'maxIdsPerRequest must be in [1, 1e6]');
+  }
+  const handshakeTimeoutMs = options.handshakeTimeoutMs ?? 5_000;
+  const idleTimeoutMs = options.idleTimeoutMs ?? 120_000;
+  const writeTimeoutMs = options.writeTimeoutMs ?? 30_000;
+  const sockets = new Set<Socket>();
+  const welcome = encodeMessage({
+    type: 'welcome',
+    version: TCP_PROTOCOL_VERSION,
+    dtype: description.dtype,
+    vocabSize: description.vocabSize,
+    seqLen: description.seqLen,
+    sequenceCount: description.sequenceCount,
+    maxIdsPerRequest: maxIds,
+    name: description.name.slice(0, 200),
+  });
+
+  const serve = (socket: Socket): void => {
+    const peer = `${socket.remoteAddress}:${socket.remotePort}`;
+    socket.setNoDelay(true);
+    if (sockets.size >= maxConnections) {
+      socket.end(encodeMessage({ type: 'error', requestId: CONNECTION_REQUEST_ID, code: DATA_SERVER_BUSY, message: `server busy (${maxConnections} connections)` }));
+      socket.destroySoon();
+      return;
+    }
+    sockets.add(socket);
+    const decoder = new FrameDecoder(Math.max(maxRequestFrameBytes(maxIds), 1 + 1 + 2 + 1024));
+    const queue: Uint8Array[] = [];
+    let clientId: string | undefined;
+    let busy = false;
+
+    const drop = (error: PsycheError): void => {
+      options.onPeerError?.(peer, error);
+      if (!socket.destroyed) socket.end(encodeMessage({ type: 'error', requestId: CONNECTION_REQUEST_ID, code: error.code, message: error.message }));
+      socket.destroySoon();
+      setTimeout(() => socket.destroy(), 1000).unref();
+    };
+    const handshakeTimer = setTimeout(
+      () => drop(new PsycheError(DATA_TIMEOUT, { operation: 'hello', timeoutMs: handshakeTimeoutMs }, `no hello within ${handshakeTimeoutMs} ms`)),
+      handshakeTimeoutMs,
+    );
+    socket.setTimeout(idleTimeoutMs, () => drop(new PsycheError(DATA_TIMEOUT, { operation: 'idle', timeoutMs: idleTimeoutMs }, `idle for ${idleTimeoutMs} ms`)));
+
+    const write = async (parts: Uint8Array[]): Promise<void> => {
+      let flushed = true;
+      socket.cork();
+      for (const part of parts) flushed = socket.write(part);
+      socket.uncork();
+      if (flushed || socket.destroyed) return;
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => {
+          cleanup();
+          reject(new PsycheError(DATA_TIMEOUT, { operation: 'write', timeoutMs: writeTimeoutMs }, `client did not read for ${writeTimeoutMs} ms`));
+        }, writeTimeoutMs);
+        const done = (): void => {
+          cleanup();
+          resolve();
+        };
+        const cleanup = (): void => {
+          clearTimeout(timer);
+          socket.off('drain', done);
+          socket.off('close', done);
+        };
+        socket.on('drain', done);
+        socket.on('close', done);
+      });
+    };
+
+    const handle = async (message: DataMessage): Promise<void> => {
+      if (clientId === undefined) {
+        if (message.type !== 'hello') throw new PsycheError(DATA_FRAME_MALFORMED, { offset: 0, reason: `expected hello, got ${message.type}` }, `expected hello, got ${message.type}`);
+        if (message.version !== TCP_PROTOCOL_VERSION) {
+          throw new PsycheError(DATA_PROTOCOL_VERSION_MISMATCH, { received: message.version, supported: TCP_PROTOCOL_VERSION }, `protocol version ${message.version}, this server speaks ${TCP_PROTOCOL_VERSION}`);
+        }
+        clearTimeout(handshakeTimer);
+        clientId = message.clientId;
+        await write([welcome]);
+        return;
+      }
+      if (message.type !== 'request') throw new PsycheError(DATA_FRAME_MALFORMED, { offset: 0, reason: `unexpected ${message.type}` }, `unexpected ${message.type} from a client`);
+      const { requestId, step, batchIds } = message;
+      if (batchIds.length > maxIds) throw new PsycheError(DATA_FRAME_MALFORMED, { offset: 0, reason: `${batchIds.length} ids > ${maxIds}` }, `request of ${batchIds.length} ids exceeds ${maxIds}`);
+      let verdict: AuthorizationResult;
+      try {
+        verdict = await options.authorize({ clientId, step, batchIds });
+      } catch (error) {
+        await write([encodeMessage({ type: 'error', requestId, code: asPsycheError(error).code, message: 'authorization failed' })]);
+        return;
+      }
+      if (verdict !== 'ok') {
+        await write([encodeMessage({ type: 'rejected', requestId, reason: verdict.rejected, message: `${verdict.rejected} (step ${step})` })]);
+        return;
+      }
+      let tokens: Uint8Array;
+      try {
+        tokens = bytesOfTokens((await options.provider.getSequences(batchIds, { step })).tokens);
+      } catch (error) {
+        const coded = asPsycheError(error);
+        await write([encodeMessage({ type: 'error', requestId, code: coded.code, message: coded.message })]);
+        return;
+      }
+      await write([encodeSequencesHeader(requestId, batchIds.length, tokens.length), tokens]);
+    };
+
+    const pump = async (): Promise<void> => {
+      if (busy) return;
+      busy = true;
+      socket.pause();
+      try {
+        while (queue.length > 0 && !socket.destroyed) await handle(decodeMessage(queue.shift()!));
+      } catch (error) {
+        drop(asPsycheError(error));
+        return;
+      } finally {
+        busy = false;
+      }
+      if (!socket.destroyed) socket.resume();
+    };
+
+    socket.on('data', (chunk: Buffer) => {
+      try {
+        queue.push(...decoder.push(chunk));
+        if (decoder.failure !== undefined) throw decoder.failure;
+      } catch (error) {
+        drop(asPsycheError(error));
+        return;
+      }
+      void pump();
+    });
+    socket.on('error', () => socket.destroy());
+    socket.on('close', () => {
+      clearTimeout(handshakeTimer);
+      sockets.delete(socket);
+      queue.length = 0;
+    });
+  };
+
+  const server: Server = createServer(serve);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => resolve());
+  });
+  const address = server.address() as AddressInfo;
+  return {
+    host: address.address,
+    port: address.port,
+    get connections() {
+      return sockets.size;
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const socket of sockets) socket.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/** Row bytes of one sequence as served (for sizing client limits). */
+export function sequenceRowBytes(description: { dtype: 'u16' | 'u32'; seqLen: number }): number {
+  return (description.seqLen + 1) * bytesPerToken(description.dtype);
+}
