@@ -22,3 +22,4 @@ export * from './tcp-frames.ts';
 export * from './tcp-data-server.ts';
 export * from './tcp-data-client.ts';
 export * from './round-authorizer.ts';
+export * from './mixture-provider.ts';
