@@ -1,0 +1,121 @@
+import { encode } from '@msgpack/msgpack';
+import {
+  P2P_MALFORMED_BLOB_FRAME,
+  P2P_MALFORMED_ENVELOPE,
+  P2P_MALFORMED_TICKET,
+  P2P_MESSAGE_TOO_LARGE,
+  createRng,
+  isPsycheError,
+} from '@psyche/core';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import {
+  BLOB_HEADER_LENGTH,
+  BLOB_REQUEST_LENGTH,
+  decodeBlobHeader,
+  decodeBlobRequest,
+  encodeBlobHeader,
+  encodeBlobRequest,
+} from '../blob-frames.ts';
+import { decodeTicket, ticketFromString, ticketToString } from '../blob-ticket.ts';
+import { decodeEnvelope, encodeEnvelope, sealEnvelope, verifyEnvelope } from '../envelope.ts';
+import { generateIdentity } from '../identity.ts';
+
+const runs = Number(process.env.FUZZ_RUNS ?? 2_000);
+const identity = generateIdentity(createRng(3));
+
+/** Decoders either return a value or throw one of the allowed coded errors; nothing else. */
+function onlyCoded(fn: () => unknown, codes: number[]): void {
+  try {
+    fn();
+  } catch (e) {
+    if (!isPsycheError(e) || !codes.includes(e.code)) throw e;
+  }
+}
+
+describe('envelope codec', () => {
+  it('round-trips and verifies; any change to a signed field breaks the signature', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 512 }), fc.nat(), fc.nat(), (payload, seq, timestampMs) => {
+        const envelope = sealEnvelope({ identity, topic: '/psyche/run/r/gossip/1', seq, timestampMs, payload });
+        const decoded = decodeEnvelope(encodeEnvelope(envelope), 4096);
+        verifyEnvelope(decoded);
+        expect([...decoded.payload]).toEqual([...payload]);
+        expect(() => verifyEnvelope({ ...decoded, seq: seq + 1 })).toThrow();
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('fuzz: arbitrary bytes and mutated envelopes only ever produce coded errors', () => {
+    const valid = encodeEnvelope(sealEnvelope({ identity, topic: 't', seq: 1, timestampMs: 2, payload: new Uint8Array(40) }));
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 300 }), (bytes) => {
+        onlyCoded(() => decodeEnvelope(bytes, 256), [P2P_MALFORMED_ENVELOPE, P2P_MESSAGE_TOO_LARGE]);
+      }),
+      { numRuns: runs },
+    );
+    fc.assert(
+      fc.property(fc.nat(valid.length - 1), fc.integer({ min: 0, max: 255 }), fc.nat(valid.length), (at, value, cut) => {
+        const mutated = Uint8Array.from(valid);
+        mutated[at] = value;
+        onlyCoded(() => decodeEnvelope(mutated.subarray(0, cut), 4096), [P2P_MALFORMED_ENVELOPE]);
+      }),
+      { numRuns: runs },
+    );
+  });
+
+  it('bounds allocation: declared lengths beyond the limit are refused before allocating', () => {
+    // msgpack bin32 header declaring 4 GiB followed by nothing.
+    const hostile = encode([1, 't', new Uint8Array(32), 0, 0, new Uint8Array(0), new Uint8Array(64), 0]);
+    expect(() => decodeEnvelope(hostile, 64)).toThrow(expect.objectContaining({ code: P2P_MESSAGE_TOO_LARGE }));
+    const claim = new Uint8Array([0x98, 0x01, 0xa1, 0x74, 0xc6, 0xff, 0xff, 0xff, 0xff]);
+    expect(() => decodeEnvelope(claim, 4096)).toThrow(expect.objectContaining({ code: P2P_MALFORMED_ENVELOPE }));
+  });
+});
+
+describe('blob frames and tickets', () => {
+  it('round-trip', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ minLength: 32, maxLength: 32 }), fc.maxSafeNat(), fc.constantFrom(0, 1, 2, 3), (hash, offset, status) => {
+        expect(decodeBlobRequest(encodeBlobRequest({ hash, offset }))).toEqual({ hash, offset });
+        const size = status === 0 ? offset : 0;
+        expect(decodeBlobHeader(encodeBlobHeader({ status: status as 0, size }))).toEqual({ status, size });
+        const ticket = { hash, size: offset, providers: [{ nodeId: identity.nodeId, addrs: ['/ip4/127.0.0.1/tcp/1'] }] };
+        const parsed = ticketFromString(ticketToString(ticket));
+        expect(parsed.size).toBe(offset);
+        expect([...parsed.hash]).toEqual([...hash]);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('fuzz: arbitrary bytes only ever produce coded errors', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 64 }), (bytes) => {
+        onlyCoded(() => decodeBlobRequest(bytes), [P2P_MALFORMED_BLOB_FRAME]);
+        onlyCoded(() => decodeBlobHeader(bytes), [P2P_MALFORMED_BLOB_FRAME]);
+        onlyCoded(() => decodeTicket(bytes), [P2P_MALFORMED_TICKET]);
+      }),
+      { numRuns: runs },
+    );
+    fc.assert(
+      fc.property(fc.uint8Array({ minLength: BLOB_REQUEST_LENGTH, maxLength: BLOB_REQUEST_LENGTH }), (bytes) => {
+        onlyCoded(() => decodeBlobRequest(bytes), [P2P_MALFORMED_BLOB_FRAME]);
+      }),
+      { numRuns: runs },
+    );
+    fc.assert(
+      fc.property(fc.uint8Array({ minLength: BLOB_HEADER_LENGTH, maxLength: BLOB_HEADER_LENGTH }), (bytes) => {
+        onlyCoded(() => decodeBlobHeader(bytes), [P2P_MALFORMED_BLOB_FRAME]);
+      }),
+      { numRuns: runs },
+    );
+    fc.assert(
+      fc.property(fc.string({ maxLength: 200 }), (text) => {
+        onlyCoded(() => ticketFromString(`blob1${text}`), [P2P_MALFORMED_TICKET]);
+      }),
+      { numRuns: runs },
+    );
+  });
+});

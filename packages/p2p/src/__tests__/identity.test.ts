@@ -1,0 +1,77 @@
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as ed from '@noble/ed25519';
+import { P2P_MALFORMED_KEY_FILE, P2P_MALFORMED_NODE_ID, createRng, isPsycheError, toHex } from '@psyche/core';
+import { describe, expect, it } from 'vitest';
+import {
+  generateIdentity,
+  identityFromSecretKey,
+  loadIdentity,
+  loadOrCreateIdentity,
+  saveIdentity,
+  verifySignature,
+} from '../identity.ts';
+import { nodeIdFromString, nodeIdToString } from '../node-id.ts';
+import type { NodeId } from '../node-id.ts';
+import { identityToLibp2pKey, nodeIdToPeerId, peerIdToNodeId } from '../peer-id.ts';
+
+describe('identity', () => {
+  it('matches the @noble/ed25519 reference for keys and signatures, and RFC 8032 test 1', async () => {
+    // RFC 8032 §7.1 TEST 1
+    const rfc = identityFromSecretKey(Buffer.from('9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60', 'hex'));
+    expect(nodeIdToString(rfc.nodeId)).toBe('d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a');
+    expect(toHex(rfc.sign(new Uint8Array()))).toBe(
+      'e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e065224901555fb8821590a33bacc61e39701cf9b46bd25bf5f0595bbe24655141438e7a100b',
+    );
+    const rng = createRng(7);
+    for (let i = 0; i < 20; i++) {
+      const identity = generateIdentity(rng);
+      const message = new Uint8Array(i * 13).map((_, j) => (j * 31 + i) & 255);
+      expect(toHex(await ed.getPublicKeyAsync(identity.secretKey))).toBe(toHex(identity.nodeId));
+      const signature = identity.sign(message);
+      expect(toHex(await ed.signAsync(message, identity.secretKey))).toBe(toHex(signature));
+      expect(verifySignature(identity.nodeId, message, signature)).toBe(true);
+      expect(await ed.verifyAsync(signature, message, identity.nodeId)).toBe(true);
+      const tampered = Uint8Array.from(signature);
+      tampered[i % 64] = tampered[i % 64]! ^ 1;
+      expect(verifySignature(identity.nodeId, message, tampered)).toBe(false);
+    }
+  });
+
+  it('has one text encoding of node ids and maps losslessly to libp2p peer ids', () => {
+    const identity = generateIdentity(createRng(1));
+    const text = nodeIdToString(identity.nodeId);
+    expect(text).toMatch(/^[0-9a-f]{64}$/);
+    expect(nodeIdToString(nodeIdFromString(text.toUpperCase()))).toBe(text);
+    for (const bad of ['', 'zz'.repeat(32), 'ab'.repeat(31)]) {
+      expect(() => nodeIdFromString(bad)).toThrow(expect.objectContaining({ code: P2P_MALFORMED_NODE_ID }));
+    }
+    const peerId = nodeIdToPeerId(identity.nodeId);
+    expect(peerId.type).toBe('Ed25519');
+    expect(peerId.toString()).toBe(nodeIdToPeerId(identity.nodeId as NodeId).toString());
+    expect(nodeIdToString(peerIdToNodeId(peerId.toString()))).toBe(text);
+    expect(identityToLibp2pKey(identity).publicKey.toString()).toBe(peerId.toString());
+  });
+
+  it('saves key files with owner-only permissions and loads them back', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'psyche-p2p-key-'));
+    try {
+      const path = join(dir, 'nested', 'node.key');
+      const created = await loadOrCreateIdentity(path);
+      expect((await stat(path)).mode & 0o777).toBe(0o600);
+      expect((await stat(join(dir, 'nested'))).mode & 0o077).toBe(0);
+      const loaded = await loadOrCreateIdentity(path);
+      expect(nodeIdToString(loaded.nodeId)).toBe(nodeIdToString(created.nodeId));
+      await saveIdentity(generateIdentity(), path);
+      expect((await stat(path)).mode & 0o777).toBe(0o600);
+      const content = JSON.parse(await readFile(path, 'utf8'));
+      await writeFile(path, JSON.stringify({ ...content, nodeId: 'ab'.repeat(32) }));
+      await expect(loadIdentity(path)).rejects.toSatisfy((e) => isPsycheError(e, P2P_MALFORMED_KEY_FILE));
+      await writeFile(path, 'not json');
+      await expect(loadIdentity(path)).rejects.toSatisfy((e) => isPsycheError(e, P2P_MALFORMED_KEY_FILE));
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
