@@ -6,3 +6,4 @@
  */
 export * from './execution-provider.ts';
 export * from './onnx-executor.ts';
+export * from './native-kernels.ts';

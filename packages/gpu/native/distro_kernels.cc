@@ -1,0 +1,485 @@
+// DisTrO kernels for @psyche/distro's DistroKernels interface, as a Node-API addon.
+// Every entry point validates its arguments on the JS thread, then runs on a libuv worker thread
+// (Napi::AsyncWorker) that fans the work out over a persistent thread pool, and resolves a Promise:
+// the event loop never waits on the math. Semantics (chunk layout, tie rule, float64 sums) follow
+// packages/distro/src/{dct-reference,topk,scatter-mean,elementwise}.ts, the readable references.
+#include <napi.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace {
+
+// ------------------------------------------------------------------ persistent thread pool
+// Threads are started once and sleep on a condition variable between jobs (a per-call spawn made
+// small tensors slower, measured). The submitting thread works too, so a job of n items uses
+// (pool size + 1) threads.
+class ThreadPool {
+ public:
+  explicit ThreadPool(unsigned workers) {
+    for (unsigned i = 0; i < workers; i++) threads_.emplace_back([this] { Loop(); });
+  }
+  ~ThreadPool() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    for (auto& t : threads_) t.join();
+  }
+  unsigned Size() const { return static_cast<unsigned>(threads_.size()) + 1; }
+
+  // Runs fn(begin, end) over [0, n) in blocks of `grain`, dynamically balanced. One job at a time.
+  void ParallelFor(size_t n, size_t grain, const std::function<void(size_t, size_t)>& fn) {
+    if (n == 0) return;
+    if (threads_.empty() || n <= grain) {
+      fn(0, n);
+      return;
+    }
+    std::lock_guard<std::mutex> job_lock(job_mu_);
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      fn_ = &fn;
+      n_ = n;
+      grain_ = grain;
+      next_.store(0);
+      active_ = static_cast<unsigned>(threads_.size());
+      generation_++;
+    }
+    cv_.notify_all();
+    Work(fn, n, grain);
+    std::unique_lock<std::mutex> lock(mu_);
+    done_cv_.wait(lock, [this] { return active_ == 0; });
+    fn_ = nullptr;
+  }
+
+ private:
+  void Work(const std::function<void(size_t, size_t)>& fn, size_t n, size_t grain) {
+    for (;;) {
+      size_t begin = next_.fetch_add(grain);
+      if (begin >= n) return;
+      fn(begin, std::min(n, begin + grain));
+    }
+  }
+  void Loop() {
+    uint64_t seen = 0;
+    for (;;) {
+      const std::function<void(size_t, size_t)>* fn;
+      size_t n, grain;
+      {
+        std::unique_lock<std::mutex> lock(mu_);
+        cv_.wait(lock, [&] { return stop_ || generation_ != seen; });
+        if (stop_) return;
+        seen = generation_;
+        fn = fn_;
+        n = n_;
+        grain = grain_;
+      }
+      Work(*fn, n, grain);
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        if (--active_ == 0) done_cv_.notify_one();
+      }
+    }
+  }
+  std::vector<std::thread> threads_;
+  std::mutex mu_, job_mu_;
+  std::condition_variable cv_, done_cv_;
+  const std::function<void(size_t, size_t)>* fn_ = nullptr;
+  size_t n_ = 0, grain_ = 1;
+  std::atomic<size_t> next_{0};
+  unsigned active_ = 0;
+  uint64_t generation_ = 0;
+  bool stop_ = false;
+};
+
+ThreadPool& Pool() {
+  static ThreadPool pool(std::max(1u, std::thread::hardware_concurrency()) - 1);
+  return pool;
+}
+
+// ------------------------------------------------------------------ DCT bases
+// Orthonormal DCT-II basis D[k][i] = s_k cos(pi (2i+1) k / 2n), computed in double, stored float.
+struct Basis {
+  std::vector<float> d;   // D, row-major [n][n]
+  std::vector<float> dt;  // D transposed
+};
+
+const Basis& GetBasis(int n) {
+  static std::mutex mu;
+  static std::map<int, std::unique_ptr<Basis>> cache;
+  std::lock_guard<std::mutex> lock(mu);
+  auto& slot = cache[n];
+  if (!slot) {
+    slot = std::make_unique<Basis>();
+    slot->d.resize(size_t(n) * n);
+    slot->dt.resize(size_t(n) * n);
+    for (int k = 0; k < n; k++) {
+      double s = k == 0 ? std::sqrt(1.0 / n) : std::sqrt(2.0 / n);
+      for (int i = 0; i < n; i++) {
+        float v = static_cast<float>(s * std::cos(M_PI * (2.0 * i + 1.0) * k / (2.0 * n)));
+        slot->d[size_t(k) * n + i] = v;
+        slot->dt[size_t(i) * n + k] = v;
+      }
+    }
+  }
+  return *slot;
+}
+
+struct Layout {
+  int64_t rows, cols, chunk_rows, chunk_cols;
+  int64_t RowChunks() const { return rows / chunk_rows; }
+  int64_t ColChunks() const { return cols / chunk_cols; }
+  int64_t NumChunks() const { return RowChunks() * ColChunks(); }
+  int64_t ChunkElems() const { return chunk_rows * chunk_cols; }
+};
+
+// out[m][n] += a[m][k] * b[k][n] for row-major blocks with inner dimension contiguous in b and out
+// (the i-k-j order: the innermost loop is a broadcast-FMA over a contiguous row, which the compiler
+// vectorizes; four output rows at a time reuse each loaded row of b four times).
+inline void MatMulAccumulate(const float* __restrict a, const float* __restrict b, float* __restrict out, int m, int k, int n) {
+  int i = 0;
+  for (; i + 4 <= m; i += 4) {
+    float* o0 = out + size_t(i) * n;
+    float* o1 = o0 + n;
+    float* o2 = o1 + n;
+    float* o3 = o2 + n;
+    for (int p = 0; p < k; p++) {
+      const float a0 = a[size_t(i) * k + p], a1 = a[size_t(i + 1) * k + p], a2 = a[size_t(i + 2) * k + p], a3 = a[size_t(i + 3) * k + p];
+      const float* __restrict br = b + size_t(p) * n;
+#pragma GCC ivdep
+      for (int j = 0; j < n; j++) {
+        const float bv = br[j];
+        o0[j] += a0 * bv;
+        o1[j] += a1 * bv;
+        o2[j] += a2 * bv;
+        o3[j] += a3 * bv;
+      }
+    }
+  }
+  for (; i < m; i++) {
+    float* o = out + size_t(i) * n;
+    for (int p = 0; p < k; p++) {
+      const float av = a[size_t(i) * k + p];
+      const float* __restrict br = b + size_t(p) * n;
+#pragma GCC ivdep
+      for (int j = 0; j < n; j++) o[j] += av * br[j];
+    }
+  }
+}
+
+// Y = D_r · X · D_cᵀ per tile, X gathered from the row-major input, Y written chunk-major.
+void Encode(const float* input, float* output, const Layout& l) {
+  const int R = int(l.chunk_rows), C = int(l.chunk_cols);
+  const Basis& dr = GetBasis(R);
+  const Basis& dc = GetBasis(C);
+  const int64_t col_chunks = l.ColChunks(), elems = l.ChunkElems();
+  Pool().ParallelFor(size_t(l.NumChunks()), 8, [&](size_t begin, size_t end) {
+    std::vector<float> tile(elems), half(elems);
+    for (size_t c = begin; c < end; c++) {
+      const int64_t ty = int64_t(c) / col_chunks, tx = int64_t(c) % col_chunks;
+      for (int i = 0; i < R; i++) std::copy_n(input + (ty * R + i) * l.cols + tx * C, C, tile.data() + size_t(i) * C);
+      std::fill(half.begin(), half.end(), 0.f);
+      MatMulAccumulate(tile.data(), dc.dt.data(), half.data(), R, C, C);  // X · D_cᵀ
+      float* y = output + int64_t(c) * elems;
+      std::fill(y, y + elems, 0.f);
+      MatMulAccumulate(dr.d.data(), half.data(), y, R, R, C);  // D_r · (X · D_cᵀ)
+    }
+  });
+}
+
+// X = D_rᵀ · Y · D_c per tile, scattered back to the row-major output.
+void Decode(const float* coefficients, float* output, const Layout& l) {
+  const int R = int(l.chunk_rows), C = int(l.chunk_cols);
+  const Basis& dr = GetBasis(R);
+  const Basis& dc = GetBasis(C);
+  const int64_t col_chunks = l.ColChunks(), elems = l.ChunkElems();
+  Pool().ParallelFor(size_t(l.NumChunks()), 8, [&](size_t begin, size_t end) {
+    std::vector<float> half(elems), tile(elems);
+    for (size_t c = begin; c < end; c++) {
+      const int64_t ty = int64_t(c) / col_chunks, tx = int64_t(c) % col_chunks;
+      std::fill(half.begin(), half.end(), 0.f);
+      MatMulAccumulate(coefficients + int64_t(c) * elems, dc.d.data(), half.data(), R, C, C);  // Y · D_c
+      std::fill(tile.begin(), tile.end(), 0.f);
+      MatMulAccumulate(dr.dt.data(), half.data(), tile.data(), R, R, C);  // D_rᵀ · (Y · D_c)
+      for (int i = 0; i < R; i++) std::copy_n(tile.data() + size_t(i) * C, C, output + (ty * R + i) * l.cols + tx * C);
+    }
+  });
+}
+
+// ------------------------------------------------------------------ top-k
+// Tie rule: larger magnitude wins; equal magnitudes: lower index wins; NaN has magnitude −1.
+inline float Magnitude(float v) { return v == v ? std::fabs(v) : -1.f; }
+inline bool Worse(float ma, uint32_t ia, float mb, uint32_t ib) { return ma < mb || (ma == mb && ia > ib); }
+
+void TopkChunk(const float* x, uint32_t n, uint32_t k, uint32_t* indices, float* values, float* heap_mag, uint32_t* heap_idx) {
+  uint32_t size = 0;
+  uint32_t i = 0;
+  // Fill the min-heap (root = worst winner) with the first k entries.
+  for (; i < n && size < k; i++) {
+    const float m = Magnitude(x[i]);
+    uint32_t pos = size++;
+    while (pos > 0) {
+      uint32_t parent = (pos - 1) >> 1;
+      if (m <= heap_mag[parent]) {  // i is the largest index so far: on equal magnitude it is worse
+        heap_mag[pos] = heap_mag[parent];
+        heap_idx[pos] = heap_idx[parent];
+        pos = parent;
+      } else {
+        break;
+      }
+    }
+    heap_mag[pos] = m;
+    heap_idx[pos] = i;
+  }
+  auto offer = [&](uint32_t idx, float m) {
+    // A later index beats the root only with a strictly larger magnitude.
+    if (!(m > heap_mag[0])) return;
+    uint32_t pos = 0;
+    for (;;) {
+      uint32_t left = 2 * pos + 1;
+      if (left >= k) break;
+      uint32_t child = left;
+      if (left + 1 < k && Worse(heap_mag[left + 1], heap_idx[left + 1], heap_mag[left], heap_idx[left])) child = left + 1;
+      if (Worse(heap_mag[child], heap_idx[child], m, idx)) {
+        heap_mag[pos] = heap_mag[child];
+        heap_idx[pos] = heap_idx[child];
+        pos = child;
+      } else {
+        break;
+      }
+    }
+    heap_mag[pos] = m;
+    heap_idx[pos] = idx;
+  };
+  // Blocks of 16: a vectorized "does anything beat the root" test skips most blocks outright.
+  for (; i + 16 <= n; i += 16) {
+    const float root = heap_mag[0];
+    bool any = false;
+    for (int j = 0; j < 16; j++) any |= std::fabs(x[i + j]) > root;  // NaN compares false, as it should
+    if (!any) continue;
+    for (uint32_t j = i; j < i + 16; j++) offer(j, Magnitude(x[j]));
+  }
+  for (; i < n; i++) offer(i, Magnitude(x[i]));
+  std::copy_n(heap_idx, k, indices);
+  std::sort(indices, indices + k);
+  for (uint32_t j = 0; j < k; j++) values[j] = x[indices[j]];
+}
+
+void Topk(const float* coefficients, const Layout& l, uint32_t k, uint32_t* indices, float* values) {
+  const uint32_t elems = uint32_t(l.ChunkElems());
+  Pool().ParallelFor(size_t(l.NumChunks()), 64, [&](size_t begin, size_t end) {
+    std::vector<float> heap_mag(k);
+    std::vector<uint32_t> heap_idx(k);
+    for (size_t c = begin; c < end; c++) TopkChunk(coefficients + c * elems, elems, k, indices + c * k, values + c * k, heap_mag.data(), heap_idx.data());
+  });
+}
+
+// ------------------------------------------------------------------ scatter-mean
+struct Selection {
+  const uint32_t* indices;
+  const float* values;
+  uint32_t k;
+};
+
+// Per chunk: float64 sums and counts over all selections, then mean where count > 0 (as the reference).
+void ScatterMean(const std::vector<Selection>& selections, const Layout& l, float* output) {
+  const uint32_t elems = uint32_t(l.ChunkElems());
+  Pool().ParallelFor(size_t(l.NumChunks()), 64, [&](size_t begin, size_t end) {
+    std::vector<double> sums(elems);
+    std::vector<uint32_t> counts(elems);
+    for (size_t c = begin; c < end; c++) {
+      std::fill(sums.begin(), sums.end(), 0.0);
+      std::fill(counts.begin(), counts.end(), 0u);
+      for (const Selection& s : selections) {
+        for (uint32_t j = 0; j < s.k; j++) {
+          const uint32_t p = s.indices[c * s.k + j];
+          sums[p] += s.values[c * s.k + j];
+          counts[p]++;
+        }
+      }
+      float* out = output + c * elems;
+      for (uint32_t p = 0; p < elems; p++) out[p] = counts[p] > 0 ? float(sums[p] / counts[p]) : 0.f;
+    }
+  });
+}
+
+// ------------------------------------------------------------------ elementwise (float64 math, float32 storage, as the TS reference)
+void DecayAccumulate(float* delta, const float* grad, size_t n, double decay, double lr) {
+  Pool().ParallelFor(n, 1 << 16, [&](size_t begin, size_t end) {
+    for (size_t i = begin; i < end; i++) delta[i] = float(decay * double(delta[i]) + lr * double(grad[i]));
+  });
+}
+
+void SignDescent(float* weights, const float* direction, size_t n, double lr) {
+  Pool().ParallelFor(n, 1 << 16, [&](size_t begin, size_t end) {
+    for (size_t i = begin; i < end; i++) {
+      const float d = direction[i];
+      if (d > 0) weights[i] = float(double(weights[i]) - lr);
+      else if (d < 0) weights[i] = float(double(weights[i]) + lr);
+    }
+  });
+}
+
+// ------------------------------------------------------------------ Node-API glue
+// Runs `work` on a libuv thread; keeps the JS buffers alive until it settles.
+class PromiseWorker : public Napi::AsyncWorker {
+ public:
+  PromiseWorker(Napi::Env env, std::function<void()> work, const std::vector<Napi::Value>& keep)
+      : Napi::AsyncWorker(env, "psyche-distro-kernel"), deferred_(Napi::Promise::Deferred::New(env)), work_(std::move(work)) {
+    for (const auto& v : keep) refs_.push_back(Napi::Persistent(v.As<Napi::Object>()));
+  }
+  Napi::Promise Promise() { return deferred_.Promise(); }
+  void Execute() override {
+    try {
+      work_();
+    } catch (const std::exception& e) {
+      SetError(e.what());
+    }
+  }
+  void OnOK() override { deferred_.Resolve(Env().Undefined()); }
+  void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  std::function<void()> work_;
+  std::vector<Napi::ObjectReference> refs_;
+};
+
+template <typename T>
+T* Data(const Napi::Value& v) {
+  auto arr = v.As<Napi::TypedArray>();
+  return reinterpret_cast<T*>(static_cast<uint8_t*>(arr.ArrayBuffer().Data()) + arr.ByteOffset());
+}
+
+size_t Length(const Napi::Value& v) { return v.As<Napi::TypedArray>().ElementLength(); }
+
+Layout LayoutArg(const Napi::CallbackInfo& info, size_t at) {
+  return Layout{info[at].As<Napi::Number>().Int64Value(), info[at + 1].As<Napi::Number>().Int64Value(), info[at + 2].As<Napi::Number>().Int64Value(),
+                info[at + 3].As<Napi::Number>().Int64Value()};
+}
+
+// The TypeScript wrapper checks every length and the layout before calling; these checks only
+// keep a direct caller from reading out of bounds.
+void Require(bool ok, const Napi::Env& env, const char* what) {
+  if (!ok) throw Napi::RangeError::New(env, what);
+}
+
+bool LayoutFits(const Layout& l, size_t size) {
+  return l.rows > 0 && l.cols > 0 && l.chunk_rows > 0 && l.chunk_cols > 0 && l.rows % l.chunk_rows == 0 && l.cols % l.chunk_cols == 0 && size_t(l.rows * l.cols) == size;
+}
+
+// encode(input, output, rows, cols, chunkRows, chunkCols)
+Napi::Value EncodeJs(const Napi::CallbackInfo& info) {
+  Layout l = LayoutArg(info, 2);
+  Require(LayoutFits(l, Length(info[0])) && Length(info[1]) == Length(info[0]), info.Env(), "encode: buffer lengths do not match the layout");
+  const float* in = Data<float>(info[0]);
+  float* out = Data<float>(info[1]);
+  auto* w = new PromiseWorker(info.Env(), [=] { Encode(in, out, l); }, {info[0], info[1]});
+  w->Queue();
+  return w->Promise();
+}
+
+Napi::Value DecodeJs(const Napi::CallbackInfo& info) {
+  Layout l = LayoutArg(info, 2);
+  Require(LayoutFits(l, Length(info[0])) && Length(info[1]) == Length(info[0]), info.Env(), "decode: buffer lengths do not match the layout");
+  const float* in = Data<float>(info[0]);
+  float* out = Data<float>(info[1]);
+  auto* w = new PromiseWorker(info.Env(), [=] { Decode(in, out, l); }, {info[0], info[1]});
+  w->Queue();
+  return w->Promise();
+}
+
+// topk(coefficients, rows, cols, chunkRows, chunkCols, k, indices, values)
+Napi::Value TopkJs(const Napi::CallbackInfo& info) {
+  Layout l = LayoutArg(info, 1);
+  const uint32_t k = info[5].As<Napi::Number>().Uint32Value();
+  Require(LayoutFits(l, Length(info[0])) && k >= 1 && int64_t(k) <= l.ChunkElems() && Length(info[6]) == size_t(l.NumChunks()) * k && Length(info[7]) == size_t(l.NumChunks()) * k,
+          info.Env(), "topk: buffer lengths do not match the layout and k");
+  const float* in = Data<float>(info[0]);
+  uint32_t* idx = Data<uint32_t>(info[6]);
+  float* val = Data<float>(info[7]);
+  auto* w = new PromiseWorker(info.Env(), [=] { Topk(in, l, k, idx, val); }, {info[0], info[6], info[7]});
+  w->Queue();
+  return w->Promise();
+}
+
+// scatterMean(indicesArray[], valuesArray[], ks[], output, rows, cols, chunkRows, chunkCols)
+Napi::Value ScatterMeanJs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Layout l = LayoutArg(info, 4);
+  Require(LayoutFits(l, Length(info[3])), env, "scatterMean: output length does not match the layout");
+  auto idx_arr = info[0].As<Napi::Array>();
+  auto val_arr = info[1].As<Napi::Array>();
+  auto k_arr = info[2].As<Napi::Array>();
+  std::vector<Selection> selections;
+  std::vector<Napi::Value> keep{info[3]};
+  for (uint32_t s = 0; s < idx_arr.Length(); s++) {
+    Napi::Value iv = idx_arr.Get(s), vv = val_arr.Get(s);
+    const uint32_t k = k_arr.Get(s).As<Napi::Number>().Uint32Value();
+    const size_t expect = size_t(l.NumChunks()) * k;
+    Require(k >= 1 && int64_t(k) <= l.ChunkElems() && Length(iv) == expect && Length(vv) == expect, env, "scatterMean: selection sizes do not match k");
+    const uint32_t* ip = Data<uint32_t>(iv);
+    for (size_t j = 0; j < expect; j++) Require(int64_t(ip[j]) < l.ChunkElems(), env, "scatterMean: index out of range");
+    selections.push_back(Selection{ip, Data<float>(vv), k});
+    keep.push_back(iv);
+    keep.push_back(vv);
+  }
+  float* out = Data<float>(info[3]);
+  auto* w = new PromiseWorker(env, [=] { ScatterMean(selections, l, out); }, keep);
+  w->Queue();
+  return w->Promise();
+}
+
+Napi::Value DecayAccumulateJs(const Napi::CallbackInfo& info) {
+  Require(Length(info[0]) == Length(info[1]), info.Env(), "decayAccumulate: lengths differ");
+  float* delta = Data<float>(info[0]);
+  const float* grad = Data<float>(info[1]);
+  const size_t n = Length(info[0]);
+  const double decay = info[2].As<Napi::Number>().DoubleValue(), lr = info[3].As<Napi::Number>().DoubleValue();
+  auto* w = new PromiseWorker(info.Env(), [=] { DecayAccumulate(delta, grad, n, decay, lr); }, {info[0], info[1]});
+  w->Queue();
+  return w->Promise();
+}
+
+Napi::Value SignDescentJs(const Napi::CallbackInfo& info) {
+  Require(Length(info[0]) == Length(info[1]), info.Env(), "signDescent: lengths differ");
+  float* weights = Data<float>(info[0]);
+  const float* dir = Data<float>(info[1]);
+  const size_t n = Length(info[0]);
+  const double lr = info[2].As<Napi::Number>().DoubleValue();
+  auto* w = new PromiseWorker(info.Env(), [=] { SignDescent(weights, dir, n, lr); }, {info[0], info[1]});
+  w->Queue();
+  return w->Promise();
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("encode", Napi::Function::New(env, EncodeJs));
+  exports.Set("decode", Napi::Function::New(env, DecodeJs));
+  exports.Set("topk", Napi::Function::New(env, TopkJs));
+  exports.Set("scatterMean", Napi::Function::New(env, ScatterMeanJs));
+  exports.Set("decayAccumulate", Napi::Function::New(env, DecayAccumulateJs));
+  exports.Set("signDescent", Napi::Function::New(env, SignDescentJs));
+  exports.Set("threads", Napi::Number::New(env, Pool().Size()));
+#if defined(__AVX512F__)
+  exports.Set("simd", Napi::String::New(env, "avx512"));
+#elif defined(__AVX2__)
+  exports.Set("simd", Napi::String::New(env, "avx2"));
+#else
+  exports.Set("simd", Napi::String::New(env, "baseline"));
+#endif
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(psyche_distro_kernels, Init)

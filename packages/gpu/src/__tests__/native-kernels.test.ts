@@ -1,0 +1,63 @@
+import { describe, expect, it } from 'vitest';
+import { isPsycheError } from '@psyche/core';
+import { checkKernelsAgainstReference, computeChunkLayout, referenceKernels } from '@psyche/distro';
+import { bestKernels, nativeKernels } from '../native-kernels.ts';
+
+// The addon is built by the package's install script (or `npm run build:native -w @psyche/gpu`);
+// where it could not be built the suite checks the fallback instead.
+let native: ReturnType<typeof nativeKernels> | undefined;
+try {
+  native = nativeKernels();
+} catch (e) {
+  console.warn(`native kernels not built here: ${(e as Error).message}`);
+}
+
+describe.runIf(native)('native DisTrO kernels vs the TypeScript reference', () => {
+  it('agree on every op and shape (max differences printed)', async () => {
+    const report = await checkKernelsAgainstReference(native!, { shapes: [[256, 256], [100, 37], [1000], [3, 5, 64], [1], [130, 64], [64, 4096]], k: 8 });
+    for (const c of report.checks) console.log(`${report.kernels} ${c.op} [${c.shape.join('×')}]: max diff ${c.maxDiff.toExponential(2)} (tolerance ${c.tolerance})`);
+    expect(report.ok).toBe(true);
+  });
+
+  it('agrees with k = 32 on 64×64 chunks, including exact ties', async () => {
+    const report = await checkKernelsAgainstReference(native!, { shapes: [[512, 512]], k: 32, seed: 9 });
+    expect(report.ok).toBe(true);
+  });
+
+  it('does not block the event loop while it works', async () => {
+    const layout = computeChunkLayout([2048, 2048]);
+    const input = new Float32Array(layout.size).fill(1);
+    const out = new Float32Array(layout.size);
+    let ticks = 0;
+    const timer = setInterval(() => ticks++, 1);
+    const started = performance.now();
+    for (let i = 0; i < 10; i++) await native!.encode(input, layout, out);
+    clearInterval(timer);
+    const ms = performance.now() - started;
+    console.log(`10 encodes of 2048×2048 took ${ms.toFixed(1)} ms; ${ticks} 1 ms timer ticks meanwhile`);
+    expect(ticks).toBeGreaterThan(0);
+  });
+
+  it('rejects mismatched buffers with the same coded errors as the TypeScript kernels', async () => {
+    const layout = computeChunkLayout([64, 64]);
+    for (const k of [native!, referenceKernels]) {
+      let caught: unknown;
+      try {
+        await k.encode(new Float32Array(10), layout, new Float32Array(layout.size));
+      } catch (e) {
+        caught = e;
+      }
+      expect(isPsycheError(caught)).toBe(true);
+    }
+  });
+});
+
+describe('kernel selection', () => {
+  it('bestKernels returns a working backend either way', async () => {
+    const lines: string[] = [];
+    const k = bestKernels({ warn: (l) => lines.push(l) });
+    expect(lines.length).toBeLessThanOrEqual(1);
+    const report = await checkKernelsAgainstReference(k, { shapes: [[64, 64]] });
+    expect(report.ok).toBe(true);
+  });
+});

@@ -1,0 +1,127 @@
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { DISTRO_SHAPE_MISMATCH, GPU_KERNEL_ARGUMENT, GPU_NATIVE_UNAVAILABLE, PsycheError } from '@psyche/core';
+import { assertSelectionsFit, typescriptKernels, type ChunkLayout, type DistroKernels } from '@psyche/distro';
+
+/** The addon's raw functions (see native/distro_kernels.cc). */
+interface NativeAddon {
+  encode(input: Float32Array, output: Float32Array, rows: number, cols: number, chunkRows: number, chunkCols: number): Promise<void>;
+  decode(coefficients: Float32Array, output: Float32Array, rows: number, cols: number, chunkRows: number, chunkCols: number): Promise<void>;
+  topk(coefficients: Float32Array, rows: number, cols: number, chunkRows: number, chunkCols: number, k: number, indices: Uint32Array, values: Float32Array): Promise<void>;
+  scatterMean(indices: Uint32Array[], values: Float32Array[], ks: number[], output: Float32Array, rows: number, cols: number, chunkRows: number, chunkCols: number): Promise<void>;
+  decayAccumulate(delta: Float32Array, grad: Float32Array, decay: number, lr: number): Promise<void>;
+  signDescent(weights: Float32Array, direction: Float32Array, lr: number): Promise<void>;
+  readonly threads: number;
+  readonly simd: string;
+}
+
+/** build/Release/ of this package, from src/ (sources) and dist/ (built) alike. */
+export function nativeAddonPath(): string {
+  return join(dirname(fileURLToPath(import.meta.url)), '..', 'build', 'Release', 'psyche_distro_kernels.node');
+}
+
+let cached: { addon?: NativeAddon; error?: string } | undefined;
+
+function loadAddon(): { addon?: NativeAddon; error?: string } {
+  if (cached) return cached;
+  const path = nativeAddonPath();
+  if (!existsSync(path)) cached = { error: `${path} is missing (build it with \`npm run build:native -w @psyche/gpu\`)` };
+  else {
+    try {
+      cached = { addon: createRequire(import.meta.url)(path) as NativeAddon };
+    } catch (e) {
+      cached = { error: `${path} failed to load: ${e instanceof Error ? e.message : String(e)}` };
+    }
+  }
+  return cached;
+}
+
+function expectLength(what: string, array: ArrayLike<number>, length: number): void {
+  if (array.length !== length) {
+    throw new PsycheError(DISTRO_SHAPE_MISMATCH, { name: what, expected: String(length), received: String(array.length) }, `${what}: expected length ${length}, got ${array.length}`);
+  }
+}
+
+async function call(op: string, run: () => Promise<void>): Promise<void> {
+  try {
+    await run();
+  } catch (e) {
+    if (e instanceof RangeError) throw new PsycheError(GPU_KERNEL_ARGUMENT, { name: op, expected: 'buffers matching the layout', received: e.message }, `${op}: ${e.message}`);
+    throw e;
+  }
+}
+
+const dims = (l: ChunkLayout): [number, number, number, number] => [l.rows, l.cols, l.chunkRows, l.chunkCols];
+
+/**
+ * The C++ kernels (SIMD loops, persistent thread pool, work off the event loop) behind
+ * @psyche/distro's DistroKernels. Arguments are checked here with the same codes as the TypeScript
+ * kernels, so the backends are interchangeable. Throws GPU_NATIVE_UNAVAILABLE when the addon is not built.
+ */
+export function nativeKernels(): DistroKernels & { readonly threads: number; readonly simd: string } {
+  const { addon, error } = loadAddon();
+  if (!addon) throw new PsycheError(GPU_NATIVE_UNAVAILABLE, { reason: error ?? 'unknown' }, `native DisTrO kernels unavailable: ${error}`);
+  return {
+    name: `native-cpp(${addon.simd}, ${addon.threads} threads)`,
+    threads: addon.threads,
+    simd: addon.simd,
+    encode: (input, layout, output) => {
+      expectLength('input', input, layout.size);
+      expectLength('output', output, layout.size);
+      return call('encode', () => addon.encode(input, output, ...dims(layout)));
+    },
+    decode: (coefficients, layout, output) => {
+      expectLength('coefficients', coefficients, layout.size);
+      expectLength('output', output, layout.size);
+      return call('decode', () => addon.decode(coefficients, output, ...dims(layout)));
+    },
+    topk: (coefficients, layout, k, indices, values) => {
+      expectLength('coefficients', coefficients, layout.size);
+      if (!Number.isInteger(k) || k < 1 || k > layout.chunkElems) {
+        throw new PsycheError(DISTRO_SHAPE_MISMATCH, { name: 'k', expected: `1..${layout.chunkElems}`, received: String(k) }, `k must be in [1, ${layout.chunkElems}], got ${k}`);
+      }
+      expectLength('indices', indices, layout.numChunks * k);
+      expectLength('values', values, layout.numChunks * k);
+      return call('topk', () => addon.topk(coefficients, ...dims(layout), k, indices, values));
+    },
+    scatterMean: (selections, layout, output) => {
+      expectLength('output', output, layout.size);
+      assertSelectionsFit(selections, layout);
+      return call('scatterMean', () =>
+        addon.scatterMean(
+          selections.map((s) => s.indices),
+          selections.map((s) => s.values),
+          selections.map((s) => s.k),
+          output,
+          ...dims(layout),
+        ),
+      );
+    },
+    decayAccumulate: (delta, grad, decay, lr) => {
+      expectLength('grad', grad, delta.length);
+      return call('decayAccumulate', () => addon.decayAccumulate(delta, grad, decay, lr));
+    },
+    signDescent: (weights, direction, lr) => {
+      expectLength('direction', direction, weights.length);
+      return call('signDescent', () => addon.signDescent(weights, direction, lr));
+    },
+  };
+}
+
+let warned = false;
+
+/**
+ * The fastest kernels available: native when the addon is built, otherwise @psyche/distro's
+ * TypeScript kernels with a one-line warning (once per process).
+ */
+export function bestKernels(options: { warn?: (line: string) => void } = {}): DistroKernels {
+  const { addon, error } = loadAddon();
+  if (addon) return nativeKernels();
+  if (!warned) {
+    warned = true;
+    (options.warn ?? console.warn)(`@psyche/gpu: native DisTrO kernels unavailable (${error}); using the TypeScript kernels`);
+  }
+  return typescriptKernels;
+}
