@@ -2,8 +2,11 @@ import { compareSparseResults, type Similarity, type SparseSelection } from './s
 
 /**
  * When a recomputed result counts as "the same work". Defaults are calibrated in BENCHMARKS.md
- * (npm run calibrate -w @psyche/verify): every honest recomputation (other kernel, other shard
- * count) cleared them by a wide margin and every adversarial result failed at least one.
+ * (npm run calibrate -w @psyche/verify) on seeds run-a..c and checked on held-out seeds: each sits
+ * about midway between the worst honest recomputation (other kernel, other shard count, or bf16
+ * gradients: Jaccard ≥ 0.81, relative L1 ≤ 0.12, cosine ≥ 0.86, sign-Hamming ≤ 0.005) and the
+ * adversarial result closest to passing (Jaccard ≤ 0.47 unless indices were copied, relative
+ * L1 ≥ 0.37, cosine ≤ 0.70 unless indices were copied).
  */
 export interface SimilarityThresholds {
   readonly minJaccard: number;
@@ -13,10 +16,10 @@ export interface SimilarityThresholds {
 }
 
 export const DEFAULT_SIMILARITY_THRESHOLDS: SimilarityThresholds = {
-  minJaccard: 0.8,
+  minJaccard: 0.65,
   maxSignHamming: 0.05,
-  maxRelativeManhattan: 0.2,
-  minCosine: 0.95,
+  maxRelativeManhattan: 0.25,
+  minCosine: 0.78,
 };
 
 export interface Verdict {
