@@ -23,3 +23,7 @@ export * from './tcp-data-server.ts';
 export * from './tcp-data-client.ts';
 export * from './round-authorizer.ts';
 export * from './mixture-provider.ts';
+export * from './tokenizer.ts';
+export * from './progress-bar.ts';
+export * from './tokenize-documents.ts';
+export * from './example-dataset.ts';
