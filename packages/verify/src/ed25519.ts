@@ -109,7 +109,7 @@ export function ed25519SignFast(message: Uint8Array, secretKey: Uint8Array | Key
 }
 
 /**
- * Fast verifier through OpenSSL (node:crypto), ~20× noble here (see BENCHMARKS.md). Same contract as
+ * Fast verifier through OpenSSL (node:crypto), 10-20× noble on this machine (see BENCHMARKS.md). Same contract as
  * {@link ed25519VerifyReference}; pass a cached KeyObject to skip the per-call key import.
  */
 export function ed25519Verify(
