@@ -5,6 +5,10 @@
 // packages/distro/src/{dct-reference,topk,scatter-mean,elementwise}.ts, the readable references.
 #include <napi.h>
 
+#if defined(__AVX512F__)
+#include <immintrin.h>
+#endif
+
 #include <algorithm>
 #include <atomic>
 #include <cmath>
@@ -146,7 +150,42 @@ struct Layout {
 // out[m][n] += a[m][k] * b[k][n] for row-major blocks with inner dimension contiguous in b and out
 // (the i-k-j order: the innermost loop is a broadcast-FMA over a contiguous row, which the compiler
 // vectorizes; four output rows at a time reuse each loaded row of b four times).
+#if defined(__AVX512F__)
+// n = 64 (the DeMo/Psyche chunk): four output rows of 64 floats = 16 zmm accumulators held in
+// registers for the whole k loop, so the loop is bound by FMAs, not by loads and stores.
+inline void MatMulAccumulate64(const float* __restrict a, const float* __restrict b, float* __restrict out, int m, int k) {
+  int i = 0;
+  for (; i + 4 <= m; i += 4) {
+    __m512 acc[4][4];
+    for (int r = 0; r < 4; r++)
+      for (int q = 0; q < 4; q++) acc[r][q] = _mm512_loadu_ps(out + size_t(i + r) * 64 + 16 * q);
+    for (int p = 0; p < k; p++) {
+      const float* br = b + size_t(p) * 64;
+      const __m512 b0 = _mm512_loadu_ps(br), b1 = _mm512_loadu_ps(br + 16), b2 = _mm512_loadu_ps(br + 32), b3 = _mm512_loadu_ps(br + 48);
+      for (int r = 0; r < 4; r++) {
+        const __m512 av = _mm512_set1_ps(a[size_t(i + r) * k + p]);
+        acc[r][0] = _mm512_fmadd_ps(av, b0, acc[r][0]);
+        acc[r][1] = _mm512_fmadd_ps(av, b1, acc[r][1]);
+        acc[r][2] = _mm512_fmadd_ps(av, b2, acc[r][2]);
+        acc[r][3] = _mm512_fmadd_ps(av, b3, acc[r][3]);
+      }
+    }
+    for (int r = 0; r < 4; r++)
+      for (int q = 0; q < 4; q++) _mm512_storeu_ps(out + size_t(i + r) * 64 + 16 * q, acc[r][q]);
+  }
+  for (; i < m; i++) {
+    for (int p = 0; p < k; p++) {
+      const float av = a[size_t(i) * k + p];
+      for (int j = 0; j < 64; j++) out[size_t(i) * 64 + j] += av * b[size_t(p) * 64 + j];
+    }
+  }
+}
+#endif
+
 inline void MatMulAccumulate(const float* __restrict a, const float* __restrict b, float* __restrict out, int m, int k, int n) {
+#if defined(__AVX512F__)
+  if (n == 64) return MatMulAccumulate64(a, b, out, m, k);
+#endif
   int i = 0;
   for (; i + 4 <= m; i += 4) {
     float* o0 = out + size_t(i) * n;

@@ -7,3 +7,4 @@
 export * from './execution-provider.ts';
 export * from './onnx-executor.ts';
 export * from './native-kernels.ts';
+export * from './llama-session.ts';
