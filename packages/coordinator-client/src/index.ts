@@ -13,3 +13,5 @@ export * from './selection.ts';
 export * from './hash-chain.ts';
 export * from './reference-model.ts';
 export * from './coordinator-svm.ts';
+export * from './localnet.ts';
+export * from './coordinator-client.ts';

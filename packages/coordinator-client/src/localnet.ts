@@ -1,0 +1,403 @@
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { dirname } from 'node:path';
+import { COORDINATOR_MALFORMED_SNAPSHOT, COORDINATOR_RPC_ERROR, PsycheError } from '@psyche/core';
+import {
+  address,
+  getBase58Decoder,
+  getBase58Encoder,
+  getTransactionDecoder,
+  lamports as toLamports,
+  type Address,
+  type Transaction,
+} from '@solana/kit';
+import { Clock, FailedTransactionMetadata, LiteSVM, type TransactionMetadata } from 'litesvm';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { customCodeOf } from './coordinator-svm.ts';
+import { COORDINATOR_PROGRAM_PATH } from './program-build.ts';
+import { COORDINATOR_PROGRAM_ADDRESS } from './program-address.ts';
+
+/** Milliseconds per slot, as on mainnet. */
+export const SLOT_MS = 400;
+const MAX_BODY = 4 << 20;
+
+export interface LocalnetOptions {
+  readonly host?: string;
+  /** 0 picks a free port. */
+  readonly port?: number;
+  /** Snapshot file: restored at start when present, rewritten after every change. */
+  readonly statePath?: string;
+  readonly programPath?: string;
+  readonly programAddress?: Address;
+  /** Milliseconds since the Unix epoch; wall time by default (tests inject their own). */
+  readonly now?: () => number;
+}
+
+export interface Localnet {
+  readonly url: string;
+  readonly wsUrl: string;
+  readonly svm: LiteSVM;
+  readonly programAddress: Address;
+  /** Writes the snapshot now (it is also written after every change and on stop). */
+  save(): void;
+  stop(): Promise<void>;
+}
+
+type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+
+interface SignatureRecord {
+  slot: number;
+  err: Json;
+}
+
+interface Subscription {
+  socket: WebSocket;
+  kind: 'account' | 'signature' | 'slot';
+  key: string;
+  last?: string;
+}
+
+const b64 = (bytes: Uint8Array): string => Buffer.from(bytes).toString('base64');
+const base58 = (bytes: Uint8Array): string => getBase58Decoder().decode(bytes);
+
+function rpcError(code: number, message: string, data?: Json): { code: number; message: string; data?: Json } {
+  return data === undefined ? { code, message } : { code, message, data };
+}
+
+/** The JSON a validator reports for a failed transaction (`{"InstructionError":[0,{"Custom":8113}]}`). */
+function errorJson(failure: FailedTransactionMetadata): Json {
+  const code = customCodeOf(failure);
+  const err = failure.err() as unknown as { index?: number; toString(): string };
+  if (code !== undefined) return { InstructionError: [err.index ?? 0, { Custom: code }] };
+  return err.toString();
+}
+
+/**
+ * The embedded localnet: LiteSVM with the coordinator program loaded, served on loopback as the
+ * subset of Solana's JSON-RPC and WebSocket API that @solana/kit's RPC, transaction sending and
+ * account subscriptions use. The clock sysvar follows `now()` (wall time by default); the whole
+ * bank is snapshotted to `statePath` after every change and restored on start.
+ */
+export async function startLocalnet(options: LocalnetOptions = {}): Promise<Localnet> {
+  const now = options.now ?? Date.now;
+  const programAddress = options.programAddress ?? COORDINATOR_PROGRAM_ADDRESS;
+  const statePath = options.statePath;
+  let svm: LiteSVM;
+  const signatures = new Map<string, SignatureRecord>();
+  if (statePath && existsSync(statePath)) {
+    try {
+      svm = LiteSVM.fromBytes(readFileSync(statePath));
+    } catch (e) {
+      throw new PsycheError(COORDINATOR_MALFORMED_SNAPSHOT, { path: statePath, reason: String(e) }, `cannot restore localnet state from ${statePath}: ${String(e)}`, { cause: e });
+    }
+  } else {
+    svm = new LiteSVM();
+  }
+  // Old blockhashes stay valid (a fresh one per transaction prevents duplicate signatures).
+  svm = svm.withBlockhashCheck(false);
+  // Always (re)load the program: the snapshot keeps accounts, the binary follows this package.
+  svm.addProgram(programAddress, readFileSync(options.programPath ?? COORDINATOR_PROGRAM_PATH));
+
+  const start = svm.getClock();
+  const baseSlot = start.slot;
+  const baseMs = now();
+  let slot = Number(baseSlot);
+  const subscriptions = new Map<number, Subscription>();
+  let nextSubscription = 1;
+  let saveTimer: NodeJS.Timeout | undefined;
+
+  function save(): void {
+    if (!statePath) return;
+    mkdirSync(dirname(statePath), { recursive: true });
+    const tmp = `${statePath}.tmp`;
+    writeFileSync(tmp, svm.toBytes());
+    renameSync(tmp, statePath);
+  }
+  function scheduleSave(): void {
+    if (!statePath || saveTimer) return;
+    saveTimer = setTimeout(() => {
+      saveTimer = undefined;
+      save();
+    }, 50);
+  }
+
+  /** Moves the clock sysvar to now: one slot per 400 ms, unix_timestamp in seconds. */
+  function syncClock(): void {
+    const ms = now();
+    const targetSlot = Math.max(slot, Number(baseSlot) + Math.floor((ms - baseMs) / SLOT_MS));
+    const clock = svm.getClock();
+    const unix = BigInt(Math.floor(ms / 1000));
+    if (targetSlot !== slot || clock.unixTimestamp !== unix) {
+      const changedSlot = targetSlot !== slot;
+      slot = targetSlot;
+      svm.setClock(new Clock(BigInt(slot), clock.epochStartTimestamp, clock.epoch, clock.leaderScheduleEpoch, unix));
+      if (changedSlot) notifySlot();
+    }
+  }
+
+  function accountJson(key: string): Json {
+    const account = svm.getAccount(address(key));
+    if (!account.exists) return null;
+    return {
+      data: [b64(account.data), 'base64'],
+      executable: account.executable,
+      lamports: Number(account.lamports),
+      owner: account.programAddress,
+      rentEpoch: 0,
+      space: account.data.length,
+    };
+  }
+
+  function send(socket: WebSocket, message: Json): void {
+    if (socket.readyState === socket.OPEN) socket.send(JSON.stringify(message));
+  }
+
+  function notifyAccounts(): void {
+    for (const [id, sub] of subscriptions) {
+      if (sub.kind !== 'account') continue;
+      const value = accountJson(sub.key);
+      const fingerprint = JSON.stringify(value);
+      if (fingerprint === sub.last) continue;
+      sub.last = fingerprint;
+      send(sub.socket, { jsonrpc: '2.0', method: 'accountNotification', params: { result: { context: { slot }, value }, subscription: id } });
+    }
+  }
+
+  function notifySignature(signature: string, record: SignatureRecord): void {
+    for (const [id, sub] of subscriptions) {
+      if (sub.kind !== 'signature' || sub.key !== signature) continue;
+      send(sub.socket, { jsonrpc: '2.0', method: 'signatureNotification', params: { result: { context: { slot: record.slot }, value: { err: record.err } }, subscription: id } });
+      subscriptions.delete(id);
+    }
+  }
+
+  function notifySlot(): void {
+    for (const [id, sub] of subscriptions) {
+      if (sub.kind !== 'slot') continue;
+      send(sub.socket, { jsonrpc: '2.0', method: 'slotNotification', params: { result: { parent: Math.max(0, slot - 1), root: slot, slot }, subscription: id } });
+    }
+  }
+
+  function afterChange(signature: string, record: SignatureRecord): void {
+    signatures.set(signature, record);
+    notifySignature(signature, record);
+    notifyAccounts();
+    scheduleSave();
+  }
+
+  function decodeTransaction(encoded: unknown, encoding: unknown): { transaction: Transaction; signature: string } {
+    if (typeof encoded !== 'string') throw rpcError(-32602, 'transaction must be a string');
+    let transaction: Transaction;
+    try {
+      // Validators default to base58 when no encoding is given.
+      const bytes = encoding === 'base64' ? new Uint8Array(Buffer.from(encoded, 'base64')) : new Uint8Array(getBase58Encoder().encode(encoded));
+      transaction = getTransactionDecoder().decode(bytes);
+    } catch (e) {
+      throw rpcError(-32602, `failed to decode transaction: ${String(e)}`);
+    }
+    const first = Object.values(transaction.signatures)[0];
+    return { transaction, signature: first ? base58(first) : '' };
+  }
+
+  function simulationValue(meta: TransactionMetadata, err: Json): Json {
+    const returnData = meta.returnData();
+    const data = returnData.data();
+    return {
+      err,
+      logs: meta.logs(),
+      accounts: null,
+      unitsConsumed: Number(meta.computeUnitsConsumed()),
+      returnData: data.length ? { programId: base58(returnData.programId()), data: [b64(data), 'base64'] } : null,
+    };
+  }
+
+  const context = (): Json => ({ slot, apiVersion: '2.2.0' });
+
+  function handle(method: string, params: Json[]): Json {
+    syncClock();
+    switch (method) {
+      case 'getHealth':
+        return 'ok';
+      case 'getVersion':
+        return { 'solana-core': '2.2.0', 'feature-set': 0 };
+      case 'getGenesisHash':
+        return '11111111111111111111111111111111';
+      case 'getSlot':
+      case 'getBlockHeight':
+        return slot;
+      case 'getEpochInfo':
+        return { absoluteSlot: slot, blockHeight: slot, epoch: 0, slotIndex: slot, slotsInEpoch: 432000, transactionCount: signatures.size };
+      case 'getLatestBlockhash':
+        return { context: context(), value: { blockhash: svm.latestBlockhash(), lastValidBlockHeight: slot + 150 } };
+      case 'isBlockhashValid':
+        return { context: context(), value: true };
+      case 'getMinimumBalanceForRentExemption':
+        return Number(svm.minimumBalanceForRentExemption(BigInt(Number(params[0] ?? 0))));
+      case 'getBalance':
+        return { context: context(), value: Number(svm.getBalance(address(String(params[0]))) ?? 0n) };
+      case 'getAccountInfo':
+        return { context: context(), value: accountJson(String(params[0])) };
+      case 'getMultipleAccounts':
+        return { context: context(), value: (params[0] as Json[]).map((key) => accountJson(String(key))) };
+      case 'getProgramAccounts': {
+        const config = (params[1] ?? {}) as { filters?: { dataSize?: number }[] };
+        const dataSize = config.filters?.find((f) => f.dataSize !== undefined)?.dataSize;
+        return svm
+          .getProgramAccounts(address(String(params[0])))
+          .filter((a) => dataSize === undefined || a.data.length === dataSize)
+          .map((a) => ({ pubkey: a.address, account: accountJson(a.address) }));
+      }
+      case 'requestAirdrop': {
+        const outcome = svm.airdrop(address(String(params[0])), toLamports(BigInt(Number(params[1]))));
+        if (!outcome || outcome instanceof FailedTransactionMetadata) throw rpcError(-32603, 'airdrop failed');
+        const signature = base58(outcome.signature());
+        svm.expireBlockhash();
+        afterChange(signature, { slot, err: null });
+        return signature;
+      }
+      case 'sendTransaction': {
+        const { transaction, signature } = decodeTransaction(params[0], (params[1] as { encoding?: string } | undefined)?.encoding);
+        const outcome = svm.sendTransaction(transaction);
+        svm.expireBlockhash();
+        if (outcome instanceof FailedTransactionMetadata) {
+          const err = errorJson(outcome);
+          // What a validator's preflight answers: the simulation's error, logs and units.
+          throw rpcError(-32002, `Transaction simulation failed: ${JSON.stringify(err)}`, simulationValue(outcome.meta(), err));
+        }
+        afterChange(signature, { slot, err: null });
+        return signature;
+      }
+      case 'simulateTransaction': {
+        const { transaction } = decodeTransaction(params[0], (params[1] as { encoding?: string } | undefined)?.encoding);
+        const outcome = svm.simulateTransaction(transaction);
+        if (outcome instanceof FailedTransactionMetadata) return { context: context(), value: simulationValue(outcome.meta(), errorJson(outcome)) };
+        return { context: context(), value: simulationValue(outcome.meta(), null) };
+      }
+      case 'getSignatureStatuses':
+        return {
+          context: context(),
+          value: (params[0] as Json[]).map((s) => {
+            const record = signatures.get(String(s));
+            if (!record) return null;
+            return { slot: record.slot, confirmations: null, err: record.err, confirmationStatus: 'finalized', status: record.err === null ? { Ok: null } : { Err: record.err } };
+          }),
+        };
+      default:
+        throw rpcError(-32601, `method ${method} is not served by the localnet`);
+    }
+  }
+
+  function answer(request: unknown): Json {
+    const { id = null, method, params = [] } = (request ?? {}) as { id?: Json; method?: unknown; params?: Json[] };
+    if (typeof method !== 'string') return { jsonrpc: '2.0', id, error: rpcError(-32600, 'invalid request') };
+    try {
+      return { jsonrpc: '2.0', id, result: handle(method, Array.isArray(params) ? params : []) };
+    } catch (e) {
+      if (typeof e === 'object' && e !== null && 'code' in e && 'message' in e) return { jsonrpc: '2.0', id, error: e as Json };
+      return { jsonrpc: '2.0', id, error: rpcError(-32603, String(e)) };
+    }
+  }
+
+  const server: Server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    if (req.method !== 'POST') {
+      res.writeHead(405).end();
+      return;
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > MAX_BODY) req.destroy();
+      else chunks.push(chunk);
+    });
+    req.on('end', () => {
+      let body: unknown;
+      try {
+        body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+      } catch {
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ jsonrpc: '2.0', id: null, error: rpcError(-32700, 'parse error') }));
+        return;
+      }
+      const result = Array.isArray(body) ? body.map(answer) : answer(body);
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(result));
+    });
+  });
+
+  const wss = new WebSocketServer({ server, maxPayload: MAX_BODY });
+  wss.on('connection', (socket) => {
+    socket.on('message', (raw) => {
+      let request: { id?: Json; method?: string; params?: Json[] };
+      try {
+        request = JSON.parse(raw.toString());
+      } catch {
+        send(socket, { jsonrpc: '2.0', id: null, error: rpcError(-32700, 'parse error') });
+        return;
+      }
+      const { id = null, method, params = [] } = request;
+      syncClock();
+      const subscribe = (kind: Subscription['kind'], key: string): number => {
+        const subscription = nextSubscription++;
+        subscriptions.set(subscription, { socket, kind, key });
+        send(socket, { jsonrpc: '2.0', id, result: subscription });
+        return subscription;
+      };
+      switch (method) {
+        case 'accountSubscribe': {
+          const sub = subscribe('account', String(params[0]));
+          subscriptions.get(sub)!.last = JSON.stringify(accountJson(String(params[0])));
+          return;
+        }
+        case 'signatureSubscribe': {
+          const signature = String(params[0]);
+          subscribe('signature', signature);
+          const record = signatures.get(signature);
+          if (record) notifySignature(signature, record);
+          return;
+        }
+        case 'slotSubscribe':
+          subscribe('slot', '');
+          return;
+        case 'accountUnsubscribe':
+        case 'signatureUnsubscribe':
+        case 'slotUnsubscribe':
+          send(socket, { jsonrpc: '2.0', id, result: subscriptions.delete(Number(params[0])) });
+          return;
+        default:
+          send(socket, { jsonrpc: '2.0', id, error: rpcError(-32601, `method ${String(method)} is not served by the localnet`) });
+      }
+    });
+    socket.on('close', () => {
+      for (const [id, sub] of subscriptions) if (sub.socket === socket) subscriptions.delete(id);
+    });
+  });
+
+  // Slots advance with time even without requests, so slot subscribers (kit's confirmation) see progress.
+  const slotTimer = setInterval(syncClock, SLOT_MS);
+  slotTimer.unref();
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (e) => reject(new PsycheError(COORDINATOR_RPC_ERROR, { method: 'listen', reason: String(e) }, `localnet cannot listen: ${String(e)}`, { cause: e })));
+    server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  const host = options.host ?? '127.0.0.1';
+  save();
+
+  return {
+    url: `http://${host}:${port}`,
+    wsUrl: `ws://${host}:${port}`,
+    svm,
+    programAddress,
+    save,
+    async stop() {
+      clearInterval(slotTimer);
+      if (saveTimer) clearTimeout(saveTimer);
+      saveTimer = undefined;
+      save();
+      for (const client of wss.clients) client.terminate();
+      await new Promise<void>((resolve) => wss.close(() => resolve()));
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
