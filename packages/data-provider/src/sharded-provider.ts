@@ -41,6 +41,7 @@ export class ShardedProvider implements DataProvider {
   private readonly order: SequenceOrder;
   private readonly maxRunSequences: number;
   private readonly maxConcurrentReads: number;
+  private readonly scratch: Uint8Array[] = [];
   private closed = false;
 
   constructor(name: string, manifest: DatasetManifest, reader: ShardReader, options: ShardedProviderOptions = {}) {
@@ -71,46 +72,64 @@ export class ShardedProvider implements DataProvider {
   async getSequences(batchIds: readonly number[], options: GetSequencesOptions = {}): Promise<TokenBatch> {
     if (this.closed) throw new PsycheError(DATA_PROVIDER_CLOSED, { provider: this.name }, `${this.name}: provider is closed`);
     throwIfAborted(options.signal, 'getSequences');
-    const { dtype, seqLen, vocabSize } = this.manifest;
+    const { dtype, seqLen } = this.manifest;
     const rowTokens = seqLen + 1;
     const sequences = batchIds.map((id) => this.order.sequenceFor(id));
     const out = allocateTokens(dtype, sequences.length * rowTokens);
-    const runs = this.planRuns(sequences);
-    const runOf = new Map<number, { run: Run; tokens: ReturnType<typeof tokensFromBytes> }>();
-    await this.forEachConcurrently(runs, async (run) => {
-      const bytes = await this.readRun(run, options.signal);
-      const tokens = tokensFromBytes(dtype, bytes);
-      for (let s = 0; s < run.sequences; s++) runOf.set(run.firstSequence + s, { run, tokens });
+    const rowsOf = new Map<number, number[]>();
+    sequences.forEach((sequence, row) => {
+      const rows = rowsOf.get(sequence);
+      if (rows === undefined) rowsOf.set(sequence, [row]);
+      else rows.push(row);
     });
-    for (let row = 0; row < sequences.length; row++) {
-      const sequence = sequences[row]!;
-      const { run, tokens } = runOf.get(sequence)!;
-      const start = (sequence - run.firstSequence) * seqLen;
-      const rowView = tokens.subarray(start, start + rowTokens);
-      if (!this.reader.contentVerified) {
-        const bad = findTokenOutOfRange(rowView, vocabSize);
-        if (bad >= 0) {
-          throw new PsycheError(
-            DATA_TOKEN_OUT_OF_RANGE,
-            { source: this.name, position: sequence * seqLen + bad, token: rowView[bad]!, vocabSize },
-            `${this.name}: token ${rowView[bad]!} at position ${sequence * seqLen + bad} is not below vocabSize ${vocabSize}`,
-          );
+    await this.forEachConcurrently(this.planRuns([...rowsOf.keys()]), async (run) => {
+      const scratch = this.takeScratch(run);
+      try {
+        const tokens = tokensFromBytes(dtype, await this.readRun(run, scratch, options.signal));
+        for (let s = 0; s < run.sequences; s++) {
+          const sequence = run.firstSequence + s;
+          const rowView = tokens.subarray(s * seqLen, s * seqLen + rowTokens);
+          if (!this.reader.contentVerified) this.checkTokens(rowView, sequence);
+          for (const row of rowsOf.get(sequence)!) out.set(rowView, row * rowTokens);
         }
+      } finally {
+        this.scratch.push(scratch);
       }
-      out.set(rowView, row * rowTokens);
-    }
+    });
     return { dtype, seqLen, batchIds: [...batchIds], tokens: out };
+  }
+
+  private checkTokens(rowView: ReturnType<typeof tokensFromBytes>, sequence: number): void {
+    const { seqLen, vocabSize } = this.manifest;
+    const bad = findTokenOutOfRange(rowView, vocabSize);
+    if (bad >= 0) {
+      throw new PsycheError(
+        DATA_TOKEN_OUT_OF_RANGE,
+        { source: this.name, position: sequence * seqLen + bad, token: rowView[bad]!, vocabSize },
+        `${this.name}: token ${rowView[bad]!} at position ${sequence * seqLen + bad} is not below vocabSize ${vocabSize}`,
+      );
+    }
+  }
+
+  /** A reusable read buffer (at most maxConcurrentReads of them live, each ≤ maxReadBytes + one row): no allocation per request. */
+  private takeScratch(run: Run): Uint8Array {
+    const needed = (run.sequences * this.manifest.seqLen + 1) * bytesPerToken(this.manifest.dtype);
+    const index = this.scratch.findIndex((buffer) => buffer.length >= needed);
+    if (index >= 0) return this.scratch.splice(index, 1)[0]!;
+    if (this.scratch.length > 0) this.scratch.pop();
+    return new Uint8Array(Math.max(needed, this.maxRunSequences * this.manifest.seqLen * bytesPerToken(this.manifest.dtype) + 64));
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
+    this.scratch.length = 0;
     this.closed = true;
     await this.reader.close();
   }
 
   /** Distinct sequences in ascending order, consecutive ones merged up to maxRunSequences. */
-  private planRuns(sequences: readonly number[]): Run[] {
-    const distinct = [...new Set(sequences)].sort((a, b) => a - b);
+  private planRuns(distinctSequences: readonly number[]): Run[] {
+    const distinct = [...distinctSequences].sort((a, b) => a - b);
     const runs: Run[] = [];
     for (const sequence of distinct) {
       const last = runs[runs.length - 1];
@@ -120,11 +139,11 @@ export class ShardedProvider implements DataProvider {
     return runs;
   }
 
-  private async readRun(run: Run, signal: AbortSignal | undefined): Promise<Uint8Array> {
+  private async readRun(run: Run, scratch: Uint8Array, signal: AbortSignal | undefined): Promise<Uint8Array> {
     const { seqLen, dtype } = this.manifest;
     const width = bytesPerToken(dtype);
     const tokenCount = run.sequences * seqLen + 1;
-    const bytes = new Uint8Array(tokenCount * width);
+    const bytes = scratch.subarray(0, tokenCount * width);
     let at = 0;
     for (const piece of this.layout.pieces(run.firstSequence * seqLen, tokenCount)) {
       await this.reader.readInto(piece.fileIndex, piece.byteOffset, bytes.subarray(at, at + piece.byteLength), signal);

@@ -16,7 +16,7 @@ import {
 } from '@psyche/core';
 import { throwIfAborted, type DataDescription, type DataProvider, type GetSequencesOptions, type TokenBatch } from './data-provider.ts';
 import { assertBatchId } from './sequence-order.ts';
-import { allocateTokens, bytesOfTokens, bytesPerToken, findTokenOutOfRange } from './token-dtype.ts';
+import { allocateTokens, bytesOfTokens, bytesPerToken, findTokenOutOfRange, tokensFromBytes, type TokenArray } from './token-dtype.ts';
 import { CONNECTION_REQUEST_ID, FrameDecoder, TCP_PROTOCOL_VERSION, decodeMessage, encodeMessage, type DataMessage } from './tcp-frames.ts';
 
 export interface TcpDataClientOptions {
@@ -171,9 +171,9 @@ export class TcpDataClient implements DataProvider {
     }
     const { dtype, seqLen, vocabSize } = this.description;
     const rowTokens = seqLen + 1;
-    const out = allocateTokens(dtype, batchIds.length * rowTokens);
-    const outBytes = bytesOfTokens(out);
     const rowBytes = rowTokens * bytesPerToken(dtype);
+    const single = batchIds.length > 0 && batchIds.length <= this.maxIdsPerRequest;
+    let out = single ? undefined : allocateTokens(dtype, batchIds.length * rowTokens);
     const chunks: number[] = [];
     for (let start = 0; start < batchIds.length; start += this.maxIdsPerRequest) chunks.push(start);
     let next = 0;
@@ -191,9 +191,15 @@ export class TcpDataClient implements DataProvider {
           this.abandon(error);
           throw error;
         }
-        // Copy first: the output is aligned for the typed view, the frame payload may not be.
-        outBytes.set(response.tokens, start * rowBytes);
-        const tokens = out.subarray(start * rowTokens, (start + ids.length) * rowTokens);
+        // One request: view the frame's own buffer (tokens sit at an aligned offset), copying only if it is not aligned.
+        let tokens: TokenArray;
+        if (out === undefined) {
+          tokens = tokensFromBytes(dtype, response.tokens);
+          out = tokens;
+        } else {
+          bytesOfTokens(out).set(response.tokens, start * rowBytes);
+          tokens = out.subarray(start * rowTokens, (start + ids.length) * rowTokens);
+        }
         const bad = findTokenOutOfRange(tokens, vocabSize);
         if (bad >= 0) {
           throw new PsycheError(DATA_TOKEN_OUT_OF_RANGE, { source: this.description.name, position: bad, token: tokens[bad]!, vocabSize }, `${this.description.name}: served token ${tokens[bad]!} ≥ vocabSize ${vocabSize}`);
@@ -201,7 +207,7 @@ export class TcpDataClient implements DataProvider {
       }
     });
     await Promise.all(lanes);
-    return { dtype, seqLen, batchIds: [...batchIds], tokens: out };
+    return { dtype, seqLen, batchIds: [...batchIds], tokens: out ?? allocateTokens(dtype, 0) };
   }
 
   async close(): Promise<void> {

@@ -84,7 +84,8 @@ export function encodeMessage(message: DataMessage): Uint8Array {
       for (const id of message.batchIds) writer.u64(BigInt(id));
       break;
     case 'sequences':
-      writer.u32(message.requestId).u32(message.rows).bytes(message.tokens);
+      // Three zero bytes put the tokens at payload offset 12, so a fresh frame buffer can be viewed as u16/u32 without a copy.
+      writer.u8(0).u8(0).u8(0).u32(message.requestId).u32(message.rows).bytes(message.tokens);
       break;
     case 'rejected':
       writer.u32(message.requestId).u8(rejectionCodes[message.reason]).shortString(message.message.slice(0, 200));
@@ -98,14 +99,17 @@ export function encodeMessage(message: DataMessage): Uint8Array {
   return frame;
 }
 
+/** Payload bytes of a sequences message before its tokens: type, 3 zero bytes, requestId, rows. */
+export const SEQUENCES_HEADER_BYTES = 12;
+
 /** Frame header + fixed fields of a sequences message whose token bytes follow (lets the server send tokens without copying). */
 export function encodeSequencesHeader(requestId: number, rows: number, tokenBytes: number): Uint8Array {
-  const header = new Uint8Array(FRAME_HEADER_BYTES + 9);
+  const header = new Uint8Array(FRAME_HEADER_BYTES + SEQUENCES_HEADER_BYTES);
   const view = new DataView(header.buffer);
-  view.setUint32(0, 9 + tokenBytes, true);
+  view.setUint32(0, SEQUENCES_HEADER_BYTES + tokenBytes, true);
   view.setUint8(4, MessageType.sequences);
-  view.setUint32(5, requestId, true);
-  view.setUint32(9, rows, true);
+  view.setUint32(8, requestId, true);
+  view.setUint32(12, rows, true);
   return header;
 }
 
@@ -145,9 +149,11 @@ export function decodeMessage(payload: Uint8Array): DataMessage {
         message = { type: 'request', requestId, step, batchIds };
         break;
       }
-      case MessageType.sequences:
+      case MessageType.sequences: {
+        if (reader.u8() !== 0 || reader.u8() !== 0 || reader.u8() !== 0) malformed(reader.offset - 1, 'padding bytes must be zero');
         message = { type: 'sequences', requestId: reader.u32(), rows: reader.u32(), tokens: reader.bytes(reader.remaining) };
         break;
+      }
       case MessageType.rejected: {
         const requestId = reader.u32();
         const code = reader.u8();

@@ -46,7 +46,10 @@ export function bytesOfTokens(tokens: TokenArray): Uint8Array {
   return new Uint8Array(tokens.buffer, tokens.byteOffset, tokens.byteLength);
 }
 
-/** Index of the first token ≥ vocabSize, or −1. Readable loop: ~1 ns per token here (measured in the benchmark). */
+/**
+ * Index of the first token ≥ vocabSize, or −1. A plain loop: branch-free variants (OR of
+ * vocabSize − 1 − token, two u16 per u32 load) measured no faster here (~2 ns/token under load).
+ */
 export function findTokenOutOfRange(tokens: TokenArray, vocabSize: number): number {
   if (tokens instanceof Uint16Array && vocabSize >= 65_536) return -1;
   for (let i = 0; i < tokens.length; i++) if (tokens[i]! >= vocabSize) return i;
