@@ -1,5 +1,6 @@
 import {
   AdamW,
+  ByteCounter,
   DistroOptimizer,
   OverlapQueue,
   clipGradNorm,
@@ -55,6 +56,10 @@ export interface ComparisonResult {
   readonly parameters: number;
   /** Bytes one DisTrO worker sends per step (wire format, headers included). */
   readonly distroBytesPerStep: number;
+  /** Bytes one DisTrO worker receives per step (the other workers' results). */
+  readonly distroBytesReceivedPerStep: number;
+  /** Dense bf16 bytes ÷ DisTrO bytes sent, per step. */
+  readonly compressionRatio: number;
   /** Bytes one AdamW worker sends per step (its dense bf16 gradient). */
   readonly denseBytesPerStep: number;
   readonly workersIdentical: boolean;
@@ -89,7 +94,7 @@ export async function runComparison(options: ComparisonOptions): Promise<Compari
 
   const queue = new OverlapQueue<DistroResult[]>(options.overlap ? 2 : 0);
   const curve: CurvePoint[] = [];
-  let distroBytes = 0;
+  const traffic = new ByteCounter(denseBf16Bytes(workers[0]!.mlp.params)); // worker 0's view
   let previousLr = 0;
   for (let step = 0; step < options.steps; step++) {
     const lr = distroSchedule(step);
@@ -101,7 +106,7 @@ export async function runComparison(options: ComparisonOptions): Promise<Compari
       const { result } = await worker.optimizer.generate(gradients, lr);
       wires.push(encodeDistroResult(result, 'sign'));
     }
-    distroBytes += wires[0]!.length;
+    traffic.recordStep(wires[0]!.length, wires.slice(1).reduce((n, w) => n + w.length, 0));
     queue.push(step, wires.map((bytes) => decodeDistroResult(bytes)));
     const due = queue.takeDue(step);
     if (due !== undefined) for (const worker of workers) await worker.optimizer.apply(due, lr);
@@ -135,7 +140,9 @@ export async function runComparison(options: ComparisonOptions): Promise<Compari
     finalDistroLoss: validationLoss(workers[0]!.mlp, validation),
     finalAdamwLoss: validationLoss(adamwModel, validation),
     parameters: reference.reduce((n, p) => n + p.data.length, 0),
-    distroBytesPerStep: distroBytes / options.steps,
+    distroBytesPerStep: traffic.sentPerStep,
+    distroBytesReceivedPerStep: traffic.received / traffic.steps,
+    compressionRatio: traffic.compressionRatio,
     denseBytesPerStep: denseBf16Bytes(adamwModel.params),
     workersIdentical,
   };
