@@ -10,7 +10,20 @@ import {
   isPsycheError,
   sha256,
 } from '@psyche/core';
-import { AccountRole, generateKeyPairSigner, lamports, type KeyPairSigner } from '@solana/kit';
+import {
+  AccountRole,
+  appendTransactionMessageInstructions,
+  createTransactionMessage,
+  generateKeyPairSigner,
+  getSignatureFromTransaction,
+  lamports,
+  pipe,
+  sendAndConfirmTransactionFactory,
+  setTransactionMessageFeePayerSigner,
+  setTransactionMessageLifetimeUsingBlockhash,
+  signTransactionMessageWithSigners,
+  type KeyPairSigner,
+} from '@solana/kit';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   ClientState,
@@ -21,6 +34,7 @@ import {
   defaultRunConfig,
   encodeInstructionData,
   encodeRunAccount,
+  getTickInstruction,
   startLocalnet,
   type Localnet,
   type RunAccount,
@@ -29,8 +43,7 @@ import {
 const dir = mkdtempSync(join(tmpdir(), 'psyche-localnet-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-async function fundedClient(localnet: Localnet, fakeNow?: () => number): Promise<{ client: CoordinatorClient; payer: KeyPairSigner }> {
-  void fakeNow;
+async function fundedClient(localnet: Localnet): Promise<{ client: CoordinatorClient; payer: KeyPairSigner }> {
   const payer = await generateKeyPairSigner();
   const client = new CoordinatorClient({ rpcUrl: localnet.url, wsUrl: localnet.wsUrl, payer, programAddress: localnet.programAddress });
   const signature = await client.rpc.requestAirdrop(payer.address, lamports(100_000_000_000n)).send();
@@ -221,6 +234,29 @@ describe('embedded localnet over JSON-RPC and WebSocket', () => {
       await client.kick(run, authority, b.address);
       account = await client.fetchRun(run);
       expect(account.clients[CoordinatorClient.clientIndex(account, b.address)]!.state).toBe(ClientState.Ejected);
+    } finally {
+      await localnet.stop();
+    }
+  });
+
+  it("serves kit's own sendAndConfirmTransaction (signature and slot subscriptions, block height)", async () => {
+    const localnet = await startLocalnet();
+    try {
+      const { client, payer } = await fundedClient(localnet);
+      const authority = await generateKeyPairSigner();
+      const run = await client.createRun({ authority, config: defaultRunConfig(), runId: new Uint8Array(32).fill(4) });
+      const sendAndConfirm = sendAndConfirmTransactionFactory({ rpc: client.rpc, rpcSubscriptions: client.rpcSubscriptions } as never);
+      const { value: blockhash } = await client.rpc.getLatestBlockhash().send();
+      const message = pipe(
+        createTransactionMessage({ version: 0 }),
+        (m) => setTransactionMessageFeePayerSigner(payer, m),
+        (m) => setTransactionMessageLifetimeUsingBlockhash(blockhash, m),
+        (m) => appendTransactionMessageInstructions([getTickInstruction({ programAddress: client.programAddress, run })], m),
+      );
+      const transaction = await signTransactionMessageWithSigners(message);
+      await sendAndConfirm(transaction as never, { commitment: 'confirmed' });
+      const { value } = await client.rpc.getSignatureStatuses([getSignatureFromTransaction(transaction)]).send();
+      expect(value[0]?.confirmationStatus).toBe('finalized');
     } finally {
       await localnet.stop();
     }
