@@ -14,6 +14,7 @@
 #include <cmath>
 #include <condition_variable>
 #include <cstdint>
+#include <cstdlib>
 #include <functional>
 #include <map>
 #include <memory>
@@ -106,37 +107,16 @@ class ThreadPool {
   bool stop_ = false;
 };
 
-ThreadPool& Pool() {
-  static ThreadPool pool(std::max(1u, std::thread::hardware_concurrency()) - 1);
-  return pool;
+// PSYCHE_KERNEL_THREADS overrides the thread count (all hardware threads by default).
+unsigned PoolThreads() {
+  const char* env = std::getenv("PSYCHE_KERNEL_THREADS");
+  const long n = env ? std::strtol(env, nullptr, 10) : 0;
+  return n >= 1 && n <= 1024 ? unsigned(n) : std::max(1u, std::thread::hardware_concurrency());
 }
 
-// ------------------------------------------------------------------ DCT bases
-// Orthonormal DCT-II basis D[k][i] = s_k cos(pi (2i+1) k / 2n), computed in double, stored float.
-struct Basis {
-  std::vector<float> d;   // D, row-major [n][n]
-  std::vector<float> dt;  // D transposed
-};
-
-const Basis& GetBasis(int n) {
-  static std::mutex mu;
-  static std::map<int, std::unique_ptr<Basis>> cache;
-  std::lock_guard<std::mutex> lock(mu);
-  auto& slot = cache[n];
-  if (!slot) {
-    slot = std::make_unique<Basis>();
-    slot->d.resize(size_t(n) * n);
-    slot->dt.resize(size_t(n) * n);
-    for (int k = 0; k < n; k++) {
-      double s = k == 0 ? std::sqrt(1.0 / n) : std::sqrt(2.0 / n);
-      for (int i = 0; i < n; i++) {
-        float v = static_cast<float>(s * std::cos(M_PI * (2.0 * i + 1.0) * k / (2.0 * n)));
-        slot->d[size_t(k) * n + i] = v;
-        slot->dt[size_t(i) * n + k] = v;
-      }
-    }
-  }
-  return *slot;
+ThreadPool& Pool() {
+  static ThreadPool pool(PoolThreads() - 1);
+  return pool;
 }
 
 struct Layout {
@@ -216,41 +196,184 @@ inline void MatMulAccumulate(const float* __restrict a, const float* __restrict 
   }
 }
 
-// Y = D_r · X · D_cᵀ per tile, X gathered from the row-major input, Y written chunk-major.
+// ------------------------------------------------------------------ fast DCT on row vectors
+// A DCT along the row index of an n × len block, where every "element" is a row of len floats, so
+// each step is a SIMD operation on whole rows. Even/odd split (the first stage of Lee's / Chen's
+// algorithms): with s_i = x_i + x_{n-1-i}, d_i = x_i − x_{n-1-i} (i < n/2),
+//   y_{2m}   = Σ_i s_i cos(π(2i+1)m / n)          — a DCT-II of size n/2, recursively;
+//   y_{2m+1} = Σ_i d_i cos(π(2i+1)(2m+1) / 2n)    — a dense (n/2)² product.
+// For n = 64 this is 32²+16²+8²+4²+2²+1+1 ≈ 1.4k row multiply-adds instead of 4k (3× fewer).
+// Odd sizes and n ≤ 2 use the dense core matrix. The orthonormal scale s_k is applied separately.
+struct DctPlan {
+  int n = 0;
+  std::vector<float> core, core_t;  // dense n × n core C[k][i] = cos(π(2i+1)k / 2n) and its transpose (leaf only)
+  std::vector<float> odd, odd_t;    // (n/2) × (n/2) O[m][i] = cos(π(2i+1)(2m+1) / 2n) and transpose
+  std::vector<float> scale;         // orthonormal s_k (top level only)
+  std::unique_ptr<DctPlan> half;    // plan of size n/2 (even part)
+  bool Leaf() const { return !half; }
+};
+
+std::unique_ptr<DctPlan> MakePlan(int n) {
+  auto p = std::make_unique<DctPlan>();
+  p->n = n;
+  p->scale.resize(n);
+  for (int k = 0; k < n; k++) p->scale[k] = float(k == 0 ? std::sqrt(1.0 / n) : std::sqrt(2.0 / n));
+  if (n % 2 != 0 || n <= 2) {
+    p->core.resize(size_t(n) * n);
+    p->core_t.resize(size_t(n) * n);
+    for (int k = 0; k < n; k++)
+      for (int i = 0; i < n; i++) {
+        float v = float(std::cos(M_PI * (2.0 * i + 1.0) * k / (2.0 * n)));
+        p->core[size_t(k) * n + i] = v;
+        p->core_t[size_t(i) * n + k] = v;
+      }
+    return p;
+  }
+  const int h = n / 2;
+  p->odd.resize(size_t(h) * h);
+  p->odd_t.resize(size_t(h) * h);
+  for (int m = 0; m < h; m++)
+    for (int i = 0; i < h; i++) {
+      float v = float(std::cos(M_PI * (2.0 * i + 1.0) * (2.0 * m + 1.0) / (2.0 * n)));
+      p->odd[size_t(m) * h + i] = v;
+      p->odd_t[size_t(i) * h + m] = v;
+    }
+  p->half = MakePlan(h);
+  return p;
+}
+
+const DctPlan& GetPlan(int n) {
+  static std::mutex mu;
+  static std::map<int, std::unique_ptr<DctPlan>> cache;
+  std::lock_guard<std::mutex> lock(mu);
+  auto& slot = cache[n];
+  if (!slot) slot = MakePlan(n);
+  return *slot;
+}
+
+// y (n rows of len) = C_n · x; scratch needs 4·n·len floats.
+void CoreForward(const DctPlan& p, const float* __restrict x, float* __restrict y, int len, float* scratch) {
+  const int n = p.n;
+  if (p.Leaf()) {
+    std::fill(y, y + size_t(n) * len, 0.f);
+    MatMulAccumulate(p.core.data(), x, y, n, n, len);
+    return;
+  }
+  const int h = n / 2;
+  const size_t block = size_t(h) * len;
+  float* s = scratch;
+  float* d = scratch + block;
+  float* ye = scratch + 2 * block;
+  float* yo = scratch + 3 * block;
+  for (int i = 0; i < h; i++) {
+    const float* a = x + size_t(i) * len;
+    const float* b = x + size_t(n - 1 - i) * len;
+    float* si = s + size_t(i) * len;
+    float* di = d + size_t(i) * len;
+    for (int j = 0; j < len; j++) {
+      si[j] = a[j] + b[j];
+      di[j] = a[j] - b[j];
+    }
+  }
+  CoreForward(*p.half, s, ye, len, scratch + 4 * block);
+  std::fill(yo, yo + block, 0.f);
+  MatMulAccumulate(p.odd.data(), d, yo, h, h, len);
+  for (int m = 0; m < h; m++) {
+    std::copy_n(ye + size_t(m) * len, len, y + size_t(2 * m) * len);
+    std::copy_n(yo + size_t(m) * len, len, y + size_t(2 * m + 1) * len);
+  }
+}
+
+// x (n rows of len) = C_nᵀ · y, the transpose of CoreForward.
+void CoreTranspose(const DctPlan& p, const float* __restrict y, float* __restrict x, int len, float* scratch) {
+  const int n = p.n;
+  if (p.Leaf()) {
+    std::fill(x, x + size_t(n) * len, 0.f);
+    MatMulAccumulate(p.core_t.data(), y, x, n, n, len);
+    return;
+  }
+  const int h = n / 2;
+  const size_t block = size_t(h) * len;
+  float* ye = scratch;
+  float* yo = scratch + block;
+  float* a = scratch + 2 * block;
+  float* b = scratch + 3 * block;
+  for (int m = 0; m < h; m++) {
+    std::copy_n(y + size_t(2 * m) * len, len, ye + size_t(m) * len);
+    std::copy_n(y + size_t(2 * m + 1) * len, len, yo + size_t(m) * len);
+  }
+  CoreTranspose(*p.half, ye, a, len, scratch + 4 * block);
+  std::fill(b, b + block, 0.f);
+  MatMulAccumulate(p.odd_t.data(), yo, b, h, h, len);
+  for (int i = 0; i < h; i++) {
+    const float* ai = a + size_t(i) * len;
+    const float* bi = b + size_t(i) * len;
+    float* lo = x + size_t(i) * len;
+    float* hi = x + size_t(n - 1 - i) * len;
+    for (int j = 0; j < len; j++) {
+      lo[j] = ai[j] + bi[j];
+      hi[j] = ai[j] - bi[j];
+    }
+  }
+}
+
+inline void ScaleRows(float* rows, const std::vector<float>& scale, int len) {
+  for (size_t k = 0; k < scale.size(); k++) {
+    const float sk = scale[k];
+    float* r = rows + k * len;
+    for (int j = 0; j < len; j++) r[j] *= sk;
+  }
+}
+
+// out [cols][rows] = in [rows][cols]ᵀ
+inline void Transpose(const float* __restrict in, float* __restrict out, int rows, int cols) {
+  constexpr int B = 16;
+  for (int i0 = 0; i0 < rows; i0 += B)
+    for (int j0 = 0; j0 < cols; j0 += B)
+      for (int i = i0; i < std::min(rows, i0 + B); i++)
+        for (int j = j0; j < std::min(cols, j0 + B); j++) out[size_t(j) * rows + i] = in[size_t(i) * cols + j];
+}
+
+// Y = D_r · X · D_cᵀ per tile: the row-index transform on rows of C, a transpose, the same on rows
+// of R, and a transpose back; X gathered from the row-major input, Y written chunk-major.
 void Encode(const float* input, float* output, const Layout& l) {
   const int R = int(l.chunk_rows), C = int(l.chunk_cols);
-  const Basis& dr = GetBasis(R);
-  const Basis& dc = GetBasis(C);
+  const DctPlan& pr = GetPlan(R);
+  const DctPlan& pc = GetPlan(C);
   const int64_t col_chunks = l.ColChunks(), elems = l.ChunkElems();
   Pool().ParallelFor(size_t(l.NumChunks()), 8, [&](size_t begin, size_t end) {
-    std::vector<float> tile(elems), half(elems);
+    std::vector<float> tile(elems), t1(elems), t2(elems), scratch(8 * size_t(elems) + 64);
     for (size_t c = begin; c < end; c++) {
       const int64_t ty = int64_t(c) / col_chunks, tx = int64_t(c) % col_chunks;
       for (int i = 0; i < R; i++) std::copy_n(input + (ty * R + i) * l.cols + tx * C, C, tile.data() + size_t(i) * C);
-      std::fill(half.begin(), half.end(), 0.f);
-      MatMulAccumulate(tile.data(), dc.dt.data(), half.data(), R, C, C);  // X · D_cᵀ
-      float* y = output + int64_t(c) * elems;
-      std::fill(y, y + elems, 0.f);
-      MatMulAccumulate(dr.d.data(), half.data(), y, R, R, C);  // D_r · (X · D_cᵀ)
+      CoreForward(pr, tile.data(), t1.data(), C, scratch.data());  // D_r · X (unscaled)   [R][C]
+      ScaleRows(t1.data(), pr.scale, C);
+      Transpose(t1.data(), t2.data(), R, C);                         // [C][R]
+      CoreForward(pc, t2.data(), t1.data(), R, scratch.data());     // D_c · (D_r X)ᵀ     [C][R]
+      ScaleRows(t1.data(), pc.scale, R);
+      Transpose(t1.data(), output + int64_t(c) * elems, C, R);       // → [R][C]
     }
   });
 }
 
-// X = D_rᵀ · Y · D_c per tile, scattered back to the row-major output.
+// X = D_rᵀ · Y · D_c per tile (the same steps transposed), scattered back to the row-major output.
 void Decode(const float* coefficients, float* output, const Layout& l) {
   const int R = int(l.chunk_rows), C = int(l.chunk_cols);
-  const Basis& dr = GetBasis(R);
-  const Basis& dc = GetBasis(C);
+  const DctPlan& pr = GetPlan(R);
+  const DctPlan& pc = GetPlan(C);
   const int64_t col_chunks = l.ColChunks(), elems = l.ChunkElems();
   Pool().ParallelFor(size_t(l.NumChunks()), 8, [&](size_t begin, size_t end) {
-    std::vector<float> half(elems), tile(elems);
+    std::vector<float> t1(elems), t2(elems), scratch(8 * size_t(elems) + 64);
     for (size_t c = begin; c < end; c++) {
       const int64_t ty = int64_t(c) / col_chunks, tx = int64_t(c) % col_chunks;
-      std::fill(half.begin(), half.end(), 0.f);
-      MatMulAccumulate(coefficients + int64_t(c) * elems, dc.d.data(), half.data(), R, C, C);  // Y · D_c
-      std::fill(tile.begin(), tile.end(), 0.f);
-      MatMulAccumulate(dr.dt.data(), half.data(), tile.data(), R, R, C);  // D_rᵀ · (Y · D_c)
-      for (int i = 0; i < R; i++) std::copy_n(tile.data() + size_t(i) * C, C, output + (ty * R + i) * l.cols + tx * C);
+      std::copy_n(coefficients + int64_t(c) * elems, elems, t1.data());
+      ScaleRows(t1.data(), pr.scale, C);
+      CoreTranspose(pr, t1.data(), t2.data(), C, scratch.data());  // D_rᵀ · Y            [R][C]
+      Transpose(t2.data(), t1.data(), R, C);                         // [C][R]
+      ScaleRows(t1.data(), pc.scale, R);
+      CoreTranspose(pc, t1.data(), t2.data(), R, scratch.data());  // D_cᵀ · (D_rᵀ Y)ᵀ   [C][R]
+      Transpose(t2.data(), t1.data(), C, R);                         // [R][C]
+      for (int i = 0; i < R; i++) std::copy_n(t1.data() + size_t(i) * C, C, output + (ty * R + i) * l.cols + tx * C);
     }
   });
 }

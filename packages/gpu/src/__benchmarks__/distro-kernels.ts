@@ -13,6 +13,8 @@ export interface KernelFigures {
   decodeMs: number;
   compressMs: number;
   decompressMs: number;
+  /** Process CPU time (all threads) of compress + decompress: what the work costs regardless of load. */
+  cpuMsPerRoundTrip: number;
 }
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
@@ -25,7 +27,9 @@ export async function benchKernels(kernels: DistroKernels, runs: number, size = 
   const indices = new Uint32Array(layout.numChunks * k);
   const values = new Float32Array(layout.numChunks * k);
   const t = { encode: [] as number[], topk: [] as number[], scatter: [] as number[], decode: [] as number[], compress: [] as number[], decompress: [] as number[] };
+  const cpu: number[] = [];
   for (let r = 0; r < runs + 1; r++) {
+    const c0 = process.cpuUsage();
     const t0 = performance.now();
     await kernels.encode(input, layout, coeffs);
     const t1 = performance.now();
@@ -35,7 +39,9 @@ export async function benchKernels(kernels: DistroKernels, runs: number, size = 
     const t3 = performance.now();
     await kernels.decode(coeffs, layout, out);
     const t4 = performance.now();
+    const c1 = process.cpuUsage(c0);
     if (r === 0) continue; // warm-up
+    cpu.push((c1.user + c1.system) / 1000);
     t.encode.push(t1 - t0);
     t.topk.push(t2 - t1);
     t.scatter.push(t3 - t2);
@@ -43,7 +49,7 @@ export async function benchKernels(kernels: DistroKernels, runs: number, size = 
     t.compress.push(t2 - t0);
     t.decompress.push(t4 - t2);
   }
-  return { kernels: kernels.name, encodeMs: median(t.encode), topkMs: median(t.topk), scatterMeanMs: median(t.scatter), decodeMs: median(t.decode), compressMs: median(t.compress), decompressMs: median(t.decompress) };
+  return { kernels: kernels.name, encodeMs: median(t.encode), topkMs: median(t.topk), scatterMeanMs: median(t.scatter), decodeMs: median(t.decode), compressMs: median(t.compress), decompressMs: median(t.decompress), cpuMsPerRoundTrip: median(cpu) };
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
