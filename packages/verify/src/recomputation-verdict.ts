@@ -4,9 +4,10 @@ import { compareSparseResults, type Similarity, type SparseSelection } from './s
  * When a recomputed result counts as "the same work". Defaults are calibrated in BENCHMARKS.md
  * (npm run calibrate -w @psyche/verify) on seeds run-a..c and checked on held-out seeds: each sits
  * about midway between the worst honest recomputation (other kernel, other shard count, or bf16
- * gradients: Jaccard ≥ 0.81, relative L1 ≤ 0.12, cosine ≥ 0.86, sign-Hamming ≤ 0.005) and the
- * adversarial result closest to passing (Jaccard ≤ 0.47 unless indices were copied, relative
- * L1 ≥ 0.37, cosine ≤ 0.70 unless indices were copied).
+ * gradients, with the verifier's momentum locked to the node's published indices: Jaccard ≥ 0.95,
+ * relative L1 ≤ 0.03, cosine ≥ 0.97, sign-Hamming 0) and the adversarial result closest to passing
+ * (Jaccard ≤ 0.47 unless indices were copied, relative L1 ≥ 0.37, cosine ≤ 0.70 unless indices
+ * were copied; copied indices fail on sign-Hamming or relative L1).
  */
 export interface SimilarityThresholds {
   readonly minJaccard: number;
@@ -16,10 +17,10 @@ export interface SimilarityThresholds {
 }
 
 export const DEFAULT_SIMILARITY_THRESHOLDS: SimilarityThresholds = {
-  minJaccard: 0.65,
+  minJaccard: 0.7,
   maxSignHamming: 0.05,
-  maxRelativeManhattan: 0.25,
-  minCosine: 0.78,
+  maxRelativeManhattan: 0.2,
+  minCosine: 0.84,
 };
 
 export interface Verdict {

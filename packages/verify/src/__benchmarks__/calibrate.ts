@@ -2,7 +2,7 @@
 import { DEFAULT_SIMILARITY_THRESHOLDS } from '../recomputation-verdict.ts';
 import type { Similarity } from '../similarity.ts';
 import { writeBenchmarkSection, machineLine } from './benchmarks-file.ts';
-import { FULL_CALIBRATION, HELD_OUT_SEEDS, isHonest, rates, runCalibration, type CalibrationOptions, type Sample } from './calibration.ts';
+import { availableKernels, FULL_CALIBRATION as BASE_CALIBRATION, HELD_OUT_SEEDS, isHonest, rates, runCalibration, type CalibrationOptions, type Sample } from './calibration.ts';
 
 const f = (x: number, digits = 4) => (Number.isFinite(x) ? x.toFixed(digits) : String(x));
 const LABELS: Record<string, string> = {
@@ -18,6 +18,7 @@ async function experiment(options: CalibrationOptions): Promise<{ table: string;
   for (const seed of options.seeds) {
     const started = performance.now();
     const run = await runCalibration(seed, options);
+    if (!run.lockedReplayExact) throw new Error(`${seed}: locked replay differs from DistroOptimizer`);
     samples.push(...run.samples);
     losses.push(`${seed}: held-out loss ${f(run.firstLoss, 3)} → ${f(run.lastLoss, 3)} (${f((performance.now() - started) / 1000, 1)} s)`);
     console.log(losses[losses.length - 1]);
@@ -40,6 +41,9 @@ async function experiment(options: CalibrationOptions): Promise<{ table: string;
 }
 
 const t = DEFAULT_SIMILARITY_THRESHOLDS;
+const { kernels, note: kernelNote } = await availableKernels();
+console.log(kernelNote);
+const FULL_CALIBRATION = { ...BASE_CALIBRATION, kernels };
 const f32 = await experiment(FULL_CALIBRATION);
 const sign = await experiment({ ...FULL_CALIBRATION, signOnly: true });
 const heldOut = await experiment({ ...FULL_CALIBRATION, seeds: HELD_OUT_SEEDS });
@@ -53,17 +57,24 @@ writeBenchmarkSection(
 What: ${FULL_CALIBRATION.nodes} honest nodes train a tiny MLP (32→64 tanh→16, 3,152 parameters, hand-written
 gradients, seeded teacher data) with @psyche/distro's \`DistroOptimizer\` (chunk ${FULL_CALIBRATION.chunk}, top-${FULL_CALIBRATION.topk},
 decay ${FULL_CALIBRATION.compressionDecay}, lr ${FULL_CALIBRATION.lr}, clip 1.0) for ${FULL_CALIBRATION.steps} steps, ${FULL_CALIBRATION.seeds.length} seeds. Every node is
-shadowed by two verifiers that recomputes its work from public data (the shared weights and the node's
-assigned batch each step, replaying the node's momentum from step 0) on the OTHER kernel set
-(\`referenceKernels\` ↔ \`typescriptKernels\`) and another shard count (1/2/4/8 float32 partial
+shadowed by two verifiers that recompute its work from public data on ANOTHER kernel set
+(node i uses ${kernels.map((k) => `\`${k.name}\``).join(', ')}[i mod ${kernels.length}], its verifiers the next one; ${kernelNote})
+and another shard count (1/2/4/8 float32 partial
 gradients summed in order, as that many threads would); the second verifier also rounds its
-gradients to bfloat16 (a mixed-precision GPU verifier, ~3 significant digits). Each step the recomputation is compared
+gradients to bfloat16 (a mixed-precision GPU verifier, ~3 significant digits). A verifier's replay
+(\`LockedDistroReplay\`) tracks the node's momentum from the shared weights, the node's assigned
+batches and the node's published indices: error feedback removes the coefficients at the indices
+the node published (values from the verifier's own momentum), which for an honest node is exactly
+DisTrO's own error feedback (checked: bit-identical to \`DistroOptimizer\` on every node and step)
+and keeps the verifier from drifting. Without that lock, the bf16 verifier's momentum drifted away
+(Jaccard fell from 0.91 to 0.43 over 160 steps, measured once with an earlier version of this
+experiment, 2 nodes) and no threshold separated it from the cheats. Each step the recomputation is compared
 (Jaccard, sign-Hamming, relative L1, cosine over all tensors) with the honest result and with
 adversarial results for the same step: random (random indices, values of the honest scale),
 scaled ×10, sign-flipped, stale (the node's previous-step result), lazy-zero (all-zero values),
 lazy-no-gradient (the node's true momentum, zero gradient: skips the forward/backward),
 copied (another node's result of the same step), wrong-batch (the node's true state trained on a
-batch it was not assigned). The two stateful cheats are replayed on every other step.
+batch it was not assigned).
 
 Thresholds (\`DEFAULT_SIMILARITY_THRESHOLDS\`): reject if Jaccard < ${t.minJaccard}, sign-Hamming > ${t.maxSignHamming},
 relative L1 > ${t.maxRelativeManhattan} or cosine < ${t.minCosine}. "Closest to the thresholds" is the honest sample nearest
@@ -104,12 +115,13 @@ Bar on held-out seeds: float32 ${pass(heldOut) ? 'met' : 'NOT met'} (lowest dete
 
 Reading: honest fp32 recomputation on another kernel and shard count reproduces the result almost
 bit for bit (the DCT and top-k are deterministic; float32 rounding differences never crossed a
-top-k boundary here). bf16 gradients do cross top-k boundaries and the verifier's momentum drifts
-from the node's, so that is the honest case that sets the thresholds. The closest cheats are
+top-k boundary here; the native C++ kernels match the TypeScript ones on top-k exactly). bf16
+gradients do move a few coefficients across top-k boundaries, so that is the honest case that sets
+the thresholds. The closest cheats are
 "wrong batch" and "lazy no-gradient", which keep the node's true momentum and so share part of
 its top-k; they stay well apart from the honest cluster on Jaccard, relative L1 and cosine. Limits: the model is tiny and every run is on one CPU type; the verifier needs the
-target's momentum, which here it replays from step 0 (in a network: from the node's previous
-published results, or a committed momentum snapshot); GPU kernels with non-deterministic reductions
+target's momentum, which it replays from the start of the run (in a network: from the start of
+the epoch or from a momentum snapshot the node commits to); GPU kernels with non-deterministic reductions
 are not in this experiment.`,
 );
 console.log(`float32: honest flagged ${f(100 * f32.honestFlagged, 2)}%, lowest detection ${f(100 * f32.minDetected, 2)}%`);

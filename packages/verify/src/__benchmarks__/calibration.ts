@@ -10,6 +10,7 @@ import {
 } from '@psyche/distro';
 import { compareSparseResults, type Similarity } from '../similarity.ts';
 import { verdictFromSimilarity, type SimilarityThresholds } from '../recomputation-verdict.ts';
+import { LockedDistroReplay } from './locked-replay.ts';
 import { copyMlp, initMlp, makeBatch, mlpGradients, mlpLoss, mlpParameters, type MlpWeights } from './tiny-mlp.ts';
 
 // The recomputation experiment: N honest nodes train a tiny MLP with DisTrO for S steps; every
@@ -40,19 +41,38 @@ export interface CalibrationOptions {
   readonly compressionDecay: number;
   /** Compare 1-bit (sign) results, as Psyche's wire sends them, instead of float32 values. */
   readonly signOnly: boolean;
+  /** Kernel sets; node i uses kernels[i mod n], its verifiers kernels[(i + 1) mod n]. */
+  readonly kernels: readonly DistroKernels[];
 }
 
 /** Thresholds were chosen on these seeds... */
 export const FULL_CALIBRATION: CalibrationOptions = {
   seeds: ['run-a', 'run-b', 'run-c'],
   nodes: 8,
-  steps: 40,
+  steps: 100,
   lr: 3e-3,
   topk: 4,
   chunk: 8,
   compressionDecay: 0.995,
   signOnly: false,
+  kernels: [typescriptKernels, referenceKernels],
 };
+
+/**
+ * The TypeScript kernel sets plus @psyche/gpu's C++ kernels (SIMD, thread pool) when the addon is
+ * built here; `note` says which.
+ */
+export async function availableKernels(): Promise<{ kernels: DistroKernels[]; note: string }> {
+  const kernels: DistroKernels[] = [typescriptKernels, referenceKernels];
+  try {
+    const gpu = await import('@psyche/gpu');
+    const native = gpu.nativeKernels();
+    kernels.push(native);
+    return { kernels, note: `native kernels: ${native.name}` };
+  } catch (e) {
+    return { kernels, note: `native kernels unavailable (${e instanceof Error ? e.message : String(e)})` };
+  }
+}
 
 /** ...and checked on these, never looked at while choosing them. */
 export const HELD_OUT_SEEDS: readonly string[] = ['run-d', 'run-e'];
@@ -72,13 +92,11 @@ interface NodeSetup {
 }
 
 // Honest nodes and their verifiers always differ in kernel AND in shard count (1, 2, 4, 8 "threads").
-function nodeSetup(node: number): { node: NodeSetup; verifier: NodeSetup } {
+function nodeSetup(node: number, kernels: readonly DistroKernels[]): { node: NodeSetup; verifier: NodeSetup } {
   const shardChoices = [1, 2, 4, 8];
-  const kernelsA = node % 2 === 0 ? typescriptKernels : referenceKernels;
-  const kernelsB = node % 2 === 0 ? referenceKernels : typescriptKernels;
   return {
-    node: { kernels: kernelsA, shards: shardChoices[node % 4]! },
-    verifier: { kernels: kernelsB, shards: shardChoices[(node + 1) % 4]! },
+    node: { kernels: kernels[node % kernels.length]!, shards: shardChoices[node % 4]! },
+    verifier: { kernels: kernels[(node + 1) % kernels.length]!, shards: shardChoices[(node + 1) % 4]! },
   };
 }
 
@@ -103,6 +121,12 @@ function toBf16(gradients: Map<string, Float32Array>): Map<string, Float32Array>
     }
   }
   return gradients;
+}
+
+function sameArrays(a: ArrayLike<number>, b: ArrayLike<number>): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (!Object.is(a[i], b[i])) return false;
+  return true;
 }
 
 function cloneGradients(gradients: ReadonlyMap<string, Float32Array>): Map<string, Float32Array> {
@@ -150,6 +174,8 @@ function lazyZero(like: DistroResult): DistroResult {
 
 export interface CalibrationRun {
   readonly samples: Sample[];
+  /** Whether the locked replay of every node's own state matched its DistroOptimizer bit for bit. */
+  readonly lockedReplayExact: boolean;
   readonly firstLoss: number;
   readonly lastLoss: number;
 }
@@ -164,10 +190,12 @@ export async function runCalibration(seed: string, options: CalibrationOptions):
     compressionDecay: options.compressionDecay,
     kernels: typescriptKernels,
   });
-  const setups = Array.from({ length: nodes }, (_, i) => nodeSetup(i));
+  const setups = Array.from({ length: nodes }, (_, i) => nodeSetup(i, options.kernels));
   const honest = setups.map((s) => optimizerFor(global, s.node.kernels, options));
-  const shadows = setups.map((s) => optimizerFor(global, s.verifier.kernels, options));
-  const bf16Shadows = setups.map((s) => optimizerFor(global, s.verifier.kernels, options));
+  const replayFor = (kernels: DistroKernels) =>
+    new LockedDistroReplay(mlpParameters(global), { ...options, kernels, clipGradNorm: 1 });
+  const shadows = setups.map((s) => replayFor(s.verifier.kernels));
+  const bf16Shadows = setups.map((s) => replayFor(s.verifier.kernels));
   const history: ReadonlyMap<string, Float32Array>[][] = setups.map(() => []); // honest gradients per node, per step
   const results: DistroResult[][] = setups.map(() => []);
   const samples: Sample[] = [];
@@ -178,26 +206,32 @@ export async function runCalibration(seed: string, options: CalibrationOptions):
   const view = (result: DistroResult) => (options.signOnly ? quantizeSigns(result) : result).parameters;
   const compare = (claimed: DistroResult, recomputed: DistroResult) => compareSparseResults(view(claimed), view(recomputed));
 
-  /** The node's true optimizer state replayed up to step − 1, then one generate with `gradients`. */
-  async function deviateAt(node: number, step: number, gradients: Map<string, Float32Array>): Promise<DistroResult> {
-    const replay = optimizerFor(global, setups[node]!.node.kernels, options);
-    for (let s = 0; s < step; s++) await replay.generate(cloneGradients(history[node]![s]!), lr);
-    return (await replay.generate(gradients, lr)).result;
-  }
+  // Each node's true momentum, tracked with the node's own kernels and locked to its own published
+  // results (for an honest node that is exactly DistroOptimizer's state); cheats branch off a clone.
+  const trueStates = setups.map((s) => replayFor(s.node.kernels));
+  let lockedReplayExact = true;
 
   for (let step = 0; step < steps; step++) {
     const snapshot = copyMlp(global);
     const stepResults: DistroResult[] = [];
     const recomputed: DistroResult[] = [];
     const recomputedBf16: DistroResult[] = [];
+    const branches: LockedDistroReplay[] = []; // each node's true state before this step
     for (let node = 0; node < nodes; node++) {
       const batch = makeBatch(seed, batchId(step, node));
       const gradients = mlpGradients(snapshot, batch, setups[node]!.node.shards);
       history[node]!.push(cloneGradients(gradients));
       stepResults.push((await honest[node]!.generate(gradients, lr)).result);
       const verifierGradients = mlpGradients(snapshot, batch, setups[node]!.verifier.shards);
-      recomputedBf16.push((await bf16Shadows[node]!.generate(toBf16(cloneGradients(verifierGradients)), lr)).result);
-      recomputed.push((await shadows[node]!.generate(verifierGradients, lr)).result);
+      const published = results[node]![step - 1];
+      branches.push(trueStates[node]!.clone());
+      const tracked = await trueStates[node]!.generate(cloneGradients(history[node]![step]!), lr, published);
+      const own = stepResults[node]!;
+      if (!tracked.parameters.every((p, i) => sameArrays(p.indices, own.parameters[i]!.indices) && sameArrays(p.values, own.parameters[i]!.values))) {
+        lockedReplayExact = false;
+      }
+      recomputedBf16.push(await bf16Shadows[node]!.generate(toBf16(cloneGradients(verifierGradients)), lr, published));
+      recomputed.push(await shadows[node]!.generate(verifierGradients, lr, published));
     }
     for (let node = 0; node < nodes; node++) {
       const claimed = stepResults[node]!;
@@ -212,12 +246,10 @@ export async function runCalibration(seed: string, options: CalibrationOptions):
         ['copied', stepResults[(node + 1) % nodes]!],
       ];
       if (step > 0) adversarial.push(['stale', results[node]![step - 1]!]);
-      // The two stateful cheats are replayed from step 0 (quadratic): sample every other step.
-      if (step % 2 === 1) {
-        adversarial.push(['lazy-no-gradient', await deviateAt(node, step, zeroGradients(history[node]![step]!))]);
-        const otherBatch = makeBatch(seed, 10_000_000 + batchId(step, node));
-        adversarial.push(['wrong-batch', await deviateAt(node, step, mlpGradients(snapshot, otherBatch, setups[node]!.node.shards))]);
-      }
+      const published = results[node]![step - 1];
+      adversarial.push(['lazy-no-gradient', await branches[node]!.clone().generate(zeroGradients(history[node]![step]!), lr, published)]);
+      const otherBatch = makeBatch(seed, 10_000_000 + batchId(step, node));
+      adversarial.push(['wrong-batch', await branches[node]!.generate(mlpGradients(snapshot, otherBatch, setups[node]!.node.shards), lr, published)]);
       for (const [kind, result] of adversarial) {
         if (options.signOnly && kind === 'scaled-x10') continue; // invisible and harmless on a sign-only wire
         samples.push({ kind, similarity: compare(result, truth) });
@@ -226,7 +258,7 @@ export async function runCalibration(seed: string, options: CalibrationOptions):
     }
     await applier.apply(stepResults, lr);
   }
-  return { samples, firstLoss, lastLoss: mlpLoss(global, heldOut) };
+  return { samples, firstLoss, lastLoss: mlpLoss(global, heldOut), lockedReplayExact };
 }
 
 export interface RateRow {

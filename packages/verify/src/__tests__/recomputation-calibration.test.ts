@@ -9,6 +9,7 @@ describe('recomputation verdicts (small calibration run)', () => {
     for (const signOnly of [false, true]) {
       const run = await runCalibration('unit-test', { ...FULL_CALIBRATION, nodes: 3, steps: 8, signOnly });
       expect(run.lastLoss).toBeLessThan(run.firstLoss); // it really trains
+      expect(run.lockedReplayExact).toBe(true); // the verifier's replay is DisTrO's own math
       const rows = rates(run.samples, DEFAULT_SIMILARITY_THRESHOLDS);
       const kinds = rows.map((r) => r.kind);
       for (const adversary of ADVERSARIES) if (!(signOnly && adversary === 'scaled-x10')) expect(kinds).toContain(adversary);
