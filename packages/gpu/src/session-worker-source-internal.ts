@@ -55,6 +55,7 @@ parentPort.on('message', (m) => {
   try {
     const options = { executionProviders: [workerData.provider], graphOptimizationLevel: workerData.graphOptimizationLevel };
     if (workerData.intraOpNumThreads) options.intraOpNumThreads = workerData.intraOpNumThreads;
+    if (!workerData.allowSpinning) options.extra = { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } };
     session = await ort.InferenceSession.create(workerData.model, options);
     parentPort.postMessage({ type: 'ready', inputNames: session.inputNames, outputNames: session.outputNames });
     void pump();
