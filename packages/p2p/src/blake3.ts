@@ -5,7 +5,7 @@ export const BLAKE3_LENGTH = 32;
 
 /** One-shot BLAKE3 (native, about 7 GB/s here; see the brief's measurements). */
 export function blake3(bytes: Uint8Array): Uint8Array {
-  return new Uint8Array(nativeBlake3(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)));
+  return new Uint8Array(nativeBlake3(bytes));
 }
 
 /** Incremental BLAKE3 for streamed blobs: constant memory whatever the blob size. */
@@ -13,7 +13,7 @@ export class IncrementalBlake3 {
   readonly #hasher = new Blake3Hasher();
 
   update(chunk: Uint8Array): void {
-    this.#hasher.update(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+    this.#hasher.update(chunk);
   }
 
   digest(): Uint8Array {

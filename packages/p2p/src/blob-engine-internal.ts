@@ -133,7 +133,7 @@ export class BlobEngine implements BlobStore {
   async add(data: Uint8Array | AsyncIterable<Uint8Array>): Promise<BlobTicket> {
     this.#checkRunning();
     const hasher = new IncrementalBlake3();
-    const writer = this.storage.createWriter();
+    const writer = this.storage.createWriter(data instanceof Uint8Array ? data.length : undefined);
     let size = 0;
     try {
       const chunks = data instanceof Uint8Array ? [data] : data;
@@ -268,7 +268,7 @@ export class BlobEngine implements BlobStore {
     let attempts = 0;
     // State carried across providers: bytes already received (and hashed) are not fetched again.
     let hasher = new IncrementalBlake3();
-    let writer = this.storage.createWriter();
+    let writer = this.storage.createWriter(ticket.size);
     let received = 0;
     let contributors: NodeId[] = [];
     try {
@@ -307,7 +307,7 @@ export class BlobEngine implements BlobStore {
             );
             await writer.abort();
             hasher = new IncrementalBlake3();
-            writer = this.storage.createWriter();
+            writer = this.storage.createWriter(ticket.size);
             received = 0;
             contributors = [];
             continue;

@@ -25,7 +25,8 @@ export interface BlobWriter {
 export interface BlobStorage {
   get(hash: string): StoredBlob | undefined;
   list(): StoredBlob[];
-  createWriter(): BlobWriter;
+  /** `expectedSize`, when known (a fetch knows it from the ticket), lets storage allocate once. */
+  createWriter(expectedSize?: number): BlobWriter;
   /** Streams the blob from `offset` in chunks of at most STORAGE_CHUNK_BYTES. */
   read(hash: string, offset: number): AsyncIterable<Uint8Array>;
   delete(hash: string): Promise<boolean>;
@@ -47,27 +48,44 @@ export class MemoryBlobStorage implements BlobStorage {
     return [...this.#blobs.values()].map((b) => b.info);
   }
 
-  createWriter(): BlobWriter {
+  createWriter(expectedSize?: number): BlobWriter {
+    // Known size: one allocation, one copy per chunk. Unknown: collect copies, join at commit.
+    let preallocated = expectedSize === undefined ? undefined : new Uint8Array(expectedSize);
     let parts: Uint8Array[] = [];
     let size = 0;
     return {
       write: async (chunk) => {
-        parts.push(Uint8Array.from(chunk));
+        if (preallocated !== undefined && size + chunk.length <= preallocated.length) {
+          preallocated.set(chunk, size);
+        } else {
+          if (preallocated !== undefined) {
+            parts.push(preallocated.subarray(0, size));
+            preallocated = undefined;
+          }
+          parts.push(Uint8Array.from(chunk));
+        }
         size += chunk.length;
       },
       commit: async (hash) => {
-        const bytes = new Uint8Array(size);
-        let offset = 0;
-        for (const part of parts) {
-          bytes.set(part, offset);
-          offset += part.length;
+        let bytes: Uint8Array;
+        if (preallocated !== undefined) {
+          bytes = preallocated.subarray(0, size);
+        } else {
+          bytes = new Uint8Array(size);
+          let offset = 0;
+          for (const part of parts) {
+            bytes.set(part, offset);
+            offset += part.length;
+          }
         }
         parts = [];
+        preallocated = undefined;
         const key = blobHashToString(hash);
         if (!this.#blobs.has(key)) this.#blobs.set(key, { info: { hash: key, size, addedAtMs: this.#now() }, bytes });
       },
       abort: async () => {
         parts = [];
+        preallocated = undefined;
       },
     };
   }

@@ -49,7 +49,7 @@ export interface BlobHarness {
   createRawProvider(handler: RawBlobHandler): Promise<BlobProvider>;
 }
 
-function cases<H>(suite: ComplianceSuite<H>, list: [string, (h: H) => Promise<void>][]): ComplianceCase[] {
+function cases<H, B extends H>(suite: ComplianceSuite<B>, list: [string, (h: H) => Promise<void>][]): ComplianceCase[] {
   return list.map(([name, body]) => ({
     name,
     run: async () => {
@@ -85,9 +85,9 @@ function collect(gossip: Gossip): { messages: GossipMessage[]; rejections: Gossi
 const hasCode = (rejections: GossipRejection[], code: PsycheErrorCode) => () => rejections.some((r) => r.error.code === code);
 
 /** Behaviour every `Gossip` implementation must have. */
-export function gossipComplianceCases(suite: ComplianceSuite<GossipHarness>): ComplianceCase[] {
+export function gossipComplianceCases<H extends GossipHarness>(suite: ComplianceSuite<H>): ComplianceCase[] {
   const noRebroadcast: GossipOptions = { rebroadcast: { delaysMs: [] } };
-  return cases(suite, [
+  return cases<GossipHarness, H>(suite, [
     [
       'delivers a member message to every other member once, with sender and payload',
       async (h) => {
@@ -205,8 +205,8 @@ function serveFrom(content: Uint8Array, options: { stopAfter?: number; stall?: b
 }
 
 /** Behaviour every `BlobStore` implementation must have. */
-export function blobStoreComplianceCases(suite: ComplianceSuite<BlobHarness>): ComplianceCase[] {
-  return cases(suite, [
+export function blobStoreComplianceCases<H extends BlobHarness>(suite: ComplianceSuite<H>): ComplianceCase[] {
+  return cases<BlobHarness, H>(suite, [
     [
       'adds content under its BLAKE3 hash and reads it back; tickets survive their text form',
       async (h) => {
