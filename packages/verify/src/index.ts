@@ -12,3 +12,4 @@ export * from './consensus.ts';
 export * from './similarity.ts';
 export * from './verifier-committee.ts';
 export * from './recomputation-verdict.ts';
+export * from './witness-report.ts';

@@ -21,6 +21,8 @@ export const VERIFY_LAYOUT_MISMATCH = 6008;
 export const VERIFY_MALFORMED_RESULT = 6009;
 /** Committee or consensus parameters that make no sense (more verifiers than nodes, empty set...). */
 export const VERIFY_INVALID_PARAMETER = 6010;
+/** A witness report that does not decode (truncated, bad version, oversized or mislabelled parts). */
+export const VERIFY_MALFORMED_WITNESS_REPORT = 6011;
 
 export type VerifyErrorContext = {
   [VERIFY_CODE_RANGE_START]: { reason: string };
@@ -34,4 +36,5 @@ export type VerifyErrorContext = {
   [VERIFY_LAYOUT_MISMATCH]: { what: string; expected: string; received: string };
   [VERIFY_MALFORMED_RESULT]: { what: string; reason: string };
   [VERIFY_INVALID_PARAMETER]: { field: string; value: string; expected: string };
+  [VERIFY_MALFORMED_WITNESS_REPORT]: { offset: number; reason: string };
 };
