@@ -3,7 +3,9 @@
 // (Napi::AsyncWorker) that fans the work out over a persistent thread pool, and resolves a Promise:
 // the event loop never waits on the math. Semantics (chunk layout, tie rule, float64 sums) follow
 // packages/distro/src/{dct-reference,topk,scatter-mean,elementwise}.ts, the readable references.
+#ifndef PSYCHE_KERNELS_NO_NAPI  // defined by the standalone C++ micro-benchmark
 #include <napi.h>
+#endif
 
 #if defined(__AVX512F__)
 #include <immintrin.h>
@@ -424,6 +426,22 @@ void TopkChunk(const float* x, uint32_t n, uint32_t k, uint32_t* indices, float*
     heap_idx[pos] = idx;
   };
   // Blocks of 16: a vectorized "does anything beat the root" test skips most blocks outright.
+#if defined(__AVX512F__)
+  // 64 at a time: |x| > root on four vectors; NaN compares false (ordered compare), as it should.
+  const __m512 abs_mask = _mm512_castsi512_ps(_mm512_set1_epi32(0x7fffffff));
+  for (; i + 64 <= n; i += 64) {
+    const __m512 root = _mm512_set1_ps(heap_mag[0]);
+    __mmask16 hits[4];
+    for (int q = 0; q < 4; q++) hits[q] = _mm512_cmp_ps_mask(_mm512_and_ps(_mm512_loadu_ps(x + i + 16 * q), abs_mask), root, _CMP_GT_OQ);
+    if (!(hits[0] | hits[1] | hits[2] | hits[3])) continue;
+    // Offer only the lanes that beat the old root, in index order (offer re-checks the new root).
+    for (int q = 0; q < 4; q++)
+      for (unsigned m = hits[q]; m != 0; m &= m - 1) {
+        const uint32_t j = i + 16 * q + uint32_t(__builtin_ctz(m));
+        offer(j, Magnitude(x[j]));
+      }
+  }
+#endif
   for (; i + 16 <= n; i += 16) {
     const float root = heap_mag[0];
     bool any = false;
@@ -437,12 +455,66 @@ void TopkChunk(const float* x, uint32_t n, uint32_t k, uint32_t* indices, float*
   for (uint32_t j = 0; j < k; j++) values[j] = x[indices[j]];
 }
 
+// Threshold path for chunks of G·rows elements with k ≤ G/4 (G = 256): view the chunk as rows of G,
+// take the lane-wise maximum magnitude over the rows (G group maxima) and from them a threshold T
+// that at least k elements reach (below), so every winner has magnitude ≥ T. Collect those candidates (a about 120 for k = 32 of 4096) in one
+// vectorized pass, then apply the tie rule exactly to them. Same result as the heap, far fewer branches.
+constexpr uint32_t kGroups = 256;
+
+bool TopkChunkThreshold(const float* x, uint32_t n, uint32_t k, uint32_t* indices, float* values, float* group_max, std::vector<std::pair<float, uint32_t>>& cand) {
+  for (uint32_t g = 0; g < kGroups; g++) group_max[g] = Magnitude(x[g]);
+  for (uint32_t r = kGroups; r < n; r += kGroups)
+    for (uint32_t g = 0; g < kGroups; g++) {
+      const float m = Magnitude(x[r + g]);
+      group_max[g] = m > group_max[g] ? m : group_max[g];
+    }
+  // A cheap lower bound instead of the exact k-th largest group maximum (nth_element cost more than
+  // the rest, measured): split the groups into k disjoint runs; each run's maximum is ≥ the minimum
+  // of them, so at least k elements are ≥ that minimum.
+  const uint32_t per = kGroups / k;
+  float threshold = INFINITY;
+  for (uint32_t r = 0; r < k; r++) {
+    float m = group_max[r * per];
+    for (uint32_t g = 1; g < per; g++) m = std::max(m, group_max[r * per + g]);
+    threshold = std::min(threshold, m);
+  }
+  if (!(threshold >= 0.f)) return false;  // NaNs among the winners: let the heap path decide
+  cand.clear();
+  uint32_t i = 0;
+#if defined(__AVX512F__)
+  const __m512 abs_mask = _mm512_castsi512_ps(_mm512_set1_epi32(0x7fffffff));
+  const __m512 t = _mm512_set1_ps(threshold);
+  for (; i + 16 <= n; i += 16) {
+    const __m512 v = _mm512_loadu_ps(x + i);
+    for (unsigned m = _mm512_cmp_ps_mask(_mm512_and_ps(v, abs_mask), t, _CMP_GE_OQ); m != 0; m &= m - 1) {
+      const uint32_t j = i + uint32_t(__builtin_ctz(m));
+      cand.emplace_back(std::fabs(x[j]), j);
+    }
+  }
+#endif
+  for (; i < n; i++)
+    if (Magnitude(x[i]) >= threshold) cand.emplace_back(std::fabs(x[i]), i);
+  if (cand.size() < k) return false;  // cannot happen for finite data; stay exact regardless
+  std::partial_sort(cand.begin(), cand.begin() + k, cand.end(), [](const auto& a, const auto& b) { return a.first > b.first || (a.first == b.first && a.second < b.second); });
+  for (uint32_t j = 0; j < k; j++) indices[j] = cand[j].second;
+  std::sort(indices, indices + k);
+  for (uint32_t j = 0; j < k; j++) values[j] = x[indices[j]];
+  return true;
+}
+
 void Topk(const float* coefficients, const Layout& l, uint32_t k, uint32_t* indices, float* values) {
   const uint32_t elems = uint32_t(l.ChunkElems());
+  const bool threshold_path = elems % kGroups == 0 && elems >= 4 * kGroups && k <= kGroups / 4;
   Pool().ParallelFor(size_t(l.NumChunks()), 64, [&](size_t begin, size_t end) {
-    std::vector<float> heap_mag(k);
+    std::vector<float> heap_mag(k), group_max(kGroups);
     std::vector<uint32_t> heap_idx(k);
-    for (size_t c = begin; c < end; c++) TopkChunk(coefficients + c * elems, elems, k, indices + c * k, values + c * k, heap_mag.data(), heap_idx.data());
+    std::vector<std::pair<float, uint32_t>> cand;
+    cand.reserve(4 * k + 64);
+    for (size_t c = begin; c < end; c++) {
+      const float* x = coefficients + c * elems;
+      if (threshold_path && TopkChunkThreshold(x, elems, k, indices + c * k, values + c * k, group_max.data(), cand)) continue;
+      TopkChunk(x, elems, k, indices + c * k, values + c * k, heap_mag.data(), heap_idx.data());
+    }
   });
 }
 
@@ -492,6 +564,7 @@ void SignDescent(float* weights, const float* direction, size_t n, double lr) {
   });
 }
 
+#ifndef PSYCHE_KERNELS_NO_NAPI
 // ------------------------------------------------------------------ Node-API glue
 // Runs `work` on a libuv thread; keeps the JS buffers alive until it settles.
 class PromiseWorker : public Napi::AsyncWorker {
@@ -642,6 +715,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   return exports;
 }
 
+#endif  // PSYCHE_KERNELS_NO_NAPI
 }  // namespace
 
+#ifndef PSYCHE_KERNELS_NO_NAPI
 NODE_API_MODULE(psyche_distro_kernels, Init)
+#endif
