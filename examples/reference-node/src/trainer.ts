@@ -1,0 +1,138 @@
+import { sha256, toHex } from '@psyche/core';
+import { type DataProvider, openExampleDataset, openLocalProvider } from '@psyche/data-provider';
+import { DistroOptimizer, denseBf16Bytes, encodeDistroResult, type DistroResult, type NamedTensor } from '@psyche/distro';
+import { LlamaTrainSession } from '@psyche/gpu';
+import { decodeParameters, encodeParameters, initParameters, llamaParameterSpecs, loadLlamaCheckpoint, type ParameterSpec, type Parameters } from '@psyche/modeling';
+import type { RunFile } from './node-config.ts';
+
+/** One trained batch: loss, the wire bytes of the DisTrO result, timing. */
+export interface TrainedBatch {
+  readonly loss: number;
+  readonly payload: Uint8Array;
+  readonly tokens: number;
+  readonly trainMs: number;
+}
+
+/**
+ * The node's model and optimizer: weights (one Float32Array per parameter, shared by the ONNX
+ * feeds and the DisTrO optimizer, which updates them in place), a train session per batch size
+ * (a node's share of the global batch changes when the member count does), the data provider.
+ */
+export class Trainer {
+  readonly specs: readonly ParameterSpec[];
+  readonly parameters: Parameters;
+  private optimizer: DistroOptimizer;
+  private readonly sessions = new Map<number, Promise<LlamaTrainSession>>();
+  /** Learning rate of this node's last generate, for the next lookahead (0: none pending). */
+  private lookaheadLr = 0;
+
+  private constructor(
+    readonly run: RunFile,
+    readonly data: DataProvider,
+    private readonly threads: number,
+  ) {
+    this.specs = llamaParameterSpecs(run.model);
+    this.parameters = initParameters(this.specs, run.modelSeed);
+    this.optimizer = this.newOptimizer();
+  }
+
+  static async create(run: RunFile, options: { threads?: number } = {}): Promise<Trainer> {
+    const data = await openTrainingData(run, 'train');
+    const trainer = new Trainer(run, data, options.threads ?? 1);
+    if (run.modelCheckpoint !== undefined) trainer.load((await loadLlamaCheckpoint(run.modelCheckpoint)).parameters);
+    return trainer;
+  }
+
+  private newOptimizer(): DistroOptimizer {
+    const c = this.run.run;
+    return new DistroOptimizer(this.tensors(), { chunk: c.distroChunk, topk: c.distroTopk, compressionDecay: c.compressionDecay, weightDecay: c.weightDecay, clipGradNorm: c.clipGradNorm });
+  }
+
+  tensors(): NamedTensor[] {
+    return this.specs.map((s) => ({ name: s.name, shape: s.shape, data: this.parameters.get(s.name)! }));
+  }
+
+  get denseBf16BytesPerStep(): number {
+    return denseBf16Bytes(this.tensors());
+  }
+
+  /** Replaces the weights (checkpoint from disk or peers); momentum starts over. */
+  load(parameters: Parameters): void {
+    for (const s of this.specs) this.parameters.get(s.name)!.set(parameters.get(s.name)!);
+    this.optimizer = this.newOptimizer();
+    this.lookaheadLr = 0;
+  }
+
+  loadSafetensors(bytes: Uint8Array): void {
+    this.load(decodeParameters(this.specs, bytes));
+  }
+
+  safetensors(): Uint8Array {
+    return encodeParameters(this.specs, this.parameters, { format: 'pt', producer: 'psyche-ts reference node' });
+  }
+
+  /** sha256 of the weights' safetensors bytes: equal on every node that applied the same results. */
+  fingerprint(): string {
+    return toHex(sha256(this.safetensors()));
+  }
+
+  private session(batch: number): Promise<LlamaTrainSession> {
+    let s = this.sessions.get(batch);
+    if (!s) {
+      s = LlamaTrainSession.create({ config: this.run.model, batch, seq: this.run.run.seqLen, intraOpNumThreads: this.threads });
+      this.sessions.set(batch, s);
+    }
+    return s;
+  }
+
+  /**
+   * Trains batch ids [start, end) at learning rate `lr`: lookahead, forward/backward in the ONNX
+   * Runtime worker, DisTrO generate; returns the result's wire bytes (1-bit values if configured).
+   */
+  async train(start: bigint, end: bigint, lr: number, step: number): Promise<TrainedBatch> {
+    const started = performance.now();
+    const ids = Array.from({ length: Number(end - start) }, (_, i) => Number(start) + i);
+    const batch = await this.data.getSequences(ids, { step });
+    const seq = this.run.run.seqLen;
+    const inputs = new BigInt64Array(ids.length * seq);
+    const labels = new BigInt64Array(ids.length * seq);
+    for (let r = 0; r < ids.length; r++) {
+      for (let t = 0; t < seq; t++) {
+        inputs[r * seq + t] = BigInt(batch.tokens[r * (seq + 1) + t]!);
+        labels[r * seq + t] = BigInt(batch.tokens[r * (seq + 1) + t + 1]!);
+      }
+    }
+    const session = await this.session(ids.length);
+    await this.optimizer.applyLookahead(this.lookaheadLr);
+    const { loss, gradients } = await session.step(this.parameters, inputs, labels);
+    const { result } = await this.optimizer.generate(gradients, lr);
+    this.lookaheadLr = lr;
+    const payload = encodeDistroResult(result, this.run.run.distroQuantize1bit ? 'sign' : 'f32');
+    return { loss, payload, tokens: ids.length * seq, trainMs: performance.now() - started };
+  }
+
+  /** Sign-SGD on the aggregate of the round's accepted results (every node applies the same list in the same order). */
+  async apply(results: readonly DistroResult[], lr: number): Promise<void> {
+    await this.optimizer.undoLookahead();
+    await this.optimizer.apply(results, lr);
+  }
+
+  /** Undoes a pending lookahead (before checkpoints and comparisons). */
+  async settle(): Promise<void> {
+    await this.optimizer.undoLookahead();
+  }
+
+  async close(): Promise<void> {
+    for (const s of this.sessions.values()) await (await s).close();
+    this.sessions.clear();
+    await this.data.close();
+  }
+}
+
+/** The run's training or validation split, as a data provider. */
+export async function openTrainingData(run: RunFile, split: 'train' | 'validation'): Promise<DataProvider> {
+  if (run.data.kind === 'example') {
+    return openExampleDataset({ outDir: run.data.dir, tokenizer: 'byte', seqLen: run.run.seqLen, split, shuffleSeed: run.data.shuffleSeed });
+  }
+  return openLocalProvider({ dir: `${run.data.dir}/${split}`, shuffleSeed: run.data.shuffleSeed });
+}

@@ -1,0 +1,3 @@
+import { psycheProject } from '../../vitest.shared.ts';
+
+export default psycheProject('@psyche/reference-node');
