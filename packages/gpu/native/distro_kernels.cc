@@ -129,69 +129,51 @@ struct Layout {
   int64_t ChunkElems() const { return chunk_rows * chunk_cols; }
 };
 
-// out[m][n] += a[m][k] * b[k][n] for row-major blocks with inner dimension contiguous in b and out
-// (the i-k-j order: the innermost loop is a broadcast-FMA over a contiguous row, which the compiler
-// vectorizes; four output rows at a time reuse each loaded row of b four times).
+// out[m][n] (=|+=) a[m][k] · b[k][n]; a is dense (row stride k), rows of b and out have strides ldb
+// and ldo. The i-k-j order: the innermost loop is a broadcast-FMA over a contiguous row.
+// `accumulate` false overwrites out (no zeroing pass needed).
 #if defined(__AVX512F__)
-// n = 64 (the DeMo/Psyche chunk): four output rows of 64 floats = 16 zmm accumulators held in
-// registers for the whole k loop, so the loop is bound by FMAs, not by loads and stores.
-inline void MatMulAccumulate64(const float* __restrict a, const float* __restrict b, float* __restrict out, int m, int k) {
+// n = 64 (the DeMo/Psyche chunk): 6 output rows × 64 floats = 24 zmm accumulators held in registers
+// for the whole k loop (4 rows: 89 GFLOP/s, 6 rows: 113 GFLOP/s on one core, measured on 64³).
+template <int kRows>
+inline void MatMulBlock64(const float* __restrict a, int k, const float* __restrict b, size_t ldb, float* __restrict out, size_t ldo, bool accumulate) {
+  __m512 acc[kRows][4];
+  for (int r = 0; r < kRows; r++)
+    for (int q = 0; q < 4; q++) acc[r][q] = accumulate ? _mm512_loadu_ps(out + r * ldo + 16 * q) : _mm512_setzero_ps();
+  for (int p = 0; p < k; p++) {
+    const float* br = b + p * ldb;
+    const __m512 b0 = _mm512_loadu_ps(br), b1 = _mm512_loadu_ps(br + 16), b2 = _mm512_loadu_ps(br + 32), b3 = _mm512_loadu_ps(br + 48);
+#pragma GCC unroll 6
+    for (int r = 0; r < kRows; r++) {
+      const __m512 av = _mm512_set1_ps(a[size_t(r) * k + p]);
+      acc[r][0] = _mm512_fmadd_ps(av, b0, acc[r][0]);
+      acc[r][1] = _mm512_fmadd_ps(av, b1, acc[r][1]);
+      acc[r][2] = _mm512_fmadd_ps(av, b2, acc[r][2]);
+      acc[r][3] = _mm512_fmadd_ps(av, b3, acc[r][3]);
+    }
+  }
+  for (int r = 0; r < kRows; r++)
+    for (int q = 0; q < 4; q++) _mm512_storeu_ps(out + r * ldo + 16 * q, acc[r][q]);
+}
+
+inline void MatMul64(const float* a, const float* b, size_t ldb, float* out, size_t ldo, int m, int k, bool accumulate) {
   int i = 0;
-  for (; i + 4 <= m; i += 4) {
-    __m512 acc[4][4];
-    for (int r = 0; r < 4; r++)
-      for (int q = 0; q < 4; q++) acc[r][q] = _mm512_loadu_ps(out + size_t(i + r) * 64 + 16 * q);
-    for (int p = 0; p < k; p++) {
-      const float* br = b + size_t(p) * 64;
-      const __m512 b0 = _mm512_loadu_ps(br), b1 = _mm512_loadu_ps(br + 16), b2 = _mm512_loadu_ps(br + 32), b3 = _mm512_loadu_ps(br + 48);
-      for (int r = 0; r < 4; r++) {
-        const __m512 av = _mm512_set1_ps(a[size_t(i + r) * k + p]);
-        acc[r][0] = _mm512_fmadd_ps(av, b0, acc[r][0]);
-        acc[r][1] = _mm512_fmadd_ps(av, b1, acc[r][1]);
-        acc[r][2] = _mm512_fmadd_ps(av, b2, acc[r][2]);
-        acc[r][3] = _mm512_fmadd_ps(av, b3, acc[r][3]);
-      }
-    }
-    for (int r = 0; r < 4; r++)
-      for (int q = 0; q < 4; q++) _mm512_storeu_ps(out + size_t(i + r) * 64 + 16 * q, acc[r][q]);
-  }
-  for (; i < m; i++) {
-    for (int p = 0; p < k; p++) {
-      const float av = a[size_t(i) * k + p];
-      for (int j = 0; j < 64; j++) out[size_t(i) * 64 + j] += av * b[size_t(p) * 64 + j];
-    }
-  }
+  for (; i + 6 <= m; i += 6) MatMulBlock64<6>(a + size_t(i) * k, k, b, ldb, out + i * ldo, ldo, accumulate);
+  for (; i + 2 <= m; i += 2) MatMulBlock64<2>(a + size_t(i) * k, k, b, ldb, out + i * ldo, ldo, accumulate);
+  for (; i < m; i++) MatMulBlock64<1>(a + size_t(i) * k, k, b, ldb, out + i * ldo, ldo, accumulate);
 }
 #endif
 
-inline void MatMulAccumulate(const float* __restrict a, const float* __restrict b, float* __restrict out, int m, int k, int n) {
+inline void MatMul(const float* __restrict a, const float* __restrict b, size_t ldb, float* __restrict out, size_t ldo, int m, int k, int n, bool accumulate) {
 #if defined(__AVX512F__)
-  if (n == 64) return MatMulAccumulate64(a, b, out, m, k);
+  if (n == 64) return MatMul64(a, b, ldb, out, ldo, m, k, accumulate);
 #endif
-  int i = 0;
-  for (; i + 4 <= m; i += 4) {
-    float* o0 = out + size_t(i) * n;
-    float* o1 = o0 + n;
-    float* o2 = o1 + n;
-    float* o3 = o2 + n;
-    for (int p = 0; p < k; p++) {
-      const float a0 = a[size_t(i) * k + p], a1 = a[size_t(i + 1) * k + p], a2 = a[size_t(i + 2) * k + p], a3 = a[size_t(i + 3) * k + p];
-      const float* __restrict br = b + size_t(p) * n;
-#pragma GCC ivdep
-      for (int j = 0; j < n; j++) {
-        const float bv = br[j];
-        o0[j] += a0 * bv;
-        o1[j] += a1 * bv;
-        o2[j] += a2 * bv;
-        o3[j] += a3 * bv;
-      }
-    }
-  }
-  for (; i < m; i++) {
-    float* o = out + size_t(i) * n;
+  for (int i = 0; i < m; i++) {
+    float* o = out + i * ldo;
+    if (!accumulate) std::fill(o, o + n, 0.f);
     for (int p = 0; p < k; p++) {
       const float av = a[size_t(i) * k + p];
-      const float* __restrict br = b + size_t(p) * n;
+      const float* __restrict br = b + p * ldb;
 #pragma GCC ivdep
       for (int j = 0; j < n; j++) o[j] += av * br[j];
     }
@@ -253,23 +235,19 @@ const DctPlan& GetPlan(int n) {
   return *slot;
 }
 
-// y (n rows of len) = C_n · x; scratch needs 4·n·len floats.
-void CoreForward(const DctPlan& p, const float* __restrict x, float* __restrict y, int len, float* scratch) {
+// y = C_n · x on rows of len floats; row i of x at x + i·xs, row k of y at y + k·ys.
+// Even outputs come straight from the half-size recursion written with stride 2·ys, odd outputs from
+// the (n/2)² product written with stride 2·ys: no interleaving copies. Scratch: 2·n·len floats.
+void CoreForward(const DctPlan& p, const float* __restrict x, size_t xs, float* __restrict y, size_t ys, int len, float* scratch) {
   const int n = p.n;
-  if (p.Leaf()) {
-    std::fill(y, y + size_t(n) * len, 0.f);
-    MatMulAccumulate(p.core.data(), x, y, n, n, len);
-    return;
-  }
+  if (p.Leaf()) return MatMul(p.core.data(), x, xs, y, ys, n, n, len, false);
   const int h = n / 2;
   const size_t block = size_t(h) * len;
   float* s = scratch;
   float* d = scratch + block;
-  float* ye = scratch + 2 * block;
-  float* yo = scratch + 3 * block;
   for (int i = 0; i < h; i++) {
-    const float* a = x + size_t(i) * len;
-    const float* b = x + size_t(n - 1 - i) * len;
+    const float* a = x + i * xs;
+    const float* b = x + (n - 1 - i) * xs;
     float* si = s + size_t(i) * len;
     float* di = d + size_t(i) * len;
     for (int j = 0; j < len; j++) {
@@ -277,41 +255,25 @@ void CoreForward(const DctPlan& p, const float* __restrict x, float* __restrict 
       di[j] = a[j] - b[j];
     }
   }
-  CoreForward(*p.half, s, ye, len, scratch + 4 * block);
-  std::fill(yo, yo + block, 0.f);
-  MatMulAccumulate(p.odd.data(), d, yo, h, h, len);
-  for (int m = 0; m < h; m++) {
-    std::copy_n(ye + size_t(m) * len, len, y + size_t(2 * m) * len);
-    std::copy_n(yo + size_t(m) * len, len, y + size_t(2 * m + 1) * len);
-  }
+  CoreForward(*p.half, s, len, y, 2 * ys, len, scratch + 2 * block);
+  MatMul(p.odd.data(), d, len, y + ys, 2 * ys, h, h, len, false);
 }
 
-// x (n rows of len) = C_nᵀ · y, the transpose of CoreForward.
-void CoreTranspose(const DctPlan& p, const float* __restrict y, float* __restrict x, int len, float* scratch) {
+// x = C_nᵀ · y, the transpose of CoreForward (same strides convention).
+void CoreTranspose(const DctPlan& p, const float* __restrict y, size_t ys, float* __restrict x, size_t xs, int len, float* scratch) {
   const int n = p.n;
-  if (p.Leaf()) {
-    std::fill(x, x + size_t(n) * len, 0.f);
-    MatMulAccumulate(p.core_t.data(), y, x, n, n, len);
-    return;
-  }
+  if (p.Leaf()) return MatMul(p.core_t.data(), y, ys, x, xs, n, n, len, false);
   const int h = n / 2;
   const size_t block = size_t(h) * len;
-  float* ye = scratch;
-  float* yo = scratch + block;
-  float* a = scratch + 2 * block;
-  float* b = scratch + 3 * block;
-  for (int m = 0; m < h; m++) {
-    std::copy_n(y + size_t(2 * m) * len, len, ye + size_t(m) * len);
-    std::copy_n(y + size_t(2 * m + 1) * len, len, yo + size_t(m) * len);
-  }
-  CoreTranspose(*p.half, ye, a, len, scratch + 4 * block);
-  std::fill(b, b + block, 0.f);
-  MatMulAccumulate(p.odd_t.data(), yo, b, h, h, len);
+  float* a = scratch;
+  float* b = scratch + block;
+  CoreTranspose(*p.half, y, 2 * ys, a, len, len, scratch + 2 * block);
+  MatMul(p.odd_t.data(), y + ys, 2 * ys, b, len, h, h, len, false);
   for (int i = 0; i < h; i++) {
     const float* ai = a + size_t(i) * len;
     const float* bi = b + size_t(i) * len;
-    float* lo = x + size_t(i) * len;
-    float* hi = x + size_t(n - 1 - i) * len;
+    float* lo = x + i * xs;
+    float* hi = x + (n - 1 - i) * xs;
     for (int j = 0; j < len; j++) {
       lo[j] = ai[j] + bi[j];
       hi[j] = ai[j] - bi[j];
@@ -327,55 +289,68 @@ inline void ScaleRows(float* rows, const std::vector<float>& scale, int len) {
   }
 }
 
-// out [cols][rows] = in [rows][cols]ᵀ
-inline void Transpose(const float* __restrict in, float* __restrict out, int rows, int cols) {
+// out [cols][rows] = in [rows][cols]ᵀ, out rows ldo apart
+inline void Transpose(const float* __restrict in, float* __restrict out, int rows, int cols, size_t ldo) {
   constexpr int B = 16;
   for (int i0 = 0; i0 < rows; i0 += B)
     for (int j0 = 0; j0 < cols; j0 += B)
       for (int i = i0; i < std::min(rows, i0 + B); i++)
-        for (int j = j0; j < std::min(cols, j0 + B); j++) out[size_t(j) * rows + i] = in[size_t(i) * cols + j];
+        for (int j = j0; j < std::min(cols, j0 + B); j++) out[j * ldo + i] = in[size_t(i) * cols + j];
 }
 
-// Y = D_r · X · D_cᵀ per tile: the row-index transform on rows of C, a transpose, the same on rows
-// of R, and a transpose back; X gathered from the row-major input, Y written chunk-major.
+// Per-thread tile buffers, reused across calls (no allocation or zeroing per job).
+float* TileScratch(size_t floats) {
+  thread_local std::vector<float> buffer;
+  if (buffer.size() < floats) buffer.resize(floats);
+  return buffer.data();
+}
+
+// Y = D_r · X · D_cᵀ per tile: the row-index transform read straight from the row-major input
+// (rows `cols` apart), a transpose, the same transform on rows of R, and a transpose written
+// straight into the chunk-major output.
 void Encode(const float* input, float* output, const Layout& l) {
   const int R = int(l.chunk_rows), C = int(l.chunk_cols);
   const DctPlan& pr = GetPlan(R);
   const DctPlan& pc = GetPlan(C);
   const int64_t col_chunks = l.ColChunks(), elems = l.ChunkElems();
   Pool().ParallelFor(size_t(l.NumChunks()), 8, [&](size_t begin, size_t end) {
-    std::vector<float> tile(elems), t1(elems), t2(elems), scratch(8 * size_t(elems) + 64);
+    float* t1 = TileScratch(6 * size_t(elems) + 64);
+    float* t2 = t1 + elems;
+    float* scratch = t2 + elems;
     for (size_t c = begin; c < end; c++) {
       const int64_t ty = int64_t(c) / col_chunks, tx = int64_t(c) % col_chunks;
-      for (int i = 0; i < R; i++) std::copy_n(input + (ty * R + i) * l.cols + tx * C, C, tile.data() + size_t(i) * C);
-      CoreForward(pr, tile.data(), t1.data(), C, scratch.data());  // D_r · X (unscaled)   [R][C]
-      ScaleRows(t1.data(), pr.scale, C);
-      Transpose(t1.data(), t2.data(), R, C);                         // [C][R]
-      CoreForward(pc, t2.data(), t1.data(), R, scratch.data());     // D_c · (D_r X)ᵀ     [C][R]
-      ScaleRows(t1.data(), pc.scale, R);
-      Transpose(t1.data(), output + int64_t(c) * elems, C, R);       // → [R][C]
+      CoreForward(pr, input + ty * R * l.cols + tx * C, size_t(l.cols), t1, C, C, scratch);  // D_r · X   [R][C]
+      ScaleRows(t1, pr.scale, C);
+      Transpose(t1, t2, R, C, R);                                                          // [C][R]
+      CoreForward(pc, t2, R, t1, R, R, scratch);                                           // D_c · (D_r X)ᵀ
+      ScaleRows(t1, pc.scale, R);
+      Transpose(t1, output + int64_t(c) * elems, C, R, C);                                 // → [R][C]
     }
   });
 }
 
-// X = D_rᵀ · Y · D_c per tile (the same steps transposed), scattered back to the row-major output.
+// X = D_rᵀ · Y · D_c per tile (the same steps transposed), written straight into the row-major output.
 void Decode(const float* coefficients, float* output, const Layout& l) {
   const int R = int(l.chunk_rows), C = int(l.chunk_cols);
   const DctPlan& pr = GetPlan(R);
   const DctPlan& pc = GetPlan(C);
   const int64_t col_chunks = l.ColChunks(), elems = l.ChunkElems();
   Pool().ParallelFor(size_t(l.NumChunks()), 8, [&](size_t begin, size_t end) {
-    std::vector<float> t1(elems), t2(elems), scratch(8 * size_t(elems) + 64);
+    float* t1 = TileScratch(6 * size_t(elems) + 64);
+    float* t2 = t1 + elems;
+    float* scratch = t2 + elems;
     for (size_t c = begin; c < end; c++) {
       const int64_t ty = int64_t(c) / col_chunks, tx = int64_t(c) % col_chunks;
-      std::copy_n(coefficients + int64_t(c) * elems, elems, t1.data());
-      ScaleRows(t1.data(), pr.scale, C);
-      CoreTranspose(pr, t1.data(), t2.data(), C, scratch.data());  // D_rᵀ · Y            [R][C]
-      Transpose(t2.data(), t1.data(), R, C);                         // [C][R]
-      ScaleRows(t1.data(), pc.scale, R);
-      CoreTranspose(pc, t1.data(), t2.data(), R, scratch.data());  // D_cᵀ · (D_rᵀ Y)ᵀ   [C][R]
-      Transpose(t2.data(), t1.data(), C, R);                         // [R][C]
-      for (int i = 0; i < R; i++) std::copy_n(t1.data() + size_t(i) * C, C, output + (ty * R + i) * l.cols + tx * C);
+      const float* y = coefficients + int64_t(c) * elems;
+      for (int u = 0; u < R; u++) {
+        const float su = pr.scale[u];
+        for (int v = 0; v < C; v++) t1[u * C + v] = su * y[u * C + v];
+      }
+      CoreTranspose(pr, t1, C, t2, C, C, scratch);                      // D_rᵀ · Y            [R][C]
+      Transpose(t2, t1, R, C, R);                                        // [C][R]
+      ScaleRows(t1, pc.scale, R);
+      CoreTranspose(pc, t1, R, t2, R, R, scratch);                      // D_cᵀ · (D_rᵀ Y)ᵀ   [C][R]
+      Transpose(t2, output + ty * R * l.cols + tx * C, C, R, size_t(l.cols));  // → rows of the tensor
     }
   });
 }

@@ -24,6 +24,31 @@ describe.runIf(native)('native DisTrO kernels vs the TypeScript reference', () =
     expect(report.ok).toBe(true);
   });
 
+  it('top-k matches the reference on adversarial chunks (all equal, zeros, NaNs, ±0, infinities)', async () => {
+    const layout = computeChunkLayout([64, 64 * 6]);
+    const x = new Float32Array(layout.size);
+    const fill = (chunk: number, f: (i: number) => number): void => {
+      for (let r = 0; r < 64; r++) for (let c = 0; c < 64; c++) x[r * layout.cols + chunk * 64 + c] = f(r * 64 + c);
+    };
+    fill(0, () => 1); // every magnitude tied
+    fill(1, () => 0);
+    fill(2, (i) => (i % 3 === 0 ? Number.NaN : i % 5)); // NaNs and many ties
+    fill(3, (i) => (i % 2 ? -0 : 0));
+    fill(4, (i) => (i === 4095 ? Number.POSITIVE_INFINITY : i === 7 ? Number.NEGATIVE_INFINITY : (i % 17) - 8));
+    fill(5, (i) => (i < 4000 ? Number.NaN : i));
+    const coeffs = new Float32Array(layout.size);
+    // topk works on chunk-major coefficients; copy tiles so chunk c holds pattern c
+    for (let c = 0; c < 6; c++) for (let r = 0; r < 64; r++) for (let j = 0; j < 64; j++) coeffs[c * 4096 + r * 64 + j] = x[r * layout.cols + c * 64 + j]!;
+    for (const k of [1, 32, 64]) {
+      const n = layout.numChunks * k;
+      const [ri, rv, ni, nv] = [new Uint32Array(n), new Float32Array(n), new Uint32Array(n), new Float32Array(n)];
+      await referenceKernels.topk(coeffs, layout, k, ri, rv);
+      await native!.topk(coeffs, layout, k, ni, nv);
+      expect(Array.from(ni)).toEqual(Array.from(ri));
+      expect(Array.from(nv)).toEqual(Array.from(rv));
+    }
+  });
+
   it('does not block the event loop while it works', async () => {
     const layout = computeChunkLayout([2048, 2048]);
     const input = new Float32Array(layout.size).fill(1);
