@@ -4,6 +4,11 @@ import type { DistroResult } from './distro-result.ts';
 import type { Gradients, NamedTensor } from './named-tensor.ts';
 import { SparseMomentum } from './sparse-momentum-internal.ts';
 
+export interface GenerateOptions {
+  /** Take the coefficients at these indices instead of the top-k (verifier replay). */
+  readonly selectAt?: DistroResult;
+}
+
 export interface GenerateOutput {
   /** This node's result (unquantized); send `encodeDistroResult(result, 'sign')`. */
   readonly result: DistroResult;
@@ -64,13 +69,19 @@ export class DistroOptimizer {
     this.lookaheadLr = undefined;
   }
 
-  async generate(gradients: Gradients, lr: number): Promise<GenerateOutput> {
+  /**
+   * One step's result. `options.selectAt` replaces top-k by the indices of a result someone else
+   * published: a verifier replaying a node passes that node's decoded result so its momentum tracks
+   * the node's exactly (error feedback removes what the node actually sent).
+   */
+  async generate(gradients: Gradients, lr: number, options: GenerateOptions = {}): Promise<GenerateOutput> {
     const gradNorm = this.core.prepareGradients(gradients);
+    if (options.selectAt !== undefined) this.core.matchResults([options.selectAt]); // validate before any state changes
     await this.undoLookahead();
     if (this.lastOwn !== undefined) await this.core.subtractSent(this.lastOwn);
     this.core.weightDecay(lr);
     await this.core.accumulate(gradients, lr);
-    const result = await this.core.compress();
+    const result = await this.core.compress(options.selectAt);
     this.lastOwn = result;
     return { result, gradNorm };
   }

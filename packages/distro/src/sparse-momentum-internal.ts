@@ -77,16 +77,28 @@ export class SparseMomentum {
     for (const slot of this.slots) await this.config.kernels.decayAccumulate(slot.delta, gradients.get(slot.param.name)!, this.config.compressionDecay, lr);
   }
 
-  /** top-k of the DCT of every momentum. */
-  async compress(): Promise<DistroResult> {
+  /**
+   * top-k of the DCT of every momentum; or, with `selectAt`, the coefficients at the indices another
+   * result chose (a verifier replaying a node must remove what that node published, not its own top-k).
+   */
+  async compress(selectAt?: DistroResult): Promise<DistroResult> {
     const { kernels } = this.config;
+    const forced = selectAt === undefined ? undefined : this.matchResults([selectAt]);
     const parameters: ParameterSelection[] = [];
-    for (const slot of this.slots) {
+    for (const [s, slot] of this.slots.entries()) {
       await kernels.encode(slot.delta, slot.layout, slot.dense);
-      const indices = new Uint32Array(slot.layout.numChunks * slot.k);
-      const values = new Float32Array(slot.layout.numChunks * slot.k);
-      await kernels.topk(slot.dense, slot.layout, slot.k, indices, values);
-      parameters.push({ name: slot.param.name, layout: slot.layout, k: slot.k, indices, values });
+      const chosen = forced?.[s]?.[0];
+      if (chosen === undefined) {
+        const indices = new Uint32Array(slot.layout.numChunks * slot.k);
+        const values = new Float32Array(slot.layout.numChunks * slot.k);
+        await kernels.topk(slot.dense, slot.layout, slot.k, indices, values);
+        parameters.push({ name: slot.param.name, layout: slot.layout, k: slot.k, indices, values });
+      } else {
+        const indices = chosen.indices.slice();
+        const values = new Float32Array(indices.length);
+        for (let j = 0; j < indices.length; j++) values[j] = slot.dense[Math.floor(j / chosen.k) * slot.layout.chunkElems + indices[j]!]!;
+        parameters.push({ name: slot.param.name, layout: slot.layout, k: chosen.k, indices, values });
+      }
     }
     return { parameters };
   }
@@ -133,7 +145,7 @@ export class SparseMomentum {
   }
 
   /** Per slot, the selections of every result for that parameter, after checking each result covers exactly our parameters. */
-  private matchResults(results: readonly DistroResult[]): SparseChunks[][] {
+  matchResults(results: readonly DistroResult[]): SparseChunks[][] {
     const perSlot: SparseChunks[][] = this.slots.map(() => []);
     for (const result of results) {
       const seen = new Set<string>();

@@ -186,3 +186,25 @@ describe('helpers', () => {
     expect(counter.compressionRatio).toBeCloseTo((2 * (64 * 128 + 100)) / 200);
   });
 });
+
+describe('verifier replay (selectAt)', () => {
+  it('a replica fed the published indices tracks the node bit-exactly; hostile indices are refused first', async () => {
+    const node = model(20);
+    const replica = model(20);
+    const a = new DistroOptimizer(node, { topk: 4 });
+    const b = new DistroOptimizer(replica, { topk: 4, kernels: referenceKernels });
+    for (let step = 0; step < 3; step++) {
+      const grads = gradsFor(node, 30 + step);
+      const { result } = await a.generate(grads, 0.01);
+      const published = decodeDistroResult(encodeDistroResult(result, 'sign'));
+      const replayed = (await b.generate(new Map([...grads].map(([k, v]) => [k, v.slice()])), 0.01, { selectAt: published })).result;
+      replayed.parameters.forEach((p, i) => {
+        expect([...p.indices]).toEqual([...result.parameters[i]!.indices]);
+        p.values.forEach((v, j) => expect(v).toBeCloseTo(result.parameters[i]!.values[j]!, 5));
+      });
+    }
+    const published0 = (await a.generate(gradsFor(node, 98), 0.01)).result;
+    const bad = { parameters: [{ ...published0.parameters[0]!, indices: new Uint32Array(published0.parameters[0]!.indices.length).fill(1 << 20) }, published0.parameters[1]!] };
+    expect(await codeOf(() => b.generate(gradsFor(node, 99), 0.01, { selectAt: bad }))).toBe(DISTRO_INDEX_OUT_OF_RANGE);
+  });
+});
