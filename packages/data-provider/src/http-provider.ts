@@ -9,6 +9,7 @@ import {
   toHex,
 } from '@psyche/core';
 import { MANIFEST_FORMAT, MANIFEST_VERSION, MAX_MANIFEST_BYTES, parseManifest, validateManifest, type DatasetManifest } from './dataset-manifest.ts';
+import { forEachLimited } from './concurrency-internal.ts';
 import { HttpFetcher, type HttpRetryOptions } from './http-fetch.ts';
 import { ShardedProvider, type ShardReader, type ShardedProviderOptions } from './sharded-provider.ts';
 import { findTokenOutOfRange, tokensFromBytes, type TokenDtype } from './token-dtype.ts';
@@ -57,18 +58,6 @@ class HttpShardReader implements ShardReader {
   async close(): Promise<void> {
     this.fetcher.close();
   }
-}
-
-async function forEachLimited<T>(items: readonly T[], limit: number, work: (item: T, index: number) => Promise<void>): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(limit, items.length) }, async () => {
-      while (next < items.length) {
-        const index = next++;
-        await work(items[index]!, index);
-      }
-    }),
-  );
 }
 
 async function verifyRemoteShard(fetcher: HttpFetcher, url: string, manifest: DatasetManifest, index: number, signal?: AbortSignal): Promise<void> {

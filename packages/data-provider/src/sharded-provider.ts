@@ -1,6 +1,7 @@
 import { DATA_INVALID_CONFIG, DATA_PROVIDER_CLOSED, DATA_TOKEN_OUT_OF_RANGE, PsycheError, type RngSeed } from '@psyche/core';
 import { throwIfAborted, type DataDescription, type DataProvider, type GetSequencesOptions, type TokenBatch } from './data-provider.ts';
 import { manifestSequenceCount, type DatasetManifest } from './dataset-manifest.ts';
+import { forEachLimited } from './concurrency-internal.ts';
 import { ShardLayout } from './shard-layout.ts';
 import { SequenceOrder } from './sequence-order.ts';
 import { allocateTokens, bytesPerToken, findTokenOutOfRange, tokensFromBytes } from './token-dtype.ts';
@@ -82,7 +83,7 @@ export class ShardedProvider implements DataProvider {
       if (rows === undefined) rowsOf.set(sequence, [row]);
       else rows.push(row);
     });
-    await this.forEachConcurrently(this.planRuns([...rowsOf.keys()]), async (run) => {
+    await forEachLimited(this.planRuns([...rowsOf.keys()]), this.maxConcurrentReads, async (run) => {
       const scratch = this.takeScratch(run);
       try {
         const tokens = tokensFromBytes(dtype, await this.readRun(run, scratch, options.signal));
@@ -150,13 +151,5 @@ export class ShardedProvider implements DataProvider {
       at += piece.byteLength;
     }
     return bytes;
-  }
-
-  private async forEachConcurrently<T>(items: readonly T[], work: (item: T) => Promise<void>): Promise<void> {
-    let next = 0;
-    const lanes = Array.from({ length: Math.min(this.maxConcurrentReads, items.length) }, async () => {
-      while (next < items.length) await work(items[next++]!);
-    });
-    await Promise.all(lanes);
   }
 }

@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createRng } from '@psyche/core';
+import { createRng, isPsycheError } from '@psyche/core';
 
 export function makeTempDir(label: string): { dir: string; remove(): void } {
   const dir = mkdtempSync(join(tmpdir(), `psyche-data-${label}-`));
@@ -23,4 +23,14 @@ export function positionalTokens(count: number, vocabSize: number): Uint16Array 
 
 export function joinPath(...parts: string[]): string {
   return join(...parts);
+}
+
+/** The PsycheError code a promise rejects with (−1 for another error, undefined if it resolves). */
+export async function rejectionCode(promise: Promise<unknown>): Promise<number | undefined> {
+  try {
+    await promise;
+  } catch (error) {
+    return isPsycheError(error) ? error.code : -1;
+  }
+  return undefined;
 }

@@ -14,7 +14,6 @@ import {
   DATA_MANIFEST_MISMATCH,
   DATA_TIMEOUT,
   DATA_TOKEN_OUT_OF_RANGE,
-  isPsycheError,
   sha256,
   toHex,
 } from '@psyche/core';
@@ -28,21 +27,14 @@ import {
   writeDataset,
   type StaticHttpServer,
 } from '../index.ts';
-import { makeTempDir, randomTokens } from './helpers.ts';
+import { makeTempDir, randomTokens, rejectionCode } from './helpers.ts';
 
 const vocabSize = 5000;
 const seqLen = 20;
 const shards = [randomTokens(400, vocabSize, 'h1'), randomTokens(257, vocabSize, 'h2'), randomTokens(300, vocabSize, 'h3')];
 const fast = { retries: 2, backoffMs: 1, maxBackoffMs: 5, timeoutMs: 2000 };
 
-async function codeOf(promise: Promise<unknown>): Promise<number | undefined> {
-  try {
-    await promise;
-  } catch (error) {
-    return isPsycheError(error) ? error.code : -1;
-  }
-  return undefined;
-}
+const codeOf = rejectionCode;
 
 /** A loopback server whose handler the test chooses (hostile behaviours). */
 async function customServer(handler: (request: IncomingMessage, response: ServerResponse) => void): Promise<{ url: string; server: Server; close(): Promise<void> }> {

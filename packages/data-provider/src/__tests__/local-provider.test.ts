@@ -8,23 +8,15 @@ import {
   DATA_MANIFEST_MALFORMED,
   DATA_MANIFEST_MISMATCH,
   DATA_TOKEN_OUT_OF_RANGE,
-  isPsycheError,
 } from '@psyche/core';
 import { createInMemoryProvider, dataProviderComplianceTests, openLocalProvider, verifyDatasetDirectory, writeDataset } from '../index.ts';
-import { makeTempDir, randomTokens } from './helpers.ts';
+import { makeTempDir, randomTokens, rejectionCode } from './helpers.ts';
 
 const vocabSize = 1000;
 const seqLen = 24;
 const shards = [randomTokens(500, vocabSize, 'x'), randomTokens(20, vocabSize, 'y'), randomTokens(333, vocabSize, 'z')];
 
-async function codeOf(promise: Promise<unknown>): Promise<number | undefined> {
-  try {
-    await promise;
-  } catch (error) {
-    return isPsycheError(error) ? error.code : -1;
-  }
-  return undefined;
-}
+const codeOf = rejectionCode;
 
 describe('local provider', () => {
   const temp = makeTempDir('local');

@@ -27,21 +27,14 @@ import {
   type DataMessage,
   type TcpDataServer,
 } from '../index.ts';
-import { randomTokens } from './helpers.ts';
+import { randomTokens, rejectionCode } from './helpers.ts';
 
 const vocabSize = 3000;
 const seqLen = 16;
 const shards = [randomTokens(2000, vocabSize, 't1')];
 const memory = (): ReturnType<typeof createInMemoryProvider> => createInMemoryProvider({ shards, vocabSize, seqLen, shuffleSeed: 'tcp' });
 
-async function codeOf(promise: Promise<unknown>): Promise<number | undefined> {
-  try {
-    await promise;
-  } catch (error) {
-    return isPsycheError(error) ? error.code : -1;
-  }
-  return undefined;
-}
+const codeOf = rejectionCode;
 
 /** A raw socket speaking frames by hand, for hostile-client tests. */
 async function rawPeer(port: number): Promise<{ socket: Socket; messages: DataMessage[]; closed: Promise<void> }> {
