@@ -261,4 +261,23 @@ describe('embedded localnet over JSON-RPC and WebSocket', () => {
       await localnet.stop();
     }
   });
+
+  it('answers malformed requests with JSON-RPC errors and keeps serving', async () => {
+    const localnet = await startLocalnet();
+    try {
+      const post = async (body: string) => (await fetch(localnet.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body })).json() as Promise<{ error?: { code: number }; result?: unknown }>;
+      expect((await post('{not json')).error?.code).toBe(-32700);
+      expect((await post('{"jsonrpc":"2.0","id":1}')).error?.code).toBe(-32600);
+      expect((await post('{"jsonrpc":"2.0","id":1,"method":"noSuchMethod"}')).error?.code).toBe(-32601);
+      expect((await post('{"jsonrpc":"2.0","id":1,"method":"sendTransaction","params":["AAAA",{"encoding":"base64"}]}')).error?.code).toBe(-32602);
+      expect((await post('{"jsonrpc":"2.0","id":1,"method":"sendTransaction","params":[42]}')).error?.code).toBe(-32602);
+      expect((await post('{"jsonrpc":"2.0","id":1,"method":"getAccountInfo","params":["not-an-address"]}')).error).toBeDefined();
+      expect((await post('{"jsonrpc":"2.0","id":1,"method":"getMultipleAccounts","params":[7]}')).error).toBeDefined();
+      const batch = (await (await fetch(localnet.url, { method: 'POST', body: '[{"jsonrpc":"2.0","id":1,"method":"getHealth"},{"jsonrpc":"2.0","id":2,"method":"getSlot"}]' })).json()) as { result: unknown }[];
+      expect(batch[0]!.result).toBe('ok');
+      expect((await post('{"jsonrpc":"2.0","id":1,"method":"getHealth"}')).result).toBe('ok');
+    } finally {
+      await localnet.stop();
+    }
+  });
 });
