@@ -21,6 +21,7 @@ function run(args: string[], ns?: string): void {
 export class Namespaces {
   readonly prefix: string;
   readonly #created: string[] = [];
+  #links = 0;
 
   constructor(tag: string) {
     this.prefix = `psy${tag}${process.pid % 100_000}`;
@@ -45,8 +46,9 @@ export class Namespaces {
 
   /** A veth pair between two namespaces with an address (CIDR) on each end. */
   link(a: string, aIf: string, aAddr: string, b: string, bIf: string, bAddr: string): void {
-    const tmpA = `${this.prefix}${aIf}`.slice(0, 15);
-    const tmpB = `${this.prefix}${bIf}`.slice(0, 15);
+    // Temporary names in the root namespace (renamed once moved): unique per process and link.
+    const tmpA = `p${process.pid}x${this.#links}a`;
+    const tmpB = `p${process.pid}x${this.#links++}b`;
     run(['ip', 'link', 'add', tmpA, 'type', 'veth', 'peer', 'name', tmpB]);
     run(['ip', 'link', 'set', tmpA, 'netns', a, 'name', aIf]);
     run(['ip', 'link', 'set', tmpB, 'netns', b, 'name', bIf]);
