@@ -22,20 +22,21 @@ export function nativeAddonPath(): string {
   return join(dirname(fileURLToPath(import.meta.url)), '..', 'build', 'Release', 'psyche_distro_kernels.node');
 }
 
-let cached: { addon?: NativeAddon; error?: string } | undefined;
+const loaded = new Map<string, { addon?: NativeAddon; error?: string }>();
 
-function loadAddon(): { addon?: NativeAddon; error?: string } {
-  if (cached) return cached;
-  const path = nativeAddonPath();
-  if (!existsSync(path)) cached = { error: `${path} is missing (build it with \`npm run build:native -w @psyche/gpu\`)` };
+function loadAddon(path = nativeAddonPath()): { addon?: NativeAddon; error?: string } {
+  let result = loaded.get(path);
+  if (result) return result;
+  if (!existsSync(path)) result = { error: `${path} is missing (build it with \`npm run build:native -w @psyche/gpu\`)` };
   else {
     try {
-      cached = { addon: createRequire(import.meta.url)(path) as NativeAddon };
+      result = { addon: createRequire(import.meta.url)(path) as NativeAddon };
     } catch (e) {
-      cached = { error: `${path} failed to load: ${e instanceof Error ? e.message : String(e)}` };
+      result = { error: `${path} failed to load: ${e instanceof Error ? e.message : String(e)}` };
     }
   }
-  return cached;
+  loaded.set(path, result);
+  return result;
 }
 
 function expectLength(what: string, array: ArrayLike<number>, length: number): void {
@@ -60,8 +61,8 @@ const dims = (l: ChunkLayout): [number, number, number, number] => [l.rows, l.co
  * @psyche/distro's DistroKernels. Arguments are checked here with the same codes as the TypeScript
  * kernels, so the backends are interchangeable. Throws GPU_NATIVE_UNAVAILABLE when the addon is not built.
  */
-export function nativeKernels(): DistroKernels & { readonly threads: number; readonly simd: string } {
-  const { addon, error } = loadAddon();
+export function nativeKernels(addonPath?: string): DistroKernels & { readonly threads: number; readonly simd: string } {
+  const { addon, error } = loadAddon(addonPath);
   if (!addon) throw new PsycheError(GPU_NATIVE_UNAVAILABLE, { reason: error ?? 'unknown' }, `native DisTrO kernels unavailable: ${error}`);
   return {
     name: `native-cpp(${addon.simd}, ${addon.threads} threads)`,
@@ -110,17 +111,18 @@ export function nativeKernels(): DistroKernels & { readonly threads: number; rea
   };
 }
 
-let warned = false;
+const warnedFor = new Set<string>();
 
 /**
  * The fastest kernels available: native when the addon is built, otherwise @psyche/distro's
  * TypeScript kernels with a one-line warning (once per process).
  */
-export function bestKernels(options: { warn?: (line: string) => void } = {}): DistroKernels {
-  const { addon, error } = loadAddon();
-  if (addon) return nativeKernels();
-  if (!warned) {
-    warned = true;
+export function bestKernels(options: { warn?: (line: string) => void; addonPath?: string } = {}): DistroKernels {
+  const path = options.addonPath ?? nativeAddonPath();
+  const { addon, error } = loadAddon(path);
+  if (addon) return nativeKernels(path);
+  if (!warnedFor.has(path)) {
+    warnedFor.add(path);
     (options.warn ?? console.warn)(`@psyche/gpu: native DisTrO kernels unavailable (${error}); using the TypeScript kernels`);
   }
   return typescriptKernels;

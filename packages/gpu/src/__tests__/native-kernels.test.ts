@@ -78,6 +78,18 @@ describe.runIf(native)('native DisTrO kernels vs the TypeScript reference', () =
 });
 
 describe('kernel selection', () => {
+  it('falls back to the TypeScript kernels with exactly one warning line when the addon is missing', async () => {
+    const lines: string[] = [];
+    const addonPath = '/nonexistent/psyche_distro_kernels.node';
+    const a = bestKernels({ addonPath, warn: (l) => lines.push(l) });
+    const b = bestKernels({ addonPath, warn: (l) => lines.push(l) });
+    expect(a.name).toBe('typescript-fast');
+    expect(b).toBe(a);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/TypeScript kernels/);
+    expect(() => nativeKernels(addonPath)).toThrow(/unavailable/);
+  });
+
   it('bestKernels returns a working backend either way', async () => {
     const lines: string[] = [];
     const k = bestKernels({ warn: (l) => lines.push(l) });
