@@ -26,9 +26,9 @@ export interface LocalProviderOptions extends ShardedProviderOptions {
    */
   verify?: 'full' | 'size';
   /**
-   * 'sync' (default): positional reads with readSync, the fastest path from the page cache
-   * (about 3× the thread-pool path here, measured in BENCHMARKS.md); blocks the event loop for
-   * the duration of one read. 'async': FileHandle.read on libuv's thread pool.
+   * 'sync' (default): positional reads with readSync, from the page cache as fast as or faster
+   * than the thread-pool path (up to 2×, BENCHMARKS.md); blocks the event loop for the duration
+   * of one read. 'async': FileHandle.read on libuv's thread pool.
    */
   io?: 'sync' | 'async';
   /** Progress of the open-time verification, in bytes. */
