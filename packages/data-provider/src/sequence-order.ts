@@ -23,8 +23,8 @@ export function assertBatchId(batchId: number): number {
 export class SequenceOrder {
   readonly sequenceCount: number;
   private readonly seed: RngSeed | undefined;
-  private cachedEpoch = -1;
-  private cachedPermutation: Uint32Array | undefined;
+  /** The two most recently used epochs (a round can straddle an epoch boundary). */
+  private readonly cache = new Map<number, Uint32Array>();
 
   constructor(sequenceCount: number, seed?: RngSeed) {
     if (!Number.isSafeInteger(sequenceCount) || sequenceCount < 1) {
@@ -52,13 +52,25 @@ export class SequenceOrder {
   /** The permutation of one epoch: position → sequence index. */
   epochPermutation(epoch: number): Uint32Array {
     if (this.seed === undefined) return Uint32Array.from({ length: this.sequenceCount }, (_, i) => i);
-    if (epoch !== this.cachedEpoch || this.cachedPermutation === undefined) {
+    let permutation = this.cache.get(epoch);
+    if (permutation === undefined) {
       const rng = createRng(this.seed).fork(`psyche-data-epoch:${epoch}`);
-      const order = fisherYatesShuffle(Array.from({ length: this.sequenceCount }, (_, i) => i), rng);
-      this.cachedPermutation = Uint32Array.from(order);
-      this.cachedEpoch = epoch;
+      permutation = Uint32Array.from(fisherYatesShuffle(Array.from({ length: this.sequenceCount }, (_, i) => i), rng));
+      if (this.cache.size >= 2) this.cache.delete(this.cache.keys().next().value!);
+    } else {
+      this.cache.delete(epoch);
     }
-    return this.cachedPermutation;
+    this.cache.set(epoch, permutation);
+    return permutation;
+  }
+
+  /** sequenceFor of every id, evaluated epoch by epoch so a request spanning epochs shuffles each once. */
+  sequencesFor(batchIds: readonly number[]): number[] {
+    for (const id of batchIds) assertBatchId(id);
+    const out = new Array<number>(batchIds.length);
+    const byEpoch = batchIds.map((id, index) => ({ epoch: Math.floor(id / this.sequenceCount), index })).sort((a, b) => a.epoch - b.epoch);
+    for (const { index } of byEpoch) out[index] = this.sequenceFor(batchIds[index]!);
+    return out;
   }
 
   sequenceFor(batchId: number): number {

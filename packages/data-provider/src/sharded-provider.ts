@@ -75,7 +75,7 @@ export class ShardedProvider implements DataProvider {
     throwIfAborted(options.signal, 'getSequences');
     const { dtype, seqLen } = this.manifest;
     const rowTokens = seqLen + 1;
-    const sequences = batchIds.map((id) => this.order.sequenceFor(id));
+    const sequences = this.order.sequencesFor(batchIds);
     const out = allocateTokens(dtype, sequences.length * rowTokens);
     const rowsOf = new Map<number, number[]>();
     sequences.forEach((sequence, row) => {

@@ -115,6 +115,12 @@ describe('SequenceOrder', () => {
     expect(new SequenceOrder(50, 'other').sequenceFor(7) === epoch0[7] && new SequenceOrder(50, 'other').sequenceFor(8) === epoch0[8]).toBe(false);
   });
 
+  it('sequencesFor equals sequenceFor id by id, for ids interleaved across epochs', () => {
+    const ids = [0, 120, 55, 3, 170, 101, 49, 150, 2];
+    const expected = ids.map((id) => new SequenceOrder(50, 'e').sequenceFor(id));
+    expect(new SequenceOrder(50, 'e').sequencesFor(ids)).toEqual(expected);
+  });
+
   it('rejects bad ids and empty datasets with coded errors', () => {
     const order = new SequenceOrder(10, 1);
     for (const id of [-1, 0.5, Number.NaN, Infinity, 2 ** 53]) expect(codeOf(() => order.sequenceFor(id))).toBe(DATA_BATCH_ID_OUT_OF_RANGE);
