@@ -26,7 +26,7 @@ export interface LocalProviderOptions extends ShardedProviderOptions {
    */
   verify?: 'full' | 'size';
   /**
-   * 'sync' (default): positional reads with readSync, from the page cache as fast as or faster
+   * 'sync' (default): positional reads with readSync, from the page cache comparable to or faster
    * than the thread-pool path (up to 2×, BENCHMARKS.md); blocks the event loop for the duration
    * of one read. 'async': FileHandle.read on libuv's thread pool.
    */

@@ -53,6 +53,11 @@ export interface TcpDataServerOptions {
   idleTimeoutMs?: number;
   /** A client that does not read its responses for this long is dropped (default 30 000 ms). */
   writeTimeoutMs?: number;
+  /**
+   * Responses may queue in the socket up to this many bytes before the server waits for the client
+   * to read (default 16 MiB): the next request is prepared while the client still reads the last one.
+   */
+  maxQueuedBytes?: number;
   /** Called with each connection-level failure (malformed frames, timeouts); for logs. */
   onPeerError?: (peer: string, error: PsycheError) => void;
 }
@@ -91,6 +96,7 @@ export async function startTcpDataServer(options: TcpDataServerOptions): Promise
   const handshakeTimeoutMs = options.handshakeTimeoutMs ?? 5_000;
   const idleTimeoutMs = options.idleTimeoutMs ?? 120_000;
   const writeTimeoutMs = options.writeTimeoutMs ?? 30_000;
+  const maxQueuedBytes = options.maxQueuedBytes ?? 16 * 1024 * 1024;
   const sockets = new Set<Socket>();
   const welcome = encodeMessage({
     type: 'welcome',
@@ -130,11 +136,10 @@ export async function startTcpDataServer(options: TcpDataServerOptions): Promise
     socket.setTimeout(idleTimeoutMs, () => drop(new PsycheError(DATA_TIMEOUT, { operation: 'idle', timeoutMs: idleTimeoutMs }, `idle for ${idleTimeoutMs} ms`)));
 
     const write = async (parts: Uint8Array[]): Promise<void> => {
-      let flushed = true;
       socket.cork();
-      for (const part of parts) flushed = socket.write(part);
+      for (const part of parts) socket.write(part);
       socket.uncork();
-      if (flushed || socket.destroyed) return;
+      if (socket.writableLength <= maxQueuedBytes || socket.destroyed) return;
       await new Promise<void>((resolve, reject) => {
         const timer = setTimeout(() => {
           cleanup();
