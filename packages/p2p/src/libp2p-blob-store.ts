@@ -3,6 +3,7 @@ import { multiaddr } from '@multiformats/multiaddr';
 import { BlobEngine } from './blob-engine-internal.ts';
 import { BLOB_PROTOCOL, BLOB_REQUEST_LENGTH, encodeBlobRequest, readExactly } from './blob-frames.ts';
 import { MemoryBlobStorage } from './blob-storage.ts';
+import { readStream } from './stream-reader-internal.ts';
 import type { BlobStorage } from './blob-storage.ts';
 import type { BlobStore, BlobStoreLimits } from './blob-store.ts';
 import type { P2pNode } from './p2p-node.ts';
@@ -16,11 +17,6 @@ export interface Libp2pBlobStoreOptions {
   scores?: PeerScores;
   /** Time a client has to send its request frame. Default 10 s. */
   requestTimeoutMs?: number;
-}
-
-/** The stream's chunks as plain Uint8Arrays (yamux may hand out Uint8ArrayLists). */
-async function* chunksOf(stream: Stream): AsyncGenerator<Uint8Array> {
-  for await (const chunk of stream) yield chunk instanceof Uint8Array ? chunk : chunk.subarray();
 }
 
 async function sendAll(stream: Stream, chunks: AsyncIterable<Uint8Array>): Promise<void> {
@@ -56,7 +52,7 @@ export async function createLibp2pBlobStore(node: P2pNode, options: Libp2pBlobSt
       await stream.close({ signal });
       return (async function* () {
         try {
-          yield* chunksOf(stream);
+          yield* readStream(stream);
         } finally {
           signal.removeEventListener('abort', onAbort);
           if (stream.status === 'open') stream.abort(new Error('fetch finished'));
@@ -69,7 +65,7 @@ export async function createLibp2pBlobStore(node: P2pNode, options: Libp2pBlobSt
     async (stream) => {
       const timer = setTimeout(() => stream.abort(new Error('blob request timeout')), requestTimeoutMs);
       try {
-        const { bytes } = await readExactly(chunksOf(stream), BLOB_REQUEST_LENGTH, 'request');
+        const { bytes } = await readExactly(readStream(stream), BLOB_REQUEST_LENGTH, 'request');
         clearTimeout(timer);
         await sendAll(stream, engine.respond(bytes));
         await stream.close();

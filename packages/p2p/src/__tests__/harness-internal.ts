@@ -9,6 +9,7 @@ import { generateIdentity } from '../identity.ts';
 import { createLibp2pBlobStore } from '../libp2p-blob-store.ts';
 import { createLibp2pGossip } from '../libp2p-gossip.ts';
 import { MemoryBlobNetwork } from '../memory-blob-store.ts';
+import { readStream } from '../stream-reader-internal.ts';
 import type { RawBlobHandler } from '../memory-blob-store.ts';
 import { MemoryGossipNetwork } from '../memory-gossip.ts';
 import { createP2pNode } from '../p2p-node.ts';
@@ -126,10 +127,7 @@ export function libp2pBlobHarness(): BlobHarness & Closable {
         const controller = new AbortController();
         stream.addEventListener('close', () => controller.abort());
         try {
-          const chunks = (async function* () {
-            for await (const c of stream) yield c instanceof Uint8Array ? c : c.subarray();
-          })();
-          const { bytes } = await readExactly(chunks, BLOB_REQUEST_LENGTH, 'request');
+          const { bytes } = await readExactly(readStream(stream), BLOB_REQUEST_LENGTH, 'request');
           for await (const chunk of handler(bytes, controller.signal)) {
             if (!stream.send(chunk)) await stream.onDrain();
           }
