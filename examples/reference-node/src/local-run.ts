@@ -127,7 +127,7 @@ export class LocalRun {
   runFile!: RunFile;
   dashboardUrl = '';
   private dashboard: Server | undefined;
-  private readonly abort = new AbortController();
+  private abort = new AbortController();
   private subscription: Promise<void> | undefined;
   private started = 0;
 
@@ -304,6 +304,8 @@ export class LocalRun {
     await this.subscription;
     await this.localnet.stop();
     this.localnet = await startLocalnet({ statePath: join(this.options.outDir, 'localnet.bin'), port: Number(new URL(this.localnet.url).port) });
+    this.abort = new AbortController();
+    this.subscription = this.client.subscribe(this.runAddress, (a) => this.onAccount(a), { signal: this.abort.signal }).catch(() => undefined);
   }
 
   async summarize(): Promise<LocalRunSummary> {
@@ -359,7 +361,9 @@ export class LocalRun {
     const witnessOk = this.view.witness.filter((w) => w.ok).length;
     const witnessFailed = this.view.witness.filter((w) => !w.ok).length;
     const rejected = this.view.nodes.reduce((n, node) => n + node.events.filter((e) => e.event === 'result_rejected').length, 0);
-    const receivedBytes = statuses.reduce<number>((n, s) => n + Number((s as { bytesReceived?: number } | undefined)?.bytesReceived ?? 0), 0);
+    // Nodes have exited by now: their last log lines carry the counters.
+    const receivedBytes = this.view.nodes.reduce((n, node) => n + Number(node.events.filter((e) => e.event === 'trained').at(-1)?.bytesReceived ?? 0), 0);
+    void statuses;
     return {
       nodes: o.nodes,
       steps: steps.length,

@@ -115,14 +115,21 @@ export class PsycheNode {
   private readonly results = new Map<number, Map<string, AcceptedResult>>();
   private readonly announcements = new Map<number, Map<string, ResultAnnouncement>>();
   private readonly fetching = new Set<string>();
+  /** Senders whose result for a step failed a check: witnesses stop waiting for them. */
+  private readonly rejected = new Map<number, Set<string>>();
   private readonly trained = new Set<number>();
   private readonly applied = new Set<number>();
   private readonly witnessed = new Set<number>();
   private readonly epochFirstStep = new Map<number, number>();
   private readonly checkpointed = new Set<number>();
   private readonly warmupWitnessed = new Set<number>();
-  /** The epoch whose final weights this node holds (0: the initial weights). */
-  private weightsEpoch = 0;
+  /**
+   * Which state the weights hold: 'init' (seeded or configured start), 'ckpt:<epoch>' (the end of
+   * that epoch, as written at its cooldown), or 'dirty' (part of an epoch applied).
+   */
+  private weightsTag = 'init';
+  /** Epochs whose starting weights were checked (once, before the first step trained in them). */
+  private readonly weightsChecked = new Set<number>();
   private joinPendingSince = 0;
   private processing = false;
   private processAgain = false;
@@ -173,9 +180,15 @@ export class PsycheNode {
 
     const done = new Promise<void>((resolve) => (this.finished = resolve));
     const signal = this.stopController.signal;
-    const subscription = this.coordinator.subscribe(o.runAddress, (a) => this.onAccount(a), { signal }).catch((e: unknown) => {
-      if (!signal.aborted) o.log('subscription_failed', { error: String(e) });
-    });
+    // Resubscribes when the RPC goes away (a restarted localnet); polling covers the gap.
+    const subscription = (async () => {
+      for (let attempt = 0; !signal.aborted; attempt++) {
+        await this.coordinator.subscribe(o.runAddress, (a) => this.onAccount(a), { signal }).catch((e: unknown) => {
+          if (!signal.aborted) o.log('subscription_failed', { attempt, error: String(e) });
+        });
+        if (!signal.aborted) await sleep(1_000);
+      }
+    })();
     const timers = [setInterval(() => void this.maybeTick(), 500), setInterval(() => void this.discoverPeers(), 1_000), setInterval(() => void this.poll(), 2_000)];
     try {
       await done;
@@ -348,7 +361,11 @@ export class PsycheNode {
     if (!member) return;
     const epoch = Number(a.epoch);
     if (a.state === RunState.Warmup) {
-      await this.ensureWeights(a);
+      if (!this.weightsChecked.has(epoch)) {
+        await this.ensureWeights(a);
+        this.weightsChecked.add(epoch);
+      }
+      await this.trainer.prepare(a.config.globalBatchEnd, a.numClients);
       if (CoordinatorClient.isWarmupWitness(a, this.signer.address) && !this.warmupWitnessed.has(epoch)) {
         this.warmupWitnessed.add(epoch);
         await this.coordinator.submitWarmupWitness(o.runAddress, this.signer, this.chain, a).catch((e: unknown) => o.log('warmup_witness_failed', { error: String(e) }));
@@ -361,12 +378,11 @@ export class PsycheNode {
       if (!role) return;
       const step = Number(role.step);
       if (this.trained.has(step) || a.state !== RunState.RoundTrain) return;
-      await this.ensureWeights(a);
-      if (this.weightsEpoch !== epoch - 1 && this.weightsEpoch !== epoch) {
-        o.log('out_of_sync', { step, weightsEpoch: this.weightsEpoch });
-        return;
+      if (!this.weightsChecked.has(epoch)) {
+        await this.ensureWeights(a);
+        this.weightsChecked.add(epoch);
       }
-      this.weightsEpoch = epoch - 1; // until cooldown, the weights are "epoch − 1 plus this epoch's steps"
+      this.weightsTag = 'dirty';
       this.trained.add(step);
       const first = this.epochFirstStep.get(epoch) ?? step;
       this.epochFirstStep.set(epoch, first);
@@ -386,30 +402,37 @@ export class PsycheNode {
         for (let q = first; q <= last; q++) if (!this.applied.has(q)) await this.applyStep(q, lr);
       }
       await this.trainer.settle();
-      this.weightsEpoch = epoch;
-      await this.writeCheckpoint(a, epoch);
+      if (first !== undefined) {
+        this.weightsTag = `ckpt:${epoch}`;
+        await this.writeCheckpoint(a, epoch);
+      }
     }
   }
 
   // ---------------------------------------------------------------- weights and checkpoints
 
-  /** At the start of an epoch the weights must be the previous epoch's final ones; fetch its checkpoint if this node's are not. */
+  /**
+   * At the start of an epoch every member must hold the same weights: those of the latest
+   * checkpoint recorded on chain (or the initial ones when there is none). A node that holds
+   * anything else (restarted, late, dropped mid-epoch) loads them: from peers, or from its seed.
+   */
   private async ensureWeights(a: RunAccount): Promise<void> {
-    const epoch = Number(a.epoch);
-    if (this.weightsEpoch === epoch - 1 || this.weightsEpoch === epoch) return;
-    const record = a.checkpoints
-      .slice(0, Math.min(a.numCheckpoints, a.checkpoints.length))
-      .filter((c) => Number(c.epoch) === epoch - 1)
-      .at(0);
+    const records = a.checkpoints.slice(0, Math.min(a.numCheckpoints, a.checkpoints.length)).filter((c) => c.epoch > 0n && Number(c.epoch) < Number(a.epoch));
+    const record = records.sort((x, y) => Number(y.epoch - x.epoch)).at(0);
+    const target = record ? `ckpt:${record.epoch}` : 'init';
+    if (this.weightsTag === target) return;
     if (!record) {
-      this.options.log('no_checkpoint', { epoch: epoch - 1 });
+      await this.trainer.reset();
+      this.weightsTag = 'init';
+      this.options.log('weights_reset', { reason: 'no checkpoint recorded yet' });
       return;
     }
+    const epoch = Number(record.epoch) + 1;
     const location = new TextDecoder().decode(record.location).replace(/\0+$/, '');
     const started = performance.now();
     const bytes = await this.fetchCheckpoint(location, record.hash);
     this.trainer.loadSafetensors(bytes);
-    this.weightsEpoch = epoch - 1;
+    this.weightsTag = target;
     this.options.log('checkpoint_loaded', { epoch: epoch - 1, step: Number(record.step), location, bytes: bytes.length, ms: Math.round(performance.now() - started) });
   }
 
@@ -420,9 +443,13 @@ export class PsycheNode {
     if (!location.startsWith(CHECKPOINT_PREFIX)) return fail('not a p2p location');
     const [hex, sizeText] = location.slice(CHECKPOINT_PREFIX.length).split(':');
     if (!hex || hex !== toHex(hash) || !sizeText) return fail('location does not match the recorded hash');
-    const providers = this.p2p.libp2p.getPeers().map((peer) => ({ nodeId: peerIdToNodeId(peer), addrs: [] as string[] }));
-    if (providers.length === 0) return fail('no connected peers');
-    for (let attempt = 0; attempt < 5; attempt++) {
+    for (let attempt = 0; attempt < 10; attempt++) {
+      // A node that just started may not have dialed its peers yet.
+      const providers = this.p2p.libp2p.getPeers().map((peer) => ({ nodeId: peerIdToNodeId(peer), addrs: [] as string[] }));
+      if (providers.length === 0) {
+        await sleep(1_000);
+        continue;
+      }
       try {
         await this.blobs.fetch({ hash: fromHex(hex), size: Number(sizeText), providers }, { signal: AbortSignal.timeout(60_000) });
         return await this.blobs.read(fromHex(hex));
@@ -483,7 +510,7 @@ export class PsycheNode {
     s.bytesSent += payload.length;
     s.resultBytesPerStep = payload.length;
     s.isWitness = CoordinatorClient.roundRole(a, this.signer.address)?.isWitness ?? false;
-    o.log('trained', { step, loss: trained.loss, lr, batch: [Number(start), Number(end)], tokens: trained.tokens, ms: Math.round(trained.trainMs), tokensPerSecond: Math.round(s.tokensPerSecond), resultBytes: payload.length, denseBf16Bytes: s.denseBf16BytesPerStep, peers: this.snapshot().peers });
+    o.log('trained', { step, loss: trained.loss, lr, batch: [Number(start), Number(end)], tokens: trained.tokens, ms: Math.round(trained.trainMs), tokensPerSecond: Math.round(s.tokensPerSecond), resultBytes: payload.length, denseBf16Bytes: s.denseBf16BytesPerStep, bytesSent: s.bytesSent, bytesReceived: s.bytesReceived, peers: this.snapshot().peers });
   }
 
   private accept(step: number, sender: string, result: AcceptedResult): void {
@@ -538,6 +565,9 @@ export class PsycheNode {
       this.status.resultsRejected++;
       this.options.log('result_rejected', { step, sender, reason });
       this.announcements.get(step)?.delete(sender);
+      let r = this.rejected.get(step);
+      if (!r) this.rejected.set(step, (r = new Set()));
+      r.add(sender);
     };
     try {
       const index = members.indexOf(sender);
@@ -614,7 +644,7 @@ export class PsycheNode {
     if (got.length > 0) await this.trainer.apply(got.map((r) => r.result), lr);
     this.applied.add(q);
     this.status.stepsApplied++;
-    o.log('applied', { step: q, results: got.length, agreedRootMatches, lr });
+    o.log('applied', { step: q, results: got.length, senders: got.map((r) => r.sender), agreedRootMatches, lr });
     // Old rounds are no longer needed.
     for (const old of [...this.results.keys()]) if (old < q - 2) this.results.delete(old);
     for (const old of [...this.announcements.keys()]) if (old < q - 2) this.announcements.delete(old);
@@ -630,7 +660,7 @@ export class PsycheNode {
     const a = this.account!;
     const deadlineMs = (Number(record?.startTime ?? BigInt(Math.floor(Date.now() / 1000))) + a.config.maxRoundTrainTime) * 1000 - 2_500;
     while (Date.now() < deadlineMs && !this.stopped) {
-      if (members.every((m) => this.results.get(step)?.has(m))) break;
+      if (members.every((m) => this.results.get(step)?.has(m) || this.rejected.get(step)?.has(m))) break;
       const now = this.account!;
       if (Number(now.step) !== step || now.state !== RunState.RoundTrain) break;
       await sleep(100);

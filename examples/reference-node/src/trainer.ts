@@ -36,6 +36,18 @@ export class Trainer {
     this.optimizer = this.newOptimizer();
   }
 
+  /** Back to the run's starting weights (seeded init or the configured checkpoint). */
+  async reset(): Promise<void> {
+    this.load(this.run.modelCheckpoint !== undefined ? (await loadLlamaCheckpoint(this.run.modelCheckpoint)).parameters : initParameters(this.specs, this.run.modelSeed));
+  }
+
+  /** Creates the train sessions of the batch shares a node can get (during warmup, so the first round is not slow). */
+  async prepare(globalBatch: number, members: number): Promise<void> {
+    if (members < 1) return;
+    const low = Math.floor(globalBatch / members);
+    for (const size of new Set([low, Math.ceil(globalBatch / members)])) if (size > 0) await this.session(size);
+  }
+
   static async create(run: RunFile, options: { threads?: number } = {}): Promise<Trainer> {
     const data = await openTrainingData(run, 'train');
     const trainer = new Trainer(run, data, options.threads ?? 1);

@@ -1,0 +1,123 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ClientState, CoordinatorClient, RunState, type RunAccount } from '@psyche/coordinator-client';
+import { afterAll, describe, expect, it } from 'vitest';
+import { DEFAULT_CONFIG, LocalRun, type LocalRunOptions } from '../local-run.ts';
+import type { RunFile } from '../node-config.ts';
+
+// Whole runs with real node processes, the real coordinator program in LiteSVM behind JSON-RPC,
+// libp2p on loopback and ONNX Runtime. Small model and few steps: these are the slow tests.
+const root = mkdtempSync(join(tmpdir(), 'psyche-local-run-'));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+const small = (overrides: Partial<RunFile['run']>) => (r: RunFile): RunFile => ({
+  ...r,
+  run: { ...r.run, maxRoundTrainTime: 20, cooldownTime: 2, warmupTime: 15, ...overrides },
+  schedule: { warmupSteps: 1, minLrFraction: 0.5 },
+});
+
+async function withRun<T>(name: string, options: Omit<LocalRunOptions, 'configPath' | 'outDir' | 'print'>, body: (run: LocalRun) => Promise<T>): Promise<T> {
+  const lines: string[] = [];
+  const run = new LocalRun({ ...options, configPath: DEFAULT_CONFIG, outDir: join(root, name), print: (l) => lines.push(l) });
+  try {
+    await run.setup();
+    return await body(run);
+  } catch (e) {
+    process.stderr.write(`--- ${name} launcher output ---\n${lines.join('\n')}\n`);
+    throw e;
+  } finally {
+    await run.stop();
+  }
+}
+
+const lastCheckpoint = (run: LocalRun, index: number): string | undefined =>
+  run.view.nodes[index]!.events.filter((e) => e.event === 'checkpoint_written').map((e) => String(e.sha256)).at(-1);
+
+const stateOf = (a: RunAccount, address: string): number | undefined => {
+  const i = CoordinatorClient.clientIndex(a, address as never);
+  return i < 0 ? undefined : a.clients[i]!.state;
+};
+
+describe('local run (separate node processes on loopback)', () => {
+  it('3 nodes train 5 steps: loss falls, witnesses agree, every node ends with identical weights, /metrics is served', async () => {
+    let metrics = '';
+    await withRun('e2e', { nodes: 3, overrides: small({ totalSteps: 5n }), skipEvaluation: true }, async (run) => {
+      const scraped = new Promise<void>((resolve) => {
+        const timer = setInterval(async () => {
+          const port = run.view.nodes[0]?.metricsPort;
+          if (!port || !run.view.losses.length) return;
+          clearInterval(timer);
+          metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text().catch(() => '');
+          resolve();
+        }, 200);
+      });
+      for (let i = 0; i < 3; i++) run.startNode(i);
+      await run.waitForNodes(150_000);
+      await scraped;
+      const s = await run.summarize();
+      expect(s.steps).toBe(5);
+      expect(s.lastLoss).toBeLessThan(s.firstLoss - 0.5);
+      expect(s.identicalWeights).toBe(true);
+      expect(s.fingerprints).toHaveLength(3);
+      expect(s.witnessSubmissions).toBeGreaterThanOrEqual(5);
+      expect(s.witnessFailures).toBe(0);
+      expect(s.compressionRatio).toBeGreaterThan(100);
+      expect(s.healthyAtEnd).toBe(3);
+      const applied = run.view.nodes.flatMap((n) => n.events.filter((e) => e.event === 'applied'));
+      expect(applied).toHaveLength(15);
+      expect(applied.every((e) => e.results === 3 && e.agreedRootMatches === true)).toBe(true);
+      expect((await run.client.fetchRun(run.runAddress)).state).toBe(RunState.Finished);
+    });
+    expect(metrics).toMatch(/psyche_node_loss\{node="[^"]+"\} \d/);
+    expect(metrics).toContain('psyche_node_phase{');
+  }, 200_000);
+
+  it('a node publishing garbage is rejected by every peer, dropped by the health check, and the others finish in agreement', async () => {
+    await withRun('garbage', { nodes: 3, overrides: small({ totalSteps: 4n }), skipEvaluation: true, nodeArgs: (i) => (i === 2 ? ['--fault', 'garbage'] : []) }, async (run) => {
+      for (let i = 0; i < 3; i++) run.startNode(i);
+      await run.waitForNodes(150_000);
+      const rejected = [0, 1].flatMap((i) => run.view.nodes[i]!.events.filter((e) => e.event === 'result_rejected'));
+      expect(rejected.length).toBeGreaterThanOrEqual(1);
+      expect(rejected.every((e) => String(e.reason).includes('not a valid result'))).toBe(true);
+      // Its results are never applied, and the health check drops it.
+      const garbageId = String(run.view.nodes[2]!.events.find((e) => e.event === 'started')!.nodeId);
+      const applied = [0, 1].flatMap((i) => run.view.nodes[i]!.events.filter((e) => e.event === 'applied'));
+      expect(applied.length).toBeGreaterThanOrEqual(8);
+      expect(applied.some((e) => (e.senders as string[]).length === 2)).toBe(true);
+      expect(applied.every((e) => !(e.senders as string[]).includes(garbageId))).toBe(true);
+      const dropped = run.view.nodes[0]!.events.some((e) => e.event === 'applied');
+      expect(dropped).toBe(true);
+      expect(lastCheckpoint(run, 0)).toBeDefined();
+      expect(lastCheckpoint(run, 0)).toBe(lastCheckpoint(run, 1));
+      expect(lastCheckpoint(run, 2)).toBeUndefined();
+    });
+  }, 200_000);
+
+  it('kill -9 mid-round: the run continues, the node is dropped, restarts and rejoins next epoch with a late node; all end identical', async () => {
+    // Three witnesses (quorum 2), so rounds stay decisive with one of them dead.
+    await withRun('faults', { nodes: 3, overrides: small({ totalSteps: 12n, epochTime: 14, minClients: 1, witnessNodes: 3 }), skipEvaluation: true }, async (run) => {
+      for (let i = 0; i < 3; i++) run.startNode(i);
+      await run.waitForState((a) => a.state === RunState.RoundTrain && a.step >= 3n, 90_000);
+      const victim = run.view.nodes[1]!;
+      const victimAddress = victim.address;
+      victim.process!.kill('SIGKILL');
+      await victim.exited;
+      // The health check (no witness saw it) drops it; the survivor keeps training.
+      const afterDrop = await run.waitForState((a) => stateOf(a, victimAddress) !== ClientState.Healthy && a.step >= 4n, 60_000);
+      expect(afterDrop.state === RunState.RoundTrain || afterDrop.state === RunState.RoundWitness || afterDrop.state === RunState.Cooldown).toBe(true);
+      // The victim restarts with its key, and a third node arrives late: both join at the next epoch.
+      run.startNode(1);
+      run.startNode(3);
+      await run.waitForState((a) => a.epoch >= 2n && a.state === RunState.RoundTrain && a.numClients === 4, 120_000);
+      await run.waitForNodes(150_000);
+      const finalState = await run.client.fetchRun(run.runAddress);
+      expect(finalState.state).toBe(RunState.Finished);
+      const loaded = [1, 3].map((i) => run.view.nodes[i]!.events.filter((e) => e.event === 'checkpoint_loaded').length);
+      expect(loaded.every((n) => n >= 1)).toBe(true);
+      const fingerprints = [0, 1, 2, 3].map((i) => lastCheckpoint(run, i));
+      expect(fingerprints[0]).toBeDefined();
+      expect(new Set(fingerprints).size).toBe(1);
+    });
+  }, 300_000);
+});
