@@ -171,8 +171,9 @@ export class CoordinatorClient {
     return decodeRunAccount(new Uint8Array(Buffer.from(value.data[0], 'base64')));
   }
 
-  joinRun(run: Address, client: TransactionSigner, chain: HashChain): Promise<string> {
-    return this.send([getJoinRunInstruction({ programAddress: this.programAddress, run, client, commitment: chain.commitment })]);
+  /** Joins (pending until the next warmup or round start); permissioned runs need the authority's co-signature. */
+  joinRun(run: Address, client: TransactionSigner, chain: HashChain, authority?: TransactionSigner): Promise<string> {
+    return this.send([getJoinRunInstruction({ programAddress: this.programAddress, run, client, commitment: chain.commitment, ...(authority ? { authority } : {}) })]);
   }
   withdraw(run: Address, client: TransactionSigner): Promise<string> {
     return this.send([getWithdrawInstruction({ programAddress: this.programAddress, run, client })]);

@@ -135,8 +135,10 @@ export function getInitializeRunInstruction(i: RunInstructionInput & { authority
 export function getUpdateConfigInstruction(i: RunInstructionInput & { authority: TransactionSigner; config: RunConfig }): Instruction {
   return instruction(i.programAddress, [runMeta(i.run), signerMeta(i.authority)], encodeInstructionData.updateConfig(i.config));
 }
-export function getJoinRunInstruction(i: RunInstructionInput & { client: TransactionSigner; commitment: Uint8Array }): Instruction {
-  return instruction(i.programAddress, [runMeta(i.run), signerMeta(i.client)], encodeInstructionData.join(i.commitment));
+/** `authority` co-signs the join of a permissioned run (config.joinRequiresAuthority). */
+export function getJoinRunInstruction(i: RunInstructionInput & { client: TransactionSigner; commitment: Uint8Array; authority?: TransactionSigner }): Instruction {
+  const accounts = [runMeta(i.run), signerMeta(i.client), ...(i.authority ? [signerMeta(i.authority)] : [])];
+  return instruction(i.programAddress, accounts, encodeInstructionData.join(i.commitment));
 }
 export function getWithdrawInstruction(i: RunInstructionInput & { client: TransactionSigner }): Instruction {
   return instruction(i.programAddress, [runMeta(i.run), signerMeta(i.client)], encodeInstructionData.withdraw());

@@ -54,6 +54,9 @@ export interface ModelInput {
   /** Key of the second account (the signer slot), when present. */
   readonly signerKey?: Uint8Array;
   readonly signerIsSigner: boolean;
+  /** Third account (the authority's co-signature on joins of permissioned runs), when present. */
+  readonly approverKey?: Uint8Array;
+  readonly approverIsSigner?: boolean;
   /** Clock sysvar unix_timestamp. */
   readonly now: bigint;
 }
@@ -81,7 +84,7 @@ function configIsValid(bytes: Uint8Array, currentStep: bigint): boolean {
   if (witnessNodes < 1 || witnessNodes > 32) return false;
   if (trainTime < 1 || witnessTime < 1 || epochTime < 1) return false;
   if (chunk < 1 || topk < 1 || topk > chunk) return false;
-  return bytes[62]! <= 1 && bytes[63] === 0;
+  return bytes[62]! <= 1 && bytes[63]! <= 1;
 }
 
 /**
@@ -165,6 +168,11 @@ function execute(run: RunAccount, input: ModelInput): ModelResult {
     }
     case CoordinatorInstruction.Join: {
       if (run.state === RunState.Finished) return { code: COORDINATOR_PROGRAM_HALTED };
+      if (run.config.joinRequiresAuthority) {
+        if (input.numAccounts < 3) return { code: COORDINATOR_PROGRAM_NOT_ENOUGH_ACCOUNTS };
+        if (!input.approverIsSigner) return { code: COORDINATOR_PROGRAM_MISSING_SIGNER };
+        if (!bytesEqual(input.approverKey ?? new Uint8Array(32), run.authority)) return { code: COORDINATOR_PROGRAM_NOT_AUTHORITY };
+      }
       if (findKey(run.clients, run.numClients, signer) >= 0 || findKey(run.pending, run.numPending, signer) >= 0) return { code: COORDINATOR_PROGRAM_ALREADY_JOINED };
       if (run.numClients + run.numPending >= MAX_CLIENTS) return { code: COORDINATOR_PROGRAM_RUN_FULL };
       run.pending[run.numPending++] = { key: signer.slice(), chain: args.slice(0, 32), state: ClientState.Pending };

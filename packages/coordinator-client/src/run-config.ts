@@ -38,6 +38,8 @@ export interface RunConfig {
   readonly distroChunk: number;
   readonly distroTopk: number;
   readonly distroQuantize1bit: boolean;
+  /** Permissioned run: every join must be co-signed by the run authority (default false). */
+  readonly joinRequiresAuthority?: boolean;
   readonly compressionDecay: number;
   readonly weightDecay: number;
   readonly clipGradNorm: number;
@@ -68,6 +70,7 @@ export function defaultRunConfig(overrides: Partial<RunConfig> = {}): RunConfig 
     distroChunk: 64,
     distroTopk: 8,
     distroQuantize1bit: true,
+    joinRequiresAuthority: false,
     compressionDecay: 0.999,
     weightDecay: 0.1,
     clipGradNorm: 1.0,
@@ -124,7 +127,7 @@ export function encodeRunConfig(config: RunConfig): Uint8Array {
       .u16(config.distroChunk)
       .u16(config.distroTopk)
       .u8(config.distroQuantize1bit ? 1 : 0)
-      .u8(0)
+      .u8(config.joinRequiresAuthority ? 1 : 0)
       .f32(config.compressionDecay)
       .f32(config.weightDecay)
       .f32(config.clipGradNorm)
@@ -165,10 +168,11 @@ export function decodeRunConfig(bytes: Uint8Array): RunConfig {
     distroTopk: r.u16(),
   };
   const distroQuantize1bit = r.u8() !== 0;
-  r.u8(); // reserved
+  const joinRequiresAuthority = r.u8() !== 0;
   const config: RunConfig = {
     ...integers,
     distroQuantize1bit,
+    joinRequiresAuthority,
     compressionDecay: r.f32(),
     weightDecay: r.f32(),
     clipGradNorm: r.f32(),

@@ -52,7 +52,7 @@ static u64 validate_config(const Config *c, u64 current_step) {
   if (c->witness_nodes < 1 || c->witness_nodes > MAX_WITNESSES) FAIL(ERR_INVALID_CONFIG, "config: witness_nodes must be 1..32");
   if (c->max_round_train_time < 1 || c->round_witness_time < 1 || c->epoch_time < 1) FAIL(ERR_INVALID_CONFIG, "config: round and epoch times must be >= 1");
   if (c->distro_chunk < 1 || c->distro_topk < 1 || c->distro_topk > c->distro_chunk) FAIL(ERR_INVALID_CONFIG, "config: distro chunk/topk");
-  if (c->distro_quantize_1bit > 1 || c->reserved != 0) FAIL(ERR_INVALID_CONFIG, "config: flags");
+  if (c->distro_quantize_1bit > 1 || c->join_requires_authority > 1) FAIL(ERR_INVALID_CONFIG, "config: flags");
   return 0;
 }
 
@@ -339,6 +339,12 @@ u64 entrypoint(const u8 *raw_input) {
     }
     case IX_JOIN: {
       if (run->state == STATE_FINISHED) FAIL(ERR_HALTED, "run finished");
+      if (run->config.join_requires_authority) {
+        if (input.num_accounts < 3) FAIL(ERR_NOT_ENOUGH_ACCOUNTS, "join: this run needs the authority's co-signature");
+        const Account *approver = &input.accounts[2];
+        if (!approver->is_signer) FAIL(ERR_MISSING_SIGNER, "join: authority did not sign");
+        if (!bytes_equal(approver->key, run->authority, 32)) FAIL(ERR_NOT_AUTHORITY, "join: third account is not the run authority");
+      }
       if (find_key(run->clients, run->num_clients, signer->key) >= 0 || find_key(run->pending, run->num_pending, signer->key) >= 0)
         FAIL(ERR_ALREADY_JOINED, "already joined");
       if (run->num_clients + run->num_pending >= MAX_CLIENTS) FAIL(ERR_RUN_FULL, "run full (256 clients)");

@@ -91,7 +91,7 @@ typedef struct {
   u16 distro_chunk;
   u16 distro_topk;
   u8 distro_quantize_1bit;
-  u8 reserved;
+  u8 join_requires_authority; /* permissioned run: the authority co-signs every join */
   u32 distro_compression_decay_bits; /* f32 bit patterns: the program stores, never computes */
   u32 distro_weight_decay_bits;
   u32 distro_clip_grad_norm_bits;

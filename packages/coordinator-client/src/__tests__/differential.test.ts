@@ -73,7 +73,7 @@ describe('program vs reference model (differential)', () => {
         ...overrides,
       });
 
-    async function run1(data: Uint8Array, signer: KeyPairSigner | undefined, variant: Variant, label: string): Promise<void> {
+    async function run1(data: Uint8Array, signer: KeyPairSigner | undefined, variant: Variant, label: string, approver?: { signer: KeyPairSigner; signs: boolean }): Promise<void> {
       const runAddress = variant === 'wrong-owner' ? foreign.address : variant === 'short-account' ? short.address : run;
       const accounts: AccountMeta[] = [];
       if (variant !== 'no-accounts') {
@@ -84,6 +84,13 @@ describe('program vs reference model (differential)', () => {
               ? { address: signer.address, role: AccountRole.READONLY }
               : ({ address: signer.address, role: AccountRole.READONLY_SIGNER, signer } as AccountMeta),
           );
+          if (approver) {
+            accounts.push(
+              approver.signs
+                ? ({ address: approver.signer.address, role: AccountRole.READONLY_SIGNER, signer: approver.signer } as AccountMeta)
+                : { address: approver.signer.address, role: AccountRole.READONLY },
+            );
+          }
         }
       }
       const instruction: Instruction = { programAddress: svm.programAddress, accounts, data };
@@ -97,6 +104,7 @@ describe('program vs reference model (differential)', () => {
         runWritable: variant !== 'readonly-run',
         ...(signer ? { signerKey: keyBytes(signer.address) } : {}),
         signerIsSigner: variant !== 'not-signer',
+        ...(approver && signer && variant !== 'no-accounts' ? { approverKey: keyBytes(approver.signer.address), approverIsSigner: approver.signs } : {}),
         now,
       });
       const context = `${label} (${variant}) at #${stats.get('total') ?? 0}: program ${result.ok ? 'ok' : `${result.code} ${result.error}`} ${result.logs.slice(-3).join(' | ')}, model ${expected.code}`;
@@ -145,7 +153,12 @@ describe('program vs reference model (differential)', () => {
         const m = pick(members);
         const fresh = rng.nextInt(2) === 0;
         if (fresh) m.chain = new HashChain(randomBytes(rng, 32), 64);
-        await run1(encodeInstructionData.join(m.chain.commitment), m.signer, variantFor(), 'join');
+        // Permissioned runs: the authority co-signs (or an impostor does, or nobody signs).
+        const approval = rng.nextInt(3);
+        // (Never the joining client itself: kit merges duplicate accounts into one, which the model does not describe.)
+        const impostor = pick(members.filter((x) => x !== m)).signer;
+        const approver = approval === 0 ? undefined : { signer: rng.nextInt(5) === 0 ? impostor : authority, signs: rng.nextInt(6) !== 0 };
+        await run1(encodeInstructionData.join(m.chain.commitment), m.signer, variantFor(), 'join', approver);
       } else if (roll < 46) {
         await run1(encodeInstructionData.withdraw(), pick(members).signer, variantFor(), 'withdraw');
       } else if (roll < 48) {
@@ -183,7 +196,7 @@ describe('program vs reference model (differential)', () => {
         await run1(encodeInstructionData.checkpoint(index, randomBytes(rng, 32), location), byAuthority ? authority : (m?.signer ?? pick(members).signer), variantFor(), 'checkpoint');
       } else if (roll < 84) {
         const invalid = rng.nextInt(3) === 0;
-        const c = config({ totalSteps: BigInt(20 + rng.nextInt(40)), minClients: invalid ? 0 : 2, witnessNodes: 1 + rng.nextInt(5) });
+        const c = config({ totalSteps: BigInt(20 + rng.nextInt(40)), minClients: invalid ? 0 : 2, witnessNodes: 1 + rng.nextInt(5), joinRequiresAuthority: rng.nextInt(3) === 0 });
         await run1(encodeInstructionData.updateConfig(c), rng.nextInt(5) ? authority : pick(members).signer, variantFor(), 'update-config');
       } else if (roll < 88) {
         await run1(encodeInstructionData.assignment(rng.nextInt(Math.max(1, state.numClients + 1))), undefined, 'ok', 'assignment');

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import {
   COORDINATOR_PROGRAM_ALREADY_JOINED,
   COORDINATOR_PROGRAM_MISSING_SIGNER,
+  COORDINATOR_PROGRAM_NOT_ENOUGH_ACCOUNTS,
   COORDINATOR_PROGRAM_NOT_AUTHORITY,
   COORDINATOR_PROGRAM_NOT_A_WITNESS,
   COORDINATOR_PROGRAM_WRONG_STATE,
@@ -276,6 +277,24 @@ describe('embedded localnet over JSON-RPC and WebSocket', () => {
       const batch = (await (await fetch(localnet.url, { method: 'POST', body: '[{"jsonrpc":"2.0","id":1,"method":"getHealth"},{"jsonrpc":"2.0","id":2,"method":"getSlot"}]' })).json()) as { result: unknown }[];
       expect(batch[0]!.result).toBe('ok');
       expect((await post('{"jsonrpc":"2.0","id":1,"method":"getHealth"}')).result).toBe('ok');
+    } finally {
+      await localnet.stop();
+    }
+  });
+
+  it('permissioned runs: joins need the authority co-signature', async () => {
+    const localnet = await startLocalnet();
+    try {
+      const { client } = await fundedClient(localnet);
+      const authority = await generateKeyPairSigner();
+      const run = await client.createRun({ authority, config: defaultRunConfig({ joinRequiresAuthority: true }), runId: new Uint8Array(32).fill(6) });
+      expect((await client.fetchRun(run)).config.joinRequiresAuthority).toBe(true);
+      const [member, impostor] = [await generateKeyPairSigner(), await generateKeyPairSigner()];
+      const chain = new HashChain(new Uint8Array(32).fill(8), 4);
+      await expectProgramError(client.joinRun(run, member, chain), COORDINATOR_PROGRAM_NOT_ENOUGH_ACCOUNTS);
+      await expectProgramError(client.joinRun(run, member, chain, impostor), COORDINATOR_PROGRAM_NOT_AUTHORITY);
+      await client.joinRun(run, member, chain, authority);
+      expect((await client.fetchRun(run)).numPending).toBe(1);
     } finally {
       await localnet.stop();
     }
