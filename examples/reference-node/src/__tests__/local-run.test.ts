@@ -1,8 +1,10 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ClientState, CoordinatorClient, RunState, type RunAccount } from '@psyche/coordinator-client';
 import { afterAll, describe, expect, it } from 'vitest';
+import { existsSync, statSync } from 'node:fs';
+import { findChromium, renderPage } from '../headless-chromium.ts';
 import { DEFAULT_CONFIG, LocalRun, type LocalRunOptions } from '../local-run.ts';
 import type { RunFile } from '../node-config.ts';
 
@@ -68,10 +70,23 @@ describe('local run (separate node processes on loopback)', () => {
       expect(applied).toHaveLength(15);
       expect(applied.every((e) => e.results === 3 && e.agreedRootMatches === true)).toBe(true);
       expect((await run.client.fetchRun(run.runAddress)).state).toBe(RunState.Finished);
+      // The dashboard, as a browser renders it (skipped only where chromium is not installed).
+      if (findChromium()) {
+        const screenshot = join(root, 'dashboard.png');
+        const dom = await renderPage(run.dashboardUrl, screenshot);
+        expect(existsSync(screenshot) && statSync(screenshot).size).toBeGreaterThan(10_000);
+        expect(dom).toContain('<span id="phase">finished</span>');
+        expect((dom.match(/class="Pending"/g) ?? []).length).toBe(3); // finished: members returned to pending
+        expect(dom).toMatch(/class="p-train">train 5</);
+        mkdirSync(join(import.meta.dirname, '../../.psyche'), { recursive: true });
+        copyFileSync(screenshot, join(import.meta.dirname, '../../.psyche/dashboard.png'));
+      } else {
+        process.stderr.write('chromium not installed: dashboard check skipped\n');
+      }
     });
     expect(metrics).toMatch(/psyche_node_loss\{node="[^"]+"\} \d/);
     expect(metrics).toContain('psyche_node_phase{');
-  }, 200_000);
+  }, 240_000);
 
   it('a node publishing garbage is rejected by every peer, dropped by the health check, and the others finish in agreement', async () => {
     await withRun('garbage', { nodes: 3, overrides: small({ totalSteps: 4n }), skipEvaluation: true, nodeArgs: (i) => (i === 2 ? ['--fault', 'garbage'] : []) }, async (run) => {
