@@ -50,7 +50,8 @@ export class MemoryBlobStorage implements BlobStorage {
 
   createWriter(expectedSize?: number): BlobWriter {
     // Known size: one allocation, one copy per chunk. Unknown: collect copies, join at commit.
-    let preallocated = expectedSize === undefined ? undefined : new Uint8Array(expectedSize);
+    // allocUnsafe skips zero-filling: commit happens only once every byte has been written.
+    let preallocated = expectedSize === undefined ? undefined : new Uint8Array(Buffer.allocUnsafeSlow(expectedSize).buffer, 0, expectedSize);
     let parts: Uint8Array[] = [];
     let size = 0;
     return {
