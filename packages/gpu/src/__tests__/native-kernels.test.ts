@@ -49,6 +49,19 @@ describe.runIf(native)('native DisTrO kernels vs the TypeScript reference', () =
     }
   });
 
+  it('scatter-mean averages an index repeated inside one selection, as the reference does', async () => {
+    const layout = computeChunkLayout([8, 8]);
+    const sel = { layout, k: 3, indices: Uint32Array.of(5, 5, 9), values: Float32Array.of(1, 4, -2) };
+    const other = { layout, k: 3, indices: Uint32Array.of(5, 1, 2), values: Float32Array.of(7, 1, 1) };
+    for (const selections of [[sel], [sel, other]]) {
+      const ref = new Float32Array(64);
+      const got = new Float32Array(64).fill(99);
+      await referenceKernels.scatterMean(selections, layout, ref);
+      await native!.scatterMean(selections, layout, got);
+      expect(Array.from(got)).toEqual(Array.from(ref));
+    }
+  });
+
   it('does not block the event loop while it works', async () => {
     const layout = computeChunkLayout([2048, 2048]);
     const input = new Float32Array(layout.size).fill(1);
