@@ -437,6 +437,11 @@ void TopkChunk(const float* x, uint32_t n, uint32_t k, uint32_t* indices, float*
 // vectorized pass, then apply the tie rule exactly to them. Same result as the heap, far fewer branches.
 constexpr uint32_t kGroups = 256;
 
+std::vector<float>& TopkSpill() {
+  thread_local std::vector<float> spill;
+  return spill;
+}
+
 bool TopkChunkThreshold(const float* x, uint32_t n, uint32_t k, uint32_t* indices, float* values, float* group_max, std::vector<std::pair<float, uint32_t>>& cand) {
   for (uint32_t g = 0; g < kGroups; g++) group_max[g] = Magnitude(x[g]);
   for (uint32_t r = kGroups; r < n; r += kGroups)
@@ -471,10 +476,28 @@ bool TopkChunkThreshold(const float* x, uint32_t n, uint32_t k, uint32_t* indice
   for (; i < n; i++)
     if (Magnitude(x[i]) >= threshold) cand.emplace_back(std::fabs(x[i]), i);
   if (cand.size() < k) return false;  // cannot happen for finite data; stay exact regardless
-  std::partial_sort(cand.begin(), cand.begin() + k, cand.end(), [](const auto& a, const auto& b) { return a.first > b.first || (a.first == b.first && a.second < b.second); });
-  for (uint32_t j = 0; j < k; j++) indices[j] = cand[j].second;
-  std::sort(indices, indices + k);
-  for (uint32_t j = 0; j < k; j++) values[j] = x[indices[j]];
+  // Candidates are in ascending index order. The k-th largest magnitude m_k splits them: every
+  // candidate above m_k wins, and ties at m_k fill the rest lowest index first, which is the tie rule;
+  // the winners come out already ascending by index.
+  float* mags = group_max;  // reuse: cand.size() ≤ n, but only the magnitudes are needed here
+  std::vector<float>& spill = TopkSpill();
+  if (cand.size() > kGroups) {
+    spill.resize(cand.size());
+    mags = spill.data();
+  }
+  for (size_t j = 0; j < cand.size(); j++) mags[j] = cand[j].first;
+  std::nth_element(mags, mags + (k - 1), mags + cand.size(), std::greater<float>());
+  const float kth = mags[k - 1];
+  uint32_t above = 0;
+  for (const auto& c : cand) above += c.first > kth;
+  uint32_t ties_left = k - above, j = 0;
+  for (const auto& c : cand) {
+    if (c.first > kth || (c.first == kth && ties_left > 0 && ties_left--)) {
+      indices[j] = c.second;
+      values[j] = x[c.second];
+      j++;
+    }
+  }
   return true;
 }
 
