@@ -671,14 +671,29 @@ export class PsycheNode {
     const seed = new DataView((record?.seed ?? new Uint8Array(32)).buffer, (record?.seed ?? new Uint8Array(32)).byteOffset).getBigUint64(0, true);
     const bloom = createWitnessBloom({ expectedItems: Math.max(1, members.length), seed });
     for (const x of accepted) bloom.add(sha256(nodeIdFromString(x.m)));
-    try {
-      await this.coordinator.submitWitness(o.runAddress, this.signer, this.chain, { participants, resultRoot }, this.account);
-      this.status.witnessSubmissions++;
-      o.log('witness_submitted', { step, participants, of: members.length });
-      await this.gossip.publish(encodeAnnouncement({ kind: 'witness', step: BigInt(step), participantBloom: bloom.encode(), resultRoot }));
-    } catch (e) {
-      this.status.witnessFailures++;
-      o.log('witness_failed', { step, error: String(e) });
+    // Retried while the round lasts: the RPC may be briefly gone (a restarted localnet).
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.coordinator.submitWitness(o.runAddress, this.signer, this.chain, { participants, resultRoot }, this.account);
+        this.status.witnessSubmissions++;
+        o.log('witness_submitted', { step, participants, of: members.length });
+        await this.gossip.publish(encodeAnnouncement({ kind: 'witness', step: BigInt(step), participantBloom: bloom.encode(), resultRoot }));
+        break;
+      } catch (e) {
+        const now = this.account!;
+        const roundOpen = Number(now.step) === step && (now.state === RunState.RoundTrain || now.state === RunState.RoundWitness);
+        if (!roundOpen) {
+          // The quorum was reached without this witness and the round moved on: late, not failed.
+          o.log('witness_late', { step, error: String(e) });
+          break;
+        }
+        if (attempt >= 10 || this.stopped) {
+          this.status.witnessFailures++;
+          o.log('witness_failed', { step, error: String(e) });
+          break;
+        }
+        await sleep(1_000);
+      }
     }
     void this.maybeTick();
   }

@@ -109,6 +109,25 @@ describe('local run (separate node processes on loopback)', () => {
     });
   }, 200_000);
 
+  it('the localnet restarts from its snapshot mid-round and the run resumes to the end with identical weights', async () => {
+    await withRun('restart', { nodes: 3, overrides: small({ totalSteps: 7n }), skipEvaluation: true }, async (run) => {
+      for (let i = 0; i < 3; i++) run.startNode(i);
+      await run.waitForState((a) => a.state === RunState.RoundTrain && a.step >= 3n, 90_000);
+      const before = await run.client.fetchRun(run.runAddress);
+      await run.restartLocalnet();
+      const after = await run.client.fetchRun(run.runAddress);
+      expect(after.step).toBeGreaterThanOrEqual(before.step);
+      expect(after.epoch).toBe(before.epoch);
+      await run.waitForNodes(150_000);
+      expect((await run.client.fetchRun(run.runAddress)).state).toBe(RunState.Finished);
+      const trainedSteps = new Set(run.view.losses.map((l) => l.step));
+      expect(Math.max(...trainedSteps)).toBe(7);
+      const fingerprints = [0, 1, 2].map((i) => lastCheckpoint(run, i));
+      expect(fingerprints[0]).toBeDefined();
+      expect(new Set(fingerprints).size).toBe(1);
+    });
+  }, 240_000);
+
   it('kill -9 mid-round: the run continues, the node is dropped, restarts and rejoins next epoch with a late node; all end identical', async () => {
     // Three witnesses (quorum 2), so rounds stay decisive with one of them dead.
     await withRun('faults', { nodes: 3, overrides: small({ totalSteps: 12n, epochTime: 14, minClients: 1, witnessNodes: 3 }), skipEvaluation: true }, async (run) => {
