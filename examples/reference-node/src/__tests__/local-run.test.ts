@@ -88,6 +88,18 @@ describe('local run (separate node processes on loopback)', () => {
     expect(metrics).toContain('psyche_node_phase{');
   }, 240_000);
 
+  it('Ctrl-C (SIGINT) withdraws from the run and exits 0', async () => {
+    await withRun('sigint', { nodes: 2, overrides: small({ totalSteps: 3n }), skipEvaluation: true }, async (run) => {
+      const node = run.startNode(0);
+      await run.waitForState((a) => a.numPending === 1, 60_000);
+      node.process!.kill('SIGINT');
+      expect(await node.exited).toBe(0);
+      expect(node.events.find((e) => e.event === 'leaving')?.reason).toBe('SIGINT');
+      expect(node.events.some((e) => e.event === 'stopped')).toBe(true);
+      expect((await run.client.fetchRun(run.runAddress)).numPending).toBe(0);
+    });
+  }, 90_000);
+
   it('a node publishing garbage is rejected by every peer, dropped by the health check, and the others finish in agreement', async () => {
     await withRun('garbage', { nodes: 3, overrides: small({ totalSteps: 4n }), skipEvaluation: true, nodeArgs: (i) => (i === 2 ? ['--fault', 'garbage'] : []) }, async (run) => {
       for (let i = 0; i < 3; i++) run.startNode(i);

@@ -1,0 +1,111 @@
+import { readFileSync } from 'node:fs';
+import { NODE_INVALID_CONFIG, NODE_MALFORMED_ANNOUNCEMENT, isPsycheError, sha256 } from '@psyche/core';
+import { generateIdentity } from '@psyche/p2p';
+import { createCommitment, createWitnessBloom } from '@psyche/verify';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { decodeAnnouncement, encodeAnnouncement, type ResultAnnouncement } from '../announcement.ts';
+import { learningRateAt, parseRunFile } from '../node-config.ts';
+import { prometheusText, emptyStatus } from '../node-metrics.ts';
+import { DEFAULT_CONFIG, serializeRunFile } from '../local-run.ts';
+
+const identity = generateIdentity();
+const result: ResultAnnouncement = {
+  kind: 'result',
+  step: 7n,
+  batchStart: 12n,
+  batchEnd: 15n,
+  commitment: createCommitment(7n, { start: 12n, end: 15n }, new Uint8Array([1, 2, 3]), identity.secretKey),
+  ticket: { hash: sha256(new Uint8Array([9])), size: 3, providers: [{ nodeId: identity.nodeId, addrs: ['/ip4/127.0.0.1/tcp/4001'] }] },
+  loss: 2.5,
+  tokens: 512,
+};
+
+describe('announcements', () => {
+  it('round-trip results and witness reports', () => {
+    const back = decodeAnnouncement(encodeAnnouncement(result)) as ResultAnnouncement;
+    expect(back.kind).toBe('result');
+    expect(back.step).toBe(7n);
+    expect([back.batchStart, back.batchEnd]).toEqual([12n, 15n]);
+    expect(Buffer.from(back.commitment.signature).equals(Buffer.from(result.commitment.signature))).toBe(true);
+    expect(back.ticket.size).toBe(3);
+    expect(back.loss).toBe(2.5);
+    const bloom = createWitnessBloom({ expectedItems: 3, seed: 5n }).add(sha256(identity.nodeId));
+    const report = decodeAnnouncement(encodeAnnouncement({ kind: 'witness', step: 3n, resultRoot: new Uint8Array(32).fill(4), participantBloom: bloom.encode() }));
+    expect(report.kind === 'witness' && Buffer.from(report.participantBloom).equals(Buffer.from(bloom.encode()))).toBe(true);
+  });
+
+  it('every truncation and random bytes give NODE_MALFORMED_ANNOUNCEMENT, never another error (fuzz)', () => {
+    const good = encodeAnnouncement(result);
+    for (let n = 0; n < good.length; n++) {
+      expect(() => decodeAnnouncement(good.subarray(0, n))).toThrow(expect.objectContaining({ code: NODE_MALFORMED_ANNOUNCEMENT }));
+    }
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 600 }), fc.nat(good.length), fc.uint8Array({ minLength: 1, maxLength: 8 }), (random, at, patch) => {
+        for (const bytes of [random, Uint8Array.from([...good.subarray(0, at), ...patch, ...good.subarray(at + patch.length)])]) {
+          try {
+            decodeAnnouncement(bytes);
+          } catch (e) {
+            if (!isPsycheError(e, NODE_MALFORMED_ANNOUNCEMENT)) throw e;
+          }
+        }
+      }),
+      { numRuns: Number(process.env.FUZZ_RUNS ?? 2000) },
+    );
+  });
+});
+
+describe('run config (TOML)', () => {
+  const text = readFileSync(DEFAULT_CONFIG, 'utf8');
+
+  it('parses the local config and survives a serialize round trip', () => {
+    const run = parseRunFile(text);
+    expect(run.run.totalSteps).toBe(100n);
+    expect(run.run.distroTopk).toBe(4);
+    expect(run.model.vocab_size).toBe(257);
+    const again = parseRunFile(serializeRunFile(run, 'test'));
+    expect(again.run).toEqual(run.run);
+    expect(again.model).toEqual(run.model);
+    expect(again.schedule).toEqual(run.schedule);
+  });
+
+  it('names the field of every mistake with NODE_INVALID_CONFIG', () => {
+    const cases: [string, string][] = [
+      [text.replace('topk = 4', 'topk = 65'), 'distro.topk'],
+      [text.replace('hidden_size = 128', 'hidden_size = 130'), 'model'],
+      [text.replace('total_steps = 100', 'total_steps = "many"'), 'run.total_steps'],
+      [text.replace('kind = "example"', 'kind = "s3"'), 'data.kind'],
+      ['[run\nname = 1', 'toml'],
+      [text.replace('max_position_embeddings = 128', 'max_position_embeddings = 64'), 'model.max_position_embeddings'],
+    ];
+    for (const [bad, field] of cases) {
+      try {
+        parseRunFile(bad, 'bad.toml');
+        expect.fail(`accepted a bad ${field}`);
+      } catch (e) {
+        expect(isPsycheError(e, NODE_INVALID_CONFIG), String(e)).toBe(true);
+        expect((e as { context: { field: string } }).context.field).toBe(field);
+      }
+    }
+  });
+
+  it('learning rate: linear warmup then cosine to the floor', () => {
+    const schedule = { warmupSteps: 4, minLrFraction: 0.1 };
+    expect(learningRateAt(1, schedule, 100, 1)).toBeCloseTo(0.25);
+    expect(learningRateAt(1, schedule, 100, 4)).toBeCloseTo(1);
+    expect(learningRateAt(1, schedule, 100, 5)).toBeCloseTo(1);
+    expect(learningRateAt(1, schedule, 100, 100)).toBeCloseTo(0.1, 2);
+    for (let s = 5; s < 100; s++) expect(learningRateAt(1, schedule, 100, s + 1)).toBeLessThanOrEqual(learningRateAt(1, schedule, 100, s));
+  });
+});
+
+describe('metrics', () => {
+  it('Prometheus text has HELP/TYPE for every sample and one phase set', () => {
+    const status = { ...emptyStatus('abc'), phase: 'train', loss: 2.5, step: 3 };
+    const text = prometheusText(status);
+    expect(text).toContain('psyche_node_loss{node="abc"} 2.5');
+    expect(text).toContain('psyche_node_phase{node="abc",phase="train"} 1');
+    expect(text.match(/phase="[a-z]+"} 1/g)).toHaveLength(1);
+    for (const line of text.trim().split('\n')) expect(line).toMatch(/^(# (HELP|TYPE) psyche_node_\w+ .+|psyche_node_\w+\{[^}]*\} (-?[\d.e+-]+|NaN))$/);
+  });
+});
