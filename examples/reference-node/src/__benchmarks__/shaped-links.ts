@@ -1,0 +1,114 @@
+// Exchange time per step through shaped links: N peers in their own network namespaces, each link
+// shaped with tc netem to 100 Mbit/s and 20 ms each way (40 ms RTT), all-gathering per step a
+// payload of the DisTrO result's size and of the dense bf16 gradient's size over the real libp2p
+// gossip + blob stack. Needs root (ip netns). Appends its table to BENCHMARKS.md.
+//   npm run bench:links -w @psyche/reference-node -- [--steps 5] [--nodes 3]
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+import { parseArgs } from 'node:util';
+
+const { values } = parseArgs({ options: { steps: { type: 'string', default: '5' }, nodes: { type: 'string', default: '3' }, distro: { type: 'string', default: '3700' }, dense: { type: 'string', default: '804352' } } });
+const steps = Number(values.steps);
+const nodes = Number(values.nodes);
+const prefix = 'psyrn';
+const ns = (i: number) => `${prefix}-${i}`;
+const ip = (i: number) => `10.231.0.${i + 1}`;
+const sh = (...args: string[]) => execFileSync(args[0]!, args.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
+
+function teardown(): void {
+  for (const name of [`${prefix}-hub`, ...Array.from({ length: nodes }, (_, i) => ns(i))]) {
+    try {
+      sh('ip', 'netns', 'del', name);
+    } catch {
+      // not there
+    }
+  }
+}
+
+function setup(): void {
+  teardown();
+  sh('ip', 'netns', 'add', `${prefix}-hub`);
+  sh('ip', '-n', `${prefix}-hub`, 'link', 'add', 'br0', 'type', 'bridge');
+  sh('ip', '-n', `${prefix}-hub`, 'link', 'set', 'br0', 'up');
+  for (let i = 0; i < nodes; i++) {
+    sh('ip', 'netns', 'add', ns(i));
+    sh('ip', 'link', 'add', `vrn${i}`, 'type', 'veth', 'peer', 'name', `vrnh${i}`);
+    sh('ip', 'link', 'set', `vrn${i}`, 'netns', ns(i));
+    sh('ip', 'link', 'set', `vrnh${i}`, 'netns', `${prefix}-hub`);
+    sh('ip', '-n', `${prefix}-hub`, 'link', 'set', `vrnh${i}`, 'master', 'br0');
+    sh('ip', '-n', `${prefix}-hub`, 'link', 'set', `vrnh${i}`, 'up');
+    sh('ip', '-n', ns(i), 'addr', 'add', `${ip(i)}/24`, 'dev', `vrn${i}`);
+    sh('ip', '-n', ns(i), 'link', 'set', `vrn${i}`, 'up');
+    sh('ip', '-n', ns(i), 'link', 'set', 'lo', 'up');
+    // Egress of every node: 20 ms one way (40 ms RTT between any two) and 100 Mbit/s.
+    sh('tc', '-n', ns(i), 'qdisc', 'add', 'dev', `vrn${i}`, 'root', 'netem', 'delay', '20ms', 'rate', '100mbit', 'limit', '100000');
+  }
+}
+
+async function exchange(size: number): Promise<number[]> {
+  const dir = mkdtempSync(join(tmpdir(), 'psyche-links-'));
+  const peer = resolve(import.meta.dirname, 'exchange-peer.ts');
+  try {
+    const runs = Array.from({ length: nodes }, (_, i) => {
+      const child = spawn('ip', ['netns', 'exec', ns(i), process.execPath, '--conditions=@psyche/source', '--import', 'tsx', peer, String(i), ip(i), join(dir, 'peer'), String(size), String(steps), String(nodes)], { stdio: ['ignore', 'pipe', 'inherit'] });
+      return new Promise<number[]>((ok, fail) => {
+        let times: number[] | undefined;
+        createInterface({ input: child.stdout! }).on('line', (line) => {
+          try {
+            times = (JSON.parse(line) as { times: number[] }).times;
+          } catch {
+            // not ours
+          }
+        });
+        const timer = setTimeout(() => child.kill('SIGKILL'), 180_000);
+        child.once('exit', (code) => {
+          clearTimeout(timer);
+          if (times) ok(times);
+          else fail(new Error(`peer ${i} exited ${code} without a result`));
+        });
+      });
+    });
+    const all = await Promise.all(runs);
+    // Per step: the slowest peer's all-gather (the step cannot go on before it).
+    return Array.from({ length: steps }, (_, s) => Math.max(...all.map((t) => t[s]!)));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+setup();
+try {
+  const distro = await exchange(Number(values.distro));
+  const dense = await exchange(Number(values.dense));
+  const line = (name: string, size: number, t: number[]) => `| ${name} | ${size.toLocaleString('en-US')} B | ${median(t).toFixed(0)} ms | ${t.map((x) => x.toFixed(0)).join(', ')} |`;
+  const md = `
+## Exchange time per step through shaped links (\`npm run bench:links -w @psyche/reference-node\`)
+
+${nodes} peers, each in its own network namespace behind a veth shaped with \`tc netem delay 20ms rate 100mbit\`
+(40 ms RTT between any two, 100 Mbit/s egress each), running the real libp2p stack (TCP, noise, yamux,
+gossipsub announcements, BLAKE3 blobs). Per step every peer publishes one payload and fetches the ${nodes - 1} others';
+the time is the slowest peer's all-gather, ${steps} steps, first step included (connection warm-up).
+Payload sizes: the local run's DisTrO result and its dense bf16 gradient (what AdamW data parallelism exchanges).
+
+| payload | size | median | every step |
+| --- | --- | --- | --- |
+${line('DisTrO top-4, 1-bit', Number(values.distro), distro)}
+${line('dense bf16 gradient', Number(values.dense), dense)}
+
+Compute per step on this machine (train + DisTrO generate, from the local run's logs) is a few hundred ms per
+node, so through such links the dense exchange alone costs about as much as the compute, and the DisTrO
+exchange is bounded by latency (announcement + blob request round trips), not bandwidth.
+Load average at the end: ${loadavg().map((x) => x.toFixed(2)).join(' ')}. One run each.
+`;
+  process.stdout.write(md);
+  const path = resolve(import.meta.dirname, '../../BENCHMARKS.md');
+  const current = readFileSync(path, 'utf8').replace(/\nNot measured yet: step time through network namespaces[^\n]*\n/, '\n');
+  const start = current.indexOf('\n## Exchange time per step through shaped links');
+  writeFileSync(path, `${start >= 0 ? current.slice(0, start) : current.trimEnd()}\n${md}`);
+} finally {
+  teardown();
+}
