@@ -304,7 +304,7 @@ if (want('gossip')) {
   if (process.env.BENCH_FULL_ONLY === undefined) await gossipLatency(20, Number(process.env.BENCH_GOSSIP_MESSAGES ?? 300), 6);
   await gossipLatency(20, Number(process.env.BENCH_GOSSIP_MESSAGES ?? 300), 19);
 }
-if (want('netns')) await shapedLink(64 * MiB, 3);
+if (want('netns')) await shapedLink(128 * MiB, 3);
 lines.splice(4, 0, '## Summary', '', ...summary, '');
 if (sections.size === 0) await writeFile(resolve(PACKAGE_DIR, 'BENCHMARKS.md'), `${lines.join('\n')}\n`);
 process.exit(0);
