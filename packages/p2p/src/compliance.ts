@@ -18,7 +18,6 @@ import { blobHashToString, ticketFromString, ticketToString } from './blob-ticke
 import type { BlobProvider } from './blob-ticket.ts';
 import { encodeEnvelope, sealEnvelope } from './envelope.ts';
 import type { Gossip, GossipMessage, GossipOptions, GossipRejection } from './gossip.ts';
-import { generateIdentity } from './identity.ts';
 import type { Identity } from './identity.ts';
 import type { RawBlobHandler } from './memory-blob-store.ts';
 import { nodeIdToString } from './node-id.ts';
@@ -338,9 +337,4 @@ export function blobStoreComplianceCases<H extends BlobHarness>(suite: Complianc
       },
     ],
   ]);
-}
-
-/** A fresh identity for harnesses (OS randomness; node ids need not be reproducible here). */
-export function harnessIdentity(): Identity {
-  return generateIdentity();
 }
