@@ -13,7 +13,7 @@ const steps = Number(stepsText);
 const count = Number(countText);
 const identity = generateIdentity(createRng(`exchange-peer-${index}`));
 const node = await createP2pNode({ identity, listen: [`/ip4/${ip}/tcp/0`] });
-const gossip = createLibp2pGossip(node, 'shaped-links', { rebroadcast: { delaysMs: [500, 2_000] } });
+const gossip = createLibp2pGossip(node, 'shaped-links', { rebroadcast: { delaysMs: [500, 2_000, 5_000] } });
 const blobs = await createLibp2pBlobStore(node);
 const members = Array.from({ length: count }, (_, i) => generateIdentity(createRng(`exchange-peer-${i}`)).nodeId);
 gossip.setMembers(members);
@@ -30,16 +30,30 @@ for (let i = 0; i < count; i++) {
     await new Promise((r) => setTimeout(r, 100));
   }
 }
+process.stderr.write(`peer ${index}: addresses ${addrs.join(' ')}\n`);
 for (let i = 0; i < index; i++) await node.dial(addrs[i]!);
+process.stderr.write(`peer ${index}: dialed\n`);
 while (node.libp2p.getPeers().length < count - 1) await new Promise((r) => setTimeout(r, 100));
-await new Promise((r) => setTimeout(r, 2_000)); // gossipsub mesh
+await new Promise((r) => setTimeout(r, 6_000)); // gossipsub subscriptions and mesh (publishing earlier can miss a peer)
 
 const received = new Map<number, Set<string>>();
 const waiters: (() => void)[] = [];
 gossip.onMessage((m) => {
+  process.stderr.write(`peer ${index}: message from ${nodeIdToString(m.sender).slice(0, 8)}\n`);
   const [stepText, ticketText] = utf8Decode(m.payload).split(' ');
   const step = Number(stepText);
-  void blobs.fetch(ticketFromString(ticketText!)).then(() => {
+  const ticket = ticketFromString(ticketText!);
+  const fetchWithRetry = async (): Promise<void> => {
+    for (let attempt = 0; attempt < 5; attempt++) {
+      try {
+        await blobs.fetch(ticket, { signal: AbortSignal.timeout(30_000) });
+        return;
+      } catch (e) {
+        process.stderr.write(`peer ${index}: fetch of step ${step} from ${nodeIdToString(m.sender).slice(0, 8)} failed: ${String(e)}\n`);
+      }
+    }
+  };
+  void fetchWithRetry().then(() => {
     let set = received.get(step);
     if (!set) received.set(step, (set = new Set()));
     set.add(nodeIdToString(m.sender));
@@ -47,6 +61,7 @@ gossip.onMessage((m) => {
   });
 });
 
+process.stderr.write(`peer ${index}: connected to ${node.libp2p.getPeers().length}\n`);
 const times: number[] = [];
 for (let step = 0; step < steps; step++) {
   const payload = new Uint8Array(size);
@@ -56,6 +71,7 @@ for (let step = 0; step < steps; step++) {
   await gossip.publish(utf8Encode(`${step} ${ticketToString(ticket)}`));
   while ((received.get(step)?.size ?? 0) < count - 1) await new Promise<void>((r) => waiters.push(r));
   times.push(performance.now() - started);
+  process.stderr.write(`peer ${index}: step ${step} ${times.at(-1)!.toFixed(0)} ms\n`);
   // A small barrier so steps do not overlap: wait for the slowest peer's announcement of this step.
   await new Promise((r) => setTimeout(r, 200));
 }
