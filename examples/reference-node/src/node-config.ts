@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { NODE_INVALID_CONFIG, PsycheError, sha256, utf8Encode } from '@psyche/core';
 import { defaultRunConfig, type RunConfig } from '@psyche/coordinator-client';
 import { llamaConfig, type LlamaConfig } from '@psyche/modeling';
@@ -150,7 +151,14 @@ export function readRunFile(path: string): RunFile {
   } catch (e) {
     return fail(path, 'file', e instanceof Error ? e.message : String(e));
   }
-  return parseRunFile(text, path);
+  const run = parseRunFile(text, path);
+  // Relative paths in a run file mean relative to the file, not to wherever the command runs.
+  const base = dirname(resolve(path));
+  return {
+    ...run,
+    data: { ...run.data, dir: resolve(base, run.data.dir) },
+    modelCheckpoint: run.modelCheckpoint === undefined ? undefined : resolve(base, run.modelCheckpoint),
+  };
 }
 
 /** The 32-byte on-chain run id of a run name. */

@@ -130,6 +130,8 @@ export class PsycheNode {
   private weightsTag = 'init';
   /** Epochs whose starting weights were checked (once, before the first step trained in them). */
   private readonly weightsChecked = new Set<number>();
+  /** Epoch in which this node missed a counted result and stopped training. */
+  private outOfSyncEpoch = -1;
   private joinPendingSince = 0;
   private processing = false;
   private processAgain = false;
@@ -377,7 +379,7 @@ export class PsycheNode {
       const role = CoordinatorClient.roundRole(a, this.signer.address);
       if (!role) return;
       const step = Number(role.step);
-      if (this.trained.has(step) || a.state !== RunState.RoundTrain) return;
+      if (this.trained.has(step) || a.state !== RunState.RoundTrain || this.outOfSyncEpoch === epoch) return;
       if (!this.weightsChecked.has(epoch)) {
         await this.ensureWeights(a);
         this.weightsChecked.add(epoch);
@@ -388,7 +390,8 @@ export class PsycheNode {
       this.epochFirstStep.set(epoch, first);
       const lr = learningRateAt(a.config.learningRate, o.runFile.schedule, Number(a.config.totalSteps), step);
       // Psyche's overlap: step s trains on weights with s−2 applied; s−1 is still being shared.
-      for (let q = first; q <= step - 2; q++) if (!this.applied.has(q)) await this.applyStep(q, lr);
+      for (let q = first; q <= step - 2 && this.outOfSyncEpoch !== epoch; q++) if (!this.applied.has(q)) await this.applyStep(q, lr);
+      if (this.outOfSyncEpoch === epoch) return;
       await this.trainAndPublish(a, step, role.data.start, role.data.end, lr);
       if (role.isWitness) void this.witness(step);
       return;
@@ -399,10 +402,10 @@ export class PsycheNode {
       const last = Number(a.step) - 1;
       if (first !== undefined && this.trained.size > 0) {
         const lr = learningRateAt(a.config.learningRate, o.runFile.schedule, Number(a.config.totalSteps), last);
-        for (let q = first; q <= last; q++) if (!this.applied.has(q)) await this.applyStep(q, lr);
+        for (let q = first; q <= last && this.outOfSyncEpoch !== epoch; q++) if (!this.applied.has(q)) await this.applyStep(q, lr);
       }
       await this.trainer.settle();
-      if (first !== undefined) {
+      if (first !== undefined && this.outOfSyncEpoch !== epoch) {
         this.weightsTag = `ckpt:${epoch}`;
         await this.writeCheckpoint(a, epoch);
       }
@@ -627,8 +630,12 @@ export class PsycheNode {
       senders = over ? this.appliedSenders(q) : undefined;
       if (senders && senders.every((s) => this.results.get(q)?.has(s))) break;
       if (Date.now() > deadline || this.stopped) {
+        // Applying a subset would silently fork this node's weights: stop training for the rest of
+        // the epoch instead (the health check drops it) and reload the checkpoint at the next one.
         o.log('apply_incomplete', { step: q, missing: senders?.filter((s) => !this.results.get(q)?.has(s)) ?? 'round record' });
-        break;
+        this.outOfSyncEpoch = Number(this.account!.epoch);
+        this.weightsTag = 'dirty';
+        return;
       }
       this.retryAnnouncements();
       await sleep(200);
