@@ -160,6 +160,7 @@ export class PsycheNode {
     this.identity = await loadOrCreateIdentity(o.keyPath);
     this.signer = await createKeyPairSignerFromPrivateKeyBytes(this.identity.secretKey);
     this.status.node = this.signer.address;
+    o.log.setNode(this.signer.address.slice(0, 8));
     // The hash chain's secret is derived from the node key, so a restarted node can reveal again.
     this.chain = new HashChain(sha256(this.identity.secretKey, new TextEncoder().encode('psyche hash chain')), 4096);
     this.coordinator = new CoordinatorClient({ rpcUrl: o.rpcUrl, ...(o.wsUrl ? { wsUrl: o.wsUrl } : {}), payer: this.signer });
