@@ -142,7 +142,9 @@ describe('local run (separate node processes on loopback)', () => {
 
   it('kill -9 mid-round: the run continues, the node is dropped, restarts and rejoins next epoch with a late node; all end identical', async () => {
     // Three witnesses (quorum 2), so rounds stay decisive with one of them dead.
-    await withRun('faults', { nodes: 3, overrides: small({ totalSteps: 12n, epochTime: 14, minClients: 1, witnessNodes: 3 }), skipEvaluation: true }, async (run) => {
+    // 24 steps leave room for a third epoch: a late node whose start-up misses the second epoch's
+    // join window (nodes join only at epoch boundaries) is admitted at the next one.
+    await withRun('faults', { nodes: 3, overrides: small({ totalSteps: 24n, epochTime: 14, minClients: 1, witnessNodes: 3 }), skipEvaluation: true }, async (run) => {
       for (let i = 0; i < 3; i++) run.startNode(i);
       await run.waitForState((a) => a.state === RunState.RoundTrain && a.step >= 3n, 90_000);
       const victim = run.view.nodes[1]!;
