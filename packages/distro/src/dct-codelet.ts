@@ -40,18 +40,21 @@ function literal(value: number): string {
   return value.toPrecision(17);
 }
 
+/** cos(π(2i+1)k / 2n): the DCT-II kernel between sample i and frequency k. */
+function cosine(i: number, k: number, n: number): number {
+  return Math.cos((Math.PI * (2 * i + 1) * k) / (2 * n));
+}
+
+/** Odd lengths: every output as a plain weighted sum, out[o] = Σ_j inputs[j]·weight(o, j). */
+function emitDirect(inputs: readonly string[], e: Emitter, weight: (output: number, input: number) => number): string[] {
+  return inputs.map((_, o) => e.fresh(inputs.map((value, j) => `${value} * ${literal(weight(o, j))}`).join(' + ')));
+}
+
 /** Unnormalised DCT-II: X[k] = Σ_i x[i] cos(π(2i+1)k / 2N). */
 function emitForward(x: readonly string[], e: Emitter): string[] {
   const n = x.length;
   if (n === 1) return [x[0]!];
-  if (n % 2 === 1) {
-    const out: string[] = [];
-    for (let k = 0; k < n; k++) {
-      const terms = x.map((xi, i) => `${xi} * ${literal(Math.cos((Math.PI * (2 * i + 1) * k) / (2 * n)))}`);
-      out.push(e.fresh(terms.join(' + ')));
-    }
-    return out;
-  }
+  if (n % 2 === 1) return emitDirect(x, e, (k, i) => cosine(i, k, n));
   const half = n / 2;
   const g: string[] = [];
   const h: string[] = [];
@@ -59,7 +62,7 @@ function emitForward(x: readonly string[], e: Emitter): string[] {
     const a = x[i]!;
     const b = x[n - 1 - i]!;
     g.push(e.fresh(`${a} + ${b}`));
-    h.push(e.fresh(`(${a} - ${b}) * ${literal(1 / (2 * Math.cos((Math.PI * (2 * i + 1)) / (2 * n))))}`));
+    h.push(e.fresh(`(${a} - ${b}) * ${literal(1 / (2 * cosine(i, 1, n)))}`));
   }
   const even = emitForward(g, e);
   const odd = emitForward(h, e);
@@ -75,14 +78,7 @@ function emitForward(x: readonly string[], e: Emitter): string[] {
 function emitInverse(z: readonly string[], e: Emitter): string[] {
   const n = z.length;
   if (n === 1) return [z[0]!];
-  if (n % 2 === 1) {
-    const out: string[] = [];
-    for (let i = 0; i < n; i++) {
-      const terms = z.map((zk, k) => `${zk} * ${literal(Math.cos((Math.PI * (2 * i + 1) * k) / (2 * n)))}`);
-      out.push(e.fresh(terms.join(' + ')));
-    }
-    return out;
-  }
+  if (n % 2 === 1) return emitDirect(z, e, (i, k) => cosine(i, k, n));
   const half = n / 2;
   const even: string[] = [];
   const odd: string[] = [];
@@ -94,7 +90,7 @@ function emitInverse(z: readonly string[], e: Emitter): string[] {
   const h = emitInverse(odd, e);
   const out = new Array<string>(n);
   for (let i = 0; i < half; i++) {
-    const t = e.fresh(`${h[i]} * ${literal(1 / (2 * Math.cos((Math.PI * (2 * i + 1)) / (2 * n))))}`);
+    const t = e.fresh(`${h[i]} * ${literal(1 / (2 * cosine(i, 1, n)))}`);
     out[i] = e.fresh(`${g[i]} + ${t}`);
     out[n - 1 - i] = e.fresh(`${g[i]} - ${t}`);
   }
