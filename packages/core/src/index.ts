@@ -13,6 +13,7 @@ export * from './codes/data-provider.ts';
 export * from './codes/coordinator.ts';
 export * from './codes/node.ts';
 export * from './psyche-error.ts';
+export * from './error-code-of.ts';
 export * from './checks.ts';
 export * from './bytes.ts';
 export * from './byte-reader.ts';

@@ -21,17 +21,9 @@ import {
   swapOrNotShuffle,
   toHex,
   utf8Decode,
-  utf8Encode,
-} from '../index.ts';
+  utf8Encode, psycheErrorCodeOf } from '../index.ts';
 
-function codeOf(fn: () => unknown): number | undefined {
-  try {
-    fn();
-  } catch (e) {
-    return isPsycheError(e) ? e.code : -1;
-  }
-  return undefined;
-}
+const codeOf = psycheErrorCodeOf;
 
 describe('PsycheError', () => {
   it('carries a stable code and typed context, matched by name', () => {

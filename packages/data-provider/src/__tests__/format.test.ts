@@ -6,8 +6,7 @@ import {
   createRng,
   fisherYatesShuffle,
   isPsycheError,
-  utf8Encode,
-} from '@psyche/core';
+  utf8Encode, psycheErrorCodeOf } from '@psyche/core';
 import {
   ShardLayout,
   SequenceOrder,
@@ -21,14 +20,7 @@ import {
 } from '../index.ts';
 import { positionalTokens } from './helpers.ts';
 
-function codeOf(fn: () => unknown): number | undefined {
-  try {
-    fn();
-  } catch (error) {
-    return isPsycheError(error) ? error.code : -1;
-  }
-  return undefined;
-}
+const codeOf = psycheErrorCodeOf;
 
 describe('manifest', () => {
   const manifest = manifestForShards([positionalTokens(100, 1000)], 1000, 8);

@@ -1,4 +1,4 @@
-import { createRng, fillGaussian, isPsycheError, DISTRO_INDEX_OUT_OF_RANGE, DISTRO_INVALID_CONFIG, DISTRO_NON_FINITE_VALUE, DISTRO_OPTIMIZER_STATE } from '@psyche/core';
+import { createRng, fillGaussian, isPsycheError, DISTRO_INDEX_OUT_OF_RANGE, DISTRO_INVALID_CONFIG, DISTRO_NON_FINITE_VALUE, DISTRO_OPTIMIZER_STATE, psycheErrorCodeOfAsync } from '@psyche/core';
 import { describe, expect, it } from 'vitest';
 import {
   AdamW,
@@ -34,14 +34,7 @@ function gradsFor(params: NamedTensor[], seed: number): Map<string, Float32Array
   return new Map(params.map((p) => [p.name, Float32Array.from(p.data, () => (rng.nextFloat() < 0.5 ? -1 : 1) * (0.5 + rng.nextFloat()))]));
 }
 
-async function codeOf(fn: () => Promise<unknown>): Promise<number | undefined> {
-  try {
-    await fn();
-  } catch (e) {
-    return isPsycheError(e) ? e.code : -1;
-  }
-  return undefined;
-}
+const codeOf = psycheErrorCodeOfAsync;
 
 describe('DisTrO semantics', () => {
   it('with top-k = chunk size and decay 0, one worker reduces to sign-SGD (both variants)', async () => {

@@ -1,17 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import * as ort from 'onnxruntime-node';
-import { isPsycheError, MODELING_DTYPE_MISMATCH, MODELING_GRAPH_INVALID, MODELING_INVALID_CONFIG, MODELING_SHAPE_MISMATCH } from '@psyche/core';
+import { isPsycheError, MODELING_DTYPE_MISMATCH, MODELING_GRAPH_INVALID, MODELING_INVALID_CONFIG, MODELING_SHAPE_MISMATCH, psycheErrorCodeOf } from '@psyche/core';
 import { GraphBuilder } from '../graph-builder.ts';
 import { encodeOnnxModel } from '../onnx-model.ts';
 
-function codeOf(f: () => unknown): number | undefined {
-  try {
-    f();
-  } catch (e) {
-    return isPsycheError(e) ? e.code : -1;
-  }
-  return undefined;
-}
+const codeOf = psycheErrorCodeOf;
 
 describe('GraphBuilder build-time checks', () => {
   it('rejects shapes that do not fit, with coded errors', () => {

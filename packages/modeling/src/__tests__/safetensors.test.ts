@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { isPsycheError, MODELING_CHECKPOINT_MISMATCH, MODELING_SAFETENSORS_LIMIT_EXCEEDED, MODELING_SAFETENSORS_MALFORMED } from '@psyche/core';
+import { isPsycheError, MODELING_CHECKPOINT_MISMATCH, MODELING_SAFETENSORS_LIMIT_EXCEEDED, MODELING_SAFETENSORS_MALFORMED, psycheErrorCodeOf } from '@psyche/core';
 import { decodeParameters, encodeParameters, loadLlamaCheckpoint, saveLlamaCheckpoint } from '../checkpoint.ts';
 import { llamaConfig } from '../llama-config.ts';
 import { llamaParameterSpecs } from '../llama-model.ts';
@@ -21,14 +21,7 @@ function header(json: string, data: Uint8Array = new Uint8Array()): Uint8Array {
   return out;
 }
 
-function codeOf(f: () => unknown): number | undefined {
-  try {
-    f();
-  } catch (e) {
-    return isPsycheError(e) ? e.code : -1;
-  }
-  return undefined;
-}
+const codeOf = psycheErrorCodeOf;
 
 describe('safetensors', () => {
   it('round-trips tensors and metadata', () => {
