@@ -21,7 +21,7 @@ import {
   type RoundRecord,
   type RunAccount,
 } from '@psyche/coordinator-client';
-import { computeChunkLayout, decodeDistroResult, assertSelectionsFit, type DistroResult } from '@psyche/distro';
+import { computeChunkLayout, assertSelectionsFit, type DistroResult } from '@psyche/distro';
 import {
   createLibp2pBlobStore,
   createLibp2pGossip,
@@ -503,7 +503,7 @@ export class PsycheNode {
     const ticket = await this.blobs.add(payload);
     const announcement: ResultAnnouncement = { kind: 'result', step: BigInt(step), batchStart: batch.start, batchEnd: batch.end, commitment, ticket, loss: trained.loss, tokens: trained.tokens };
     // Own result: accepted as decoded from its own wire bytes, as every peer will see it.
-    if (o.fault !== 'garbage') this.accept(step, this.me, { sender: this.me, dataHash: commitment.dataHash, result: decodeDistroResult(payload), bytes: payload.length });
+    if (o.fault !== 'garbage') this.accept(step, this.me, { sender: this.me, dataHash: commitment.dataHash, result: this.trainer.decodeResult(payload), bytes: payload.length });
     await this.gossip.publish(encodeAnnouncement(announcement));
     const s = this.status;
     s.loss = trained.loss;
@@ -584,7 +584,7 @@ export class PsycheNode {
       if (!verifyCommitment(announcement.commitment, nodeIdFromString(sender), step, { start: announcement.batchStart, end: announcement.batchEnd }, payload)) return reject('commitment does not match the payload or signature');
       let result: DistroResult;
       try {
-        result = decodeDistroResult(payload, { maxParameters: this.trainer.specs.length, maxSelected: 1 << 24 });
+        result = this.trainer.decodeResult(payload);
         this.checkShapes(result);
       } catch (e) {
         return reject(`payload is not a valid result for this model: ${e instanceof Error ? e.message : String(e)}`);

@@ -1,6 +1,6 @@
 import { sha256, toHex } from '@psyche/core';
 import { type DataProvider, openExampleDataset, openLocalProvider } from '@psyche/data-provider';
-import { DistroOptimizer, denseBf16Bytes, encodeDistroResult, type DistroResult, type NamedTensor } from '@psyche/distro';
+import { DistroOptimizer, decodeDistroResult, denseBf16Bytes, encodeDistroResult, type DistroResult, type NamedTensor } from '@psyche/distro';
 import { LlamaTrainSession } from '@psyche/gpu';
 import { decodeParameters, encodeParameters, initParameters, llamaParameterSpecs, loadLlamaCheckpoint, type ParameterSpec, type Parameters } from '@psyche/modeling';
 import type { RunFile } from './node-config.ts';
@@ -119,8 +119,18 @@ export class Trainer {
     const { loss, gradients } = await session.step(this.parameters, inputs, labels);
     const { result } = await this.optimizer.generate(gradients, lr);
     this.lookaheadLr = lr;
-    const payload = encodeDistroResult(result, this.run.run.distroQuantize1bit ? 'sign' : 'f32');
+    const payload = this.encodeResult(result);
     return { loss, payload, tokens: ids.length * seq, trainMs: performance.now() - started };
+  }
+
+  /** The run's wire encoding of a result (1-bit values if configured). */
+  encodeResult(result: DistroResult): Uint8Array {
+    return encodeDistroResult(result, this.run.run.distroQuantize1bit ? 'sign' : 'f32');
+  }
+
+  /** Decodes a peer's (or its own) wire bytes, bounded by this model's size; throws a coded error on malformed bytes. */
+  decodeResult(payload: Uint8Array): DistroResult {
+    return decodeDistroResult(payload, { maxParameters: this.specs.length, maxSelected: 1 << 24 });
   }
 
   /** Sign-SGD on the aggregate of the round's accepted results (every node applies the same list in the same order). */
