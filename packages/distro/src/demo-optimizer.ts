@@ -26,7 +26,7 @@ export class DemoOptimizer {
     const gradNorm = this.core.prepareGradients(gradients);
     this.core.weightDecay(lr);
     await this.core.accumulate(gradients, lr);
-    const result = await this.core.compress();
+    const { result } = await this.core.compress();
     await this.core.subtractSent(result);
     return { result, gradNorm };
   }

@@ -7,6 +7,8 @@ import { SparseMomentum } from './sparse-momentum-internal.ts';
 export interface GenerateOptions {
   /** Take the coefficients at these indices instead of the top-k (verifier replay). */
   readonly selectAt?: DistroResult;
+  /** With `selectAt`: also return the top-k this momentum would have chosen (what a verifier judges the claim against). */
+  readonly reportTopk?: boolean;
 }
 
 export interface GenerateOutput {
@@ -14,6 +16,8 @@ export interface GenerateOutput {
   readonly result: DistroResult;
   /** Global gradient norm before clipping (NaN when clipping is disabled). */
   readonly gradNorm: number;
+  /** The unforced top-k of the same coefficients, when `selectAt` and `reportTopk` were given. */
+  readonly topk?: DistroResult;
 }
 
 /**
@@ -81,9 +85,9 @@ export class DistroOptimizer {
     if (this.lastOwn !== undefined) await this.core.subtractSent(this.lastOwn);
     this.core.weightDecay(lr);
     await this.core.accumulate(gradients, lr);
-    const result = await this.core.compress(options.selectAt);
+    const { result, topk } = await this.core.compress(options.selectAt, options.reportTopk === true);
     this.lastOwn = result;
-    return { result, gradNorm };
+    return topk === undefined ? { result, gradNorm } : { result, gradNorm, topk };
   }
 
   /** Sign-SGD on the shared direction. Results are validated before any weight changes. */

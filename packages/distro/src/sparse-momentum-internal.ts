@@ -81,26 +81,29 @@ export class SparseMomentum {
    * top-k of the DCT of every momentum; or, with `selectAt`, the coefficients at the indices another
    * result chose (a verifier replaying a node must remove what that node published, not its own top-k).
    */
-  async compress(selectAt?: DistroResult): Promise<DistroResult> {
+  /** Top-k of each chunk's DCT, or the coefficients at `selectAt`'s indices (then also the top-k when `withTopk`). */
+  async compress(selectAt?: DistroResult, withTopk = false): Promise<{ result: DistroResult; topk?: DistroResult }> {
     const { kernels } = this.config;
     const forced = selectAt === undefined ? undefined : this.matchResults([selectAt]);
     const parameters: ParameterSelection[] = [];
+    const topkParameters: ParameterSelection[] = [];
     for (const [s, slot] of this.slots.entries()) {
       await kernels.encode(slot.delta, slot.layout, slot.dense);
       const chosen = forced?.[s]?.[0];
-      if (chosen === undefined) {
+      if (chosen === undefined || withTopk) {
         const indices = new Uint32Array(slot.layout.numChunks * slot.k);
         const values = new Float32Array(slot.layout.numChunks * slot.k);
         await kernels.topk(slot.dense, slot.layout, slot.k, indices, values);
-        parameters.push({ name: slot.param.name, layout: slot.layout, k: slot.k, indices, values });
-      } else {
+        (chosen === undefined ? parameters : topkParameters).push({ name: slot.param.name, layout: slot.layout, k: slot.k, indices, values });
+      }
+      if (chosen !== undefined) {
         const indices = chosen.indices.slice();
         const values = new Float32Array(indices.length);
         for (let j = 0; j < indices.length; j++) values[j] = slot.dense[Math.floor(j / chosen.k) * slot.layout.chunkElems + indices[j]!]!;
         parameters.push({ name: slot.param.name, layout: slot.layout, k: chosen.k, indices, values });
       }
     }
-    return { parameters };
+    return forced !== undefined && withTopk ? { result: { parameters }, topk: { parameters: topkParameters } } : { result: { parameters } };
   }
 
   /** Error feedback: delta ← delta − decode(own selection). */

@@ -200,4 +200,31 @@ describe('verifier replay (selectAt)', () => {
     const bad = { parameters: [{ ...published0.parameters[0]!, indices: new Uint32Array(published0.parameters[0]!.indices.length).fill(1 << 20) }, published0.parameters[1]!] };
     expect(await codeOf(() => b.generate(gradsFor(node, 99), 0.01, { selectAt: bad }))).toBe(DISTRO_INDEX_OUT_OF_RANGE);
   });
+
+  it('reportTopk returns the unforced top-k next to the forced selection: equal to the node own top-k for an honest claim and for a shifted one', async () => {
+    const node = model(21);
+    const replica = model(21);
+    const a = new DistroOptimizer(node, { topk: 4 });
+    const b = new DistroOptimizer(replica, { topk: 4 });
+    for (let step = 0; step < 3; step++) {
+      const grads = gradsFor(node, 40 + step);
+      const { result } = await a.generate(grads, 0.01);
+      // A lying claim: every index moved by one (sorted again within each chunk).
+      const shifted = { parameters: result.parameters.map((p) => ({ ...p, indices: shiftWithinChunks(p.indices, p.k, p.layout.chunkElems) })) };
+      const claim = step === 2 ? shifted : result;
+      const out = await b.generate(new Map([...grads].map(([k, v]) => [k, v.slice()])), 0.01, { selectAt: claim, reportTopk: true });
+      expect(out.topk).toBeDefined();
+      out.topk!.parameters.forEach((p, i) => {
+        expect([...p.indices]).toEqual([...result.parameters[i]!.indices]);
+        expect([...out.result.parameters[i]!.indices]).toEqual([...claim.parameters[i]!.indices]);
+      });
+    }
+    expect((await b.generate(gradsFor(replica, 50), 0.01)).topk).toBeUndefined();
+  });
 });
+
+function shiftWithinChunks(indices: Uint32Array, k: number, chunkElems: number): Uint32Array {
+  const out = new Uint32Array(indices.length);
+  for (let c = 0; c < indices.length; c += k) out.set(indices.subarray(c, c + k).map((i) => (i + 1) % chunkElems).sort(), c);
+  return out;
+}
