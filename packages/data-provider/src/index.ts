@@ -6,6 +6,7 @@
  * runs, and tokenizers (byte-level, GPT-2 BPE) behind the `psyche-data` CLI.
  */
 export * from './token-dtype.ts';
+export * from './simd-token-scan.ts';
 export * from './dataset-manifest.ts';
 export * from './sequence-order.ts';
 export * from './shard-layout.ts';

@@ -1,4 +1,5 @@
 import { DATA_INVALID_CONFIG, PsycheError } from '@psyche/core';
+import { maxTokenSimd } from './simd-token-scan.ts';
 
 /** Token element type of a shard: raw little-endian, no header (Psyche's `.bin` / `.ds` files). */
 export type TokenDtype = 'u16' | 'u32';
@@ -46,12 +47,25 @@ export function bytesOfTokens(tokens: TokenArray): Uint8Array {
   return new Uint8Array(tokens.buffer, tokens.byteOffset, tokens.byteLength);
 }
 
+/** Index of the first token ≥ vocabSize, or −1: the readable reference the fast check is tested against. */
+export function findTokenOutOfRangeReference(tokens: TokenArray, vocabSize: number): number {
+  for (let i = 0; i < tokens.length; i++) if (tokens[i]! >= vocabSize) return i;
+  return -1;
+}
+
+/** Below this many tokens the plain loop is as fast as copying into WebAssembly memory. */
+const SIMD_MIN_TOKENS = 256;
+
 /**
- * Index of the first token ≥ vocabSize, or −1. A plain loop: branch-free variants (OR of
- * vocabSize − 1 − token, two u16 per u32 load) measured no faster here (~2 ns/token under load).
+ * Index of the first token ≥ vocabSize, or −1. Long arrays first take their maximum with
+ * WebAssembly SIMD (≈0.2 ns/token including the copy, against ≈0.8–1.8 ns/token for the plain loop
+ * here) and run the plain loop only to locate a bad token; without SIMD the plain loop does it all.
  */
 export function findTokenOutOfRange(tokens: TokenArray, vocabSize: number): number {
   if (tokens instanceof Uint16Array && vocabSize >= 65_536) return -1;
-  for (let i = 0; i < tokens.length; i++) if (tokens[i]! >= vocabSize) return i;
-  return -1;
+  if (tokens.length >= SIMD_MIN_TOKENS) {
+    const max = maxTokenSimd(tokens);
+    if (max !== undefined && max < vocabSize) return -1;
+  }
+  return findTokenOutOfRangeReference(tokens, vocabSize);
 }
