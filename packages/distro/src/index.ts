@@ -16,6 +16,8 @@ export * from './bit-packing.ts';
 export * from './bf16.ts';
 export * from './distro-result.ts';
 export * from './wire-format.ts';
+export * from './bit-stream.ts';
+export * from './compact-wire-format.ts';
 export * from './named-tensor.ts';
 export * from './grad-clip.ts';
 export * from './lr-schedule.ts';

@@ -10,6 +10,8 @@ export const DISTRO_UNKNOWN_PARAMETER = 2007;
 export const DISTRO_INDEX_OUT_OF_RANGE = 2008;
 export const DISTRO_RESULT_LAYOUT_MISMATCH = 2009;
 export const DISTRO_OPTIMIZER_STATE = 2010;
+/** A compact (v2) result whose layout digest differs from the receiver's model: names, shapes, chunking, k or value encoding disagree. */
+export const DISTRO_WIRE_LAYOUT_MISMATCH = 2011;
 
 export type DistroErrorContext = {
   [DISTRO_INVALID_CONFIG]: { field: string; value: string; expected: string };
@@ -23,4 +25,5 @@ export type DistroErrorContext = {
   [DISTRO_INDEX_OUT_OF_RANGE]: { name: string; index: number; limit: number };
   [DISTRO_RESULT_LAYOUT_MISMATCH]: { name: string; reason: string };
   [DISTRO_OPTIMIZER_STATE]: { reason: string };
+  [DISTRO_WIRE_LAYOUT_MISMATCH]: { expected: string; received: string };
 };

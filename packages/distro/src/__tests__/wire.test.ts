@@ -1,4 +1,4 @@
-import { createRng, fillGaussian, isPsycheError, DISTRO_WIRE_LIMIT_EXCEEDED, DISTRO_WIRE_MALFORMED, DISTRO_WIRE_TRUNCATED, DISTRO_WIRE_UNSUPPORTED_VERSION } from '@psyche/core';
+import { isPsycheError, DISTRO_WIRE_LIMIT_EXCEEDED, DISTRO_WIRE_MALFORMED, DISTRO_WIRE_TRUNCATED, DISTRO_WIRE_UNSUPPORTED_VERSION } from '@psyche/core';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
@@ -6,8 +6,6 @@ import {
   decodeDistroResult,
   encodeDistroResult,
   encodedResultSize,
-  fastEncode,
-  fastTopk,
   fromBf16Bits,
   packBits,
   packSigns,
@@ -15,27 +13,13 @@ import {
   unpackBits,
   unpackSigns,
   type DistroResult,
-  type ParameterSelection,
 } from '../index.ts';
+import { sampleResult, selectionOf } from './wire-fixtures.ts';
 
 const FUZZ_RUNS = Number(process.env.FUZZ_RUNS ?? 10_000);
 
-function selectionOf(name: string, shape: number[], k: number, seed: number, chunk = 64): ParameterSelection {
-  const rng = createRng(seed);
-  const layout = computeChunkLayout(shape, chunk);
-  const x = fillGaussian(rng, new Float32Array(layout.size));
-  const c = new Float32Array(layout.size);
-  fastEncode(x, layout, c);
-  const kk = Math.min(k, layout.chunkElems);
-  const indices = new Uint32Array(layout.numChunks * kk);
-  const values = new Float32Array(layout.numChunks * kk);
-  fastTopk(c, layout, kk, indices, values);
-  return { name, layout, k: kk, indices, values };
-}
 
-const sample: DistroResult = {
-  parameters: [selectionOf('model.layers.0.mlp.up_proj.weight', [128, 96], 4, 1), selectionOf('bias', [100], 3, 2), selectionOf('scalar', [], 4, 3), selectionOf('conv', [2, 3, 10], 5, 4, 8)],
-};
+const sample = sampleResult;
 
 describe('bit packing', () => {
   it('round trips any width from 0 to 32 bits, LSB first', () => {
