@@ -1,6 +1,6 @@
 import { sha256, toHex } from '@psyche/core';
 import { type DataProvider, openExampleDataset, openLocalProvider } from '@psyche/data-provider';
-import { DistroOptimizer, decodeDistroResult, denseBf16Bytes, encodeDistroResult, type DistroResult, type NamedTensor } from '@psyche/distro';
+import { DistroOptimizer, decodeResultWithLayout, denseBf16Bytes, encodeCompactResult, resultLayoutOf, type DistroResult, type NamedTensor, type ResultLayout } from '@psyche/distro';
 import { LlamaTrainSession } from '@psyche/gpu';
 import { decodeParameters, encodeParameters, initParameters, llamaParameterSpecs, loadLlamaCheckpoint, type ParameterSpec, type Parameters } from '@psyche/modeling';
 import type { RunFile } from './node-config.ts';
@@ -123,14 +123,24 @@ export class Trainer {
     return { loss, payload, tokens: ids.length * seq, trainMs: performance.now() - started };
   }
 
-  /** The run's wire encoding of a result (1-bit values if configured). */
+  /**
+   * The run's wire encoding of a result: compact v2 (every node knows the model, so only an 8-byte
+   * digest of the layout travels, then the packed indices and values), 1-bit values if configured.
+   */
   encodeResult(result: DistroResult): Uint8Array {
-    return encodeDistroResult(result, this.run.run.distroQuantize1bit ? 'sign' : 'f32');
+    return encodeCompactResult(result, this.resultLayout());
   }
 
-  /** Decodes a peer's (or its own) wire bytes, bounded by this model's size; throws a coded error on malformed bytes. */
+  /** Decodes a peer's (or its own) wire bytes against this model's layout (v2, or v1 with the same layout); throws a coded error on malformed bytes or another layout. */
   decodeResult(payload: Uint8Array): DistroResult {
-    return decodeDistroResult(payload, { maxParameters: this.specs.length, maxSelected: 1 << 24 });
+    return decodeResultWithLayout(payload, this.resultLayout());
+  }
+
+  private wireLayout: ResultLayout | undefined;
+  private resultLayout(): ResultLayout {
+    const c = this.run.run;
+    this.wireLayout ??= resultLayoutOf(this.specs, { chunk: c.distroChunk, topk: c.distroTopk }, c.distroQuantize1bit ? 'sign' : 'f32');
+    return this.wireLayout;
   }
 
   /** Sign-SGD on the aggregate of the round's accepted results (every node applies the same list in the same order). */
