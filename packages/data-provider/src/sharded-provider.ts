@@ -4,7 +4,7 @@ import { manifestSequenceCount, type DatasetManifest } from './dataset-manifest.
 import { forEachLimited } from './concurrency-internal.ts';
 import { ShardLayout } from './shard-layout.ts';
 import { SequenceOrder } from './sequence-order.ts';
-import { allocateTokens, bytesPerToken, findTokenOutOfRange, tokensFromBytes } from './token-dtype.ts';
+import { allocateTokensUninitialized, bytesPerToken, findTokenOutOfRange, tokensFromBytes } from './token-dtype.ts';
 
 /** Where a sharded provider's bytes come from: a directory, an HTTP server, memory. */
 export interface ShardReader {
@@ -76,7 +76,8 @@ export class ShardedProvider implements DataProvider {
     const { dtype, seqLen } = this.manifest;
     const rowTokens = seqLen + 1;
     const sequences = this.order.sequencesFor(batchIds);
-    const out = allocateTokens(dtype, sequences.length * rowTokens);
+    // Every row is written below before the batch is returned; a failed read discards it.
+    const out = allocateTokensUninitialized(dtype, sequences.length * rowTokens);
     const rowsOf = new Map<number, number[]>();
     sequences.forEach((sequence, row) => {
       const rows = rowsOf.get(sequence);

@@ -16,7 +16,8 @@ import {
 } from '@psyche/core';
 import { throwIfAborted, type DataDescription, type DataProvider, type GetSequencesOptions, type TokenBatch } from './data-provider.ts';
 import { assertBatchId } from './sequence-order.ts';
-import { allocateTokens, bytesOfTokens, bytesPerToken, findTokenOutOfRange, tokensFromBytes, type TokenArray } from './token-dtype.ts';
+import { forEachLimited } from './concurrency-internal.ts';
+import { allocateTokensUninitialized, bytesOfTokens, bytesPerToken, findTokenOutOfRange } from './token-dtype.ts';
 import { CONNECTION_REQUEST_ID, FrameDecoder, TCP_PROTOCOL_VERSION, decodeMessage, encodeMessage, type DataMessage } from './tcp-frames.ts';
 
 export interface TcpDataClientOptions {
@@ -31,9 +32,17 @@ export interface TcpDataClientOptions {
   requestTimeoutMs?: number;
   /** Largest response frame accepted whatever the server says (default 256 MiB). */
   maxFrameBytes?: number;
-  /** Requests in flight at once when a call is split (default 4). */
+  /**
+   * A call is split into requests of at most this many ids (and at most the server's limit),
+   * pipelined: the server reads the next while this side receives the last (default 64).
+   */
+  idsPerRequest?: number;
+  /** Requests of one call in flight at once (default 8). */
   maxInFlight?: number;
 }
+
+/** Size of the buffer the socket reads into (reused for every read: no allocation per chunk). */
+const READ_BUFFER_BYTES = 1 << 20;
 
 interface Pending {
   resolve(message: DataMessage): void;
@@ -71,9 +80,20 @@ export class TcpDataClient implements DataProvider {
     }
     const peer = `${options.host}:${options.port}`;
     const maxFrameBytes = options.maxFrameBytes ?? 256 * 1024 * 1024;
-    const decoder = new FrameDecoder(maxFrameBytes);
+    // Transient frames: every message is handled inside onBytes (tokens copied out there), before the next read reuses the buffer.
+    const decoder = new FrameDecoder(maxFrameBytes, { transient: true });
     const pending = new Map<number, Pending>();
-    const socket = connect({ host: options.host, port: options.port });
+    const socket = connect({
+      host: options.host,
+      port: options.port,
+      onread: {
+        buffer: Buffer.allocUnsafe(READ_BUFFER_BYTES),
+        callback: (bytesRead, buffer) => {
+          onBytes(buffer.subarray(0, bytesRead));
+          return true;
+        },
+      },
+    });
     socket.setNoDelay(true);
     let client: TcpDataClient | undefined;
     let handshake: Pending | undefined;
@@ -85,7 +105,7 @@ export class TcpDataClient implements DataProvider {
       pending.clear();
       socket.destroy();
     };
-    socket.on('data', (chunk: Buffer) => {
+    const onBytes = (chunk: Uint8Array): void => {
       let messages: DataMessage[];
       try {
         messages = decoder.push(chunk).map(decodeMessage);
@@ -113,7 +133,7 @@ export class TcpDataClient implements DataProvider {
         pending.delete(message.requestId);
         entry?.resolve(message);
       }
-    });
+    };
     socket.on('error', (cause) => failAll(new PsycheError(DATA_CONNECTION_CLOSED, { peer, reason: cause.message }, `${peer}: ${cause.message}`, { cause })));
     socket.on('close', () => failAll(new PsycheError(DATA_CONNECTION_CLOSED, { peer, reason: 'closed' }, `${peer}: connection closed`)));
 
@@ -172,16 +192,14 @@ export class TcpDataClient implements DataProvider {
     const { dtype, seqLen, vocabSize } = this.description;
     const rowTokens = seqLen + 1;
     const rowBytes = rowTokens * bytesPerToken(dtype);
-    const single = batchIds.length > 0 && batchIds.length <= this.maxIdsPerRequest;
-    let out = single ? undefined : allocateTokens(dtype, batchIds.length * rowTokens);
-    const chunks: number[] = [];
-    for (let start = 0; start < batchIds.length; start += this.maxIdsPerRequest) chunks.push(start);
-    let next = 0;
-    const lanes = Array.from({ length: Math.min(this.options.maxInFlight ?? 4, chunks.length) }, async () => {
-      while (next < chunks.length) {
-        const start = chunks[next++]!;
-        const ids = batchIds.slice(start, start + this.maxIdsPerRequest);
-        const response = await this.request(step, ids, options.signal);
+    // Every row is written by a response before the batch is returned; a failure discards it.
+    const out = allocateTokensUninitialized(dtype, batchIds.length * rowTokens);
+    const outBytes = bytesOfTokens(out);
+    const idsPerRequest = Math.max(1, Math.min(this.maxIdsPerRequest, this.options.idsPerRequest ?? 64));
+    await forEachLimited(chunkStarts(batchIds.length, idsPerRequest), this.options.maxInFlight ?? 8, async (start) => {
+      const ids = batchIds.slice(start, start + idsPerRequest);
+      // Runs inside the socket's read callback: the frame is a view of the reused read buffer, so its tokens are copied out here.
+      await this.request(step, ids, options.signal, (response) => {
         if (response.type === 'rejected') {
           throw new PsycheError(DATA_REQUEST_REJECTED, { reason: response.reason, step, batchIds: ids.join(',').slice(0, 200) }, `${this.description.name}: rejected (${response.reason}) at step ${step}`);
         }
@@ -191,23 +209,15 @@ export class TcpDataClient implements DataProvider {
           this.abandon(error);
           throw error;
         }
-        // One request: view the frame's own buffer (tokens sit at an aligned offset), copying only if it is not aligned.
-        let tokens: TokenArray;
-        if (out === undefined) {
-          tokens = tokensFromBytes(dtype, response.tokens);
-          out = tokens;
-        } else {
-          bytesOfTokens(out).set(response.tokens, start * rowBytes);
-          tokens = out.subarray(start * rowTokens, (start + ids.length) * rowTokens);
-        }
+        outBytes.set(response.tokens, start * rowBytes);
+        const tokens = out.subarray(start * rowTokens, (start + ids.length) * rowTokens);
         const bad = findTokenOutOfRange(tokens, vocabSize);
         if (bad >= 0) {
           throw new PsycheError(DATA_TOKEN_OUT_OF_RANGE, { source: this.description.name, position: bad, token: tokens[bad]!, vocabSize }, `${this.description.name}: served token ${tokens[bad]!} ≥ vocabSize ${vocabSize}`);
         }
-      }
+      });
     });
-    await Promise.all(lanes);
-    return { dtype, seqLen, batchIds: [...batchIds], tokens: out ?? allocateTokens(dtype, 0) };
+    return { dtype, seqLen, batchIds: [...batchIds], tokens: out };
   }
 
   async close(): Promise<void> {
@@ -226,11 +236,12 @@ export class TcpDataClient implements DataProvider {
     this.socket.destroy();
   }
 
-  private request(step: number, batchIds: number[], signal: AbortSignal | undefined): Promise<DataMessage> {
+  /** Sends one request; `handle` runs synchronously on the response (valid only during the call) and settles the promise. */
+  private request(step: number, batchIds: number[], signal: AbortSignal | undefined, handle: (response: DataMessage) => void): Promise<void> {
     const requestId = this.nextRequestId;
     this.nextRequestId = (this.nextRequestId + 1) % CONNECTION_REQUEST_ID;
     const timeoutMs = this.options.requestTimeoutMs ?? 30_000;
-    return new Promise<DataMessage>((resolve, reject) => {
+    return new Promise<void>((resolve, reject) => {
       const settle = (): void => {
         clearTimeout(timer);
         signal?.removeEventListener('abort', onAbort);
@@ -247,7 +258,12 @@ export class TcpDataClient implements DataProvider {
       this.pending.set(requestId, {
         resolve: (message) => {
           settle();
-          resolve(message);
+          try {
+            handle(message);
+            resolve();
+          } catch (error) {
+            reject(error);
+          }
         },
         reject: (error) => {
           settle();
@@ -258,6 +274,12 @@ export class TcpDataClient implements DataProvider {
       this.socket.write(encodeMessage({ type: 'request', requestId, step, batchIds }));
     });
   }
+}
+
+function chunkStarts(length: number, size: number): number[] {
+  const starts: number[] = [];
+  for (let start = 0; start < length; start += size) starts.push(start);
+  return starts;
 }
 
 function remoteError(peer: string, code: number, message: string): PsycheError {

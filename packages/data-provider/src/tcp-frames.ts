@@ -53,11 +53,13 @@ function malformed(offset: number, reason: string): never {
   throw new PsycheError(DATA_FRAME_MALFORMED, { offset, reason }, `malformed frame at byte ${offset}: ${reason}`);
 }
 
+/** A u64 that must fit a double exactly; read as two u32 (no BigInt: requests carry up to 1024 ids). */
 function safeU64(reader: ByteReader, what: string): number {
   const at = reader.offset;
-  const value = reader.u64();
-  if (value > BigInt(Number.MAX_SAFE_INTEGER)) malformed(at, `${what} ${value} exceeds 2^53 − 1`);
-  return Number(value);
+  const low = reader.u32();
+  const high = reader.u32();
+  if (high >= 2 ** 21) malformed(at, `${what} ${(BigInt(high) << 32n) | BigInt(low)} exceeds 2^53 − 1`);
+  return high * 2 ** 32 + low;
 }
 
 /** Encodes one message as a whole frame (header included). Sequences frames are better sent with encodeSequencesHeader + the token bytes. */
@@ -81,7 +83,8 @@ export function encodeMessage(message: DataMessage): Uint8Array {
       break;
     case 'request':
       writer.u32(message.requestId).u64(BigInt(message.step)).u32(message.batchIds.length);
-      for (const id of message.batchIds) writer.u64(BigInt(id));
+      // Ids are safe integers: two u32 halves, as safeU64 reads them.
+      for (const id of message.batchIds) writer.u32(id % 2 ** 32).u32(Math.floor(id / 2 ** 32));
       break;
     case 'sequences':
       // Three zero bytes put the tokens at payload offset 12, so a fresh frame buffer can be viewed as u16/u32 without a copy.
@@ -177,6 +180,8 @@ export function decodeMessage(payload: Uint8Array): DataMessage {
   }
 }
 
+const REUSED_ASSEMBLY_BYTES = 16 * 1024 * 1024;
+
 /**
  * Incremental frame splitter for a byte stream. Holds at most one frame (≤ maxFrameBytes) plus a
  * partial header: a peer announcing a bigger frame gets DATA_FRAME_TOO_LARGE before anything is
@@ -191,9 +196,22 @@ export class FrameDecoder {
   private frameFilled = 0;
   private consumed = 0;
   private failed: PsycheError | undefined;
+  private readonly transient: boolean;
+  /**
+   * Transient mode's two reusable assembly buffers, used in turn: a push can return one assembled
+   * frame and start assembling the next, which must not overwrite it.
+   */
+  private readonly assemblies: (Uint8Array | undefined)[] = [undefined, undefined];
+  private nextAssembly = 0;
 
-  constructor(maxFrameBytes: number) {
+  /**
+   * `transient`: the caller uses each returned frame before its next push (a socket `onread`
+   * buffer refilled on every read): frames are then views of the input chunk or of one assembly
+   * buffer the decoder reuses, so receiving allocates nothing per frame.
+   */
+  constructor(maxFrameBytes: number, options: { transient?: boolean } = {}) {
     this.maxFrameBytes = maxFrameBytes;
+    this.transient = options.transient ?? false;
   }
 
   /** Bytes currently held (bounded by maxFrameBytes + 4). */
@@ -241,7 +259,7 @@ export class FrameDecoder {
           this.consumed += FRAME_HEADER_BYTES + length;
           continue;
         }
-        this.frame = new Uint8Array(length);
+        this.frame = this.assemblyBuffer(length);
         this.frameFilled = 0;
       }
       const take = Math.min(this.frame.length - this.frameFilled, chunk.length - at);
@@ -256,6 +274,18 @@ export class FrameDecoder {
         this.headerFilled = 0;
       }
     }
+  }
+
+  private assemblyBuffer(length: number): Uint8Array {
+    if (!this.transient) return new Uint8Array(length);
+    const index = this.nextAssembly;
+    this.nextAssembly = 1 - index;
+    const kept = this.assemblies[index];
+    if (kept !== undefined && kept.length >= length) return kept.subarray(0, length);
+    const buffer = new Uint8Array(length);
+    // A rare huge frame is not kept: REUSED_ASSEMBLY_BYTES, not the largest frame seen, bounds what stays allocated.
+    if (length <= REUSED_ASSEMBLY_BYTES) this.assemblies[index] = buffer;
+    return buffer;
   }
 
   private fail(error: PsycheError): never {

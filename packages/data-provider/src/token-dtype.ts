@@ -30,6 +30,16 @@ export function allocateTokens(dtype: TokenDtype, length: number): TokenArray {
 }
 
 /**
+ * Like allocateTokens without zero-filling (Buffer.allocUnsafeSlow: its own ArrayBuffer at offset 0),
+ * for outputs whose every element is written before anyone reads them.
+ */
+export function allocateTokensUninitialized(dtype: TokenDtype, length: number): TokenArray {
+  const width = bytesPerToken(dtype);
+  const bytes = Buffer.allocUnsafeSlow(length * width);
+  return dtype === 'u16' ? new Uint16Array(bytes.buffer, bytes.byteOffset, length) : new Uint32Array(bytes.buffer, bytes.byteOffset, length);
+}
+
+/**
  * Views little-endian token bytes as a typed array without copying when the bytes are aligned,
  * copying otherwise (typed arrays need an offset that is a multiple of the element size).
  */

@@ -84,6 +84,31 @@ describe('TCP data server + client', () => {
     await client.close();
     await small.close();
   });
+
+  it('pipelined sub-requests (any size, any depth) give the rows of one request; a rejected piece fails the call, not the connection', async () => {
+    let calls = 0;
+    const picky = await startTcpDataServer({
+      provider: memory(),
+      // Rejects every request that holds id 251 (not among `ids`), wherever the client's split puts it.
+      authorize: ({ batchIds }) => {
+        calls++;
+        return batchIds.includes(251) ? { rejected: 'not-in-this-round' } : 'ok';
+      },
+    });
+    const ids = Array.from({ length: 61 }, (_, i) => (i * 53) % 250);
+    const expected = (await memory().getSequences(ids)).tokens;
+    for (const [idsPerRequest, maxInFlight] of [[1, 1], [3, 2], [7, 8], [64, 8], [100, 3]] as const) {
+      const client = await connectTcpDataProvider({ host: '127.0.0.1', port: picky.port, clientId: 'p', defaultStep: 0, idsPerRequest, maxInFlight });
+      calls = 0;
+      expect((await client.getSequences(ids)).tokens).toEqual(expected);
+      expect(calls).toBe(Math.ceil(ids.length / idsPerRequest));
+      expect(await codeOf(client.getSequences([...ids.slice(0, 20), 251, ...ids.slice(20)]))).toBe(DATA_REQUEST_REJECTED);
+      // Responses to the failed call's other pieces still arrive and are dropped; the next call is whole.
+      expect((await client.getSequences(ids.slice(5, 40))).tokens).toEqual(expected.subarray(5 * (seqLen + 1), 40 * (seqLen + 1)));
+      await client.close();
+    }
+    await picky.close();
+  });
 });
 
 describe('round authorization', () => {

@@ -50,22 +50,33 @@ describe('TCP frames', () => {
     );
   });
 
-  it('the streaming decoder equals the reference splitter for any stream cut anywhere (fuzz)', () => {
+  it('the streaming decoder equals the reference splitter for any stream cut anywhere, transient mode and reused input included (fuzz)', () => {
     fc.assert(
       fc.property(
         fc.array(messageArbitrary, { maxLength: 6 }),
         fc.uint8Array({ maxLength: 12 }),
         fc.array(fc.nat(), { maxLength: 8 }),
         fc.integer({ min: 1, max: 400 }),
-        (messages, garbage, cuts, maxFrameBytes) => {
+        fc.boolean(),
+        (messages, garbage, cuts, maxFrameBytes, transient) => {
           const stream = concat([...messages.map(encodeMessage), garbage]);
           const expected = splitFramesReference(stream, maxFrameBytes);
-          const decoder = new FrameDecoder(maxFrameBytes);
+          const decoder = new FrameDecoder(maxFrameBytes, { transient });
           const frames: Uint8Array[] = [];
           let errorCode: number | undefined;
-          for (const chunk of chunked(stream, cuts)) {
+          // Transient mode: one input buffer refilled for every push (as a socket onread buffer), and
+          // scribbled over after each push, so a frame kept past its push would show up as corrupt.
+          const reused = new Uint8Array(stream.length);
+          for (const original of chunked(stream, cuts)) {
+            const chunk = transient ? reused.subarray(0, original.length) : original;
+            if (transient) chunk.set(original);
             try {
-              frames.push(...decoder.push(chunk).map((frame) => frame.slice()));
+              const completed = decoder.push(chunk);
+              frames.push(...completed.map((frame) => frame.slice()));
+              if (transient) {
+                reused.fill(0xee);
+                for (const frame of completed) frame.fill(0xdd);
+              }
             } catch (error) {
               expect(isPsycheError(error)).toBe(true);
               errorCode = (error as { code: number }).code;
