@@ -161,6 +161,27 @@ export function gossipComplianceCases<H extends GossipHarness>(suite: Compliance
       },
     ],
     [
+      'a message accepted before any handler is registered reaches the first handler, once',
+      async (h) => {
+        // The reference node's bug: the first copy was accepted with no handler listening, marked
+        // seen, and every retransmission then dropped as a duplicate, so it was never delivered.
+        const nodes = await h.addNodes('compliance-run', 3, { rebroadcast: { delaysMs: [100, 200] } });
+        for (const node of nodes) node.setMembers(nodes.map((n) => n.nodeId));
+        const [publisher, late, witness] = nodes as [Gossip, Gossip, Gossip];
+        const witnessed = collect(witness).messages;
+        const { id } = await publisher.publish(new TextEncoder().encode('announcement'));
+        await waitFor(() => witnessed.length === 1, 10_000, 'delivery to the witness');
+        await sleep(600); // the publisher's retransmissions have come and gone
+        const inbox: GossipMessage[] = [];
+        late.onMessage((m) => inbox.push(m));
+        strictEqual(inbox.length, 0, 'handed over after onMessage returns');
+        await waitFor(() => inbox.length === 1, 5_000, 'backlog delivery');
+        await sleep(200);
+        strictEqual(inbox.length, 1);
+        strictEqual(inbox[0]!.id, id);
+      },
+    ],
+    [
       'rebroadcast policy reaches a member that joined after the first send',
       async (h) => {
         const [publisher] = await h.addNodes('compliance-run', 1, { rebroadcast: { delaysMs: [1_500, 3_000] } });

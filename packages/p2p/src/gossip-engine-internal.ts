@@ -49,6 +49,11 @@ export class GossipEngine implements Gossip {
   readonly #messageHandlers = new Set<(message: GossipMessage) => void>();
   readonly #rejectHandlers = new Set<(rejection: GossipRejection) => void>();
   readonly #timers = new Set<NodeJS.Timeout>();
+  readonly #maxBacklogBytes: number;
+  /** Accepted while no handler was registered; handed to the first one (see `onMessage`). */
+  #backlog: GossipMessage[] = [];
+  #backlogBytes = 0;
+  #flushScheduled = false;
   #seq = 0;
   #stopped = false;
 
@@ -61,6 +66,7 @@ export class GossipEngine implements Gossip {
     this.maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
     this.#rebroadcast = options.rebroadcast ?? DEFAULT_REBROADCAST_POLICY;
     this.#seenCacheSize = options.seenCacheSize ?? 65_536;
+    this.#maxBacklogBytes = options.maxBacklogBytes ?? 4 * 1024 * 1024;
     this.#now = options.now ?? Date.now;
     this.scores = options.scores ?? new PeerScores();
   }
@@ -183,6 +189,13 @@ export class GossipEngine implements Gossip {
       payload: envelope.payload,
       receivedFrom: from,
     };
+    // Behind a backlog not yet handed over, so that handlers see messages in arrival order.
+    if (this.#messageHandlers.size === 0 || this.#backlog.length > 0) this.#keep(message);
+    else this.#dispatch(message);
+    return 'accept';
+  }
+
+  #dispatch(message: GossipMessage): void {
     for (const handler of this.#messageHandlers) {
       try {
         handler(message);
@@ -190,11 +203,30 @@ export class GossipEngine implements Gossip {
         // A throwing application handler must not break delivery to the others or the transport.
       }
     }
-    return 'accept';
+  }
+
+  #keep(message: GossipMessage): void {
+    this.#backlog.push(message);
+    this.#backlogBytes += message.payload.length;
+    while (this.#backlogBytes > this.#maxBacklogBytes && this.#backlog.length > 0) {
+      this.#backlogBytes -= this.#backlog.shift()!.payload.length;
+    }
   }
 
   onMessage(handler: (message: GossipMessage) => void): () => void {
     this.#messageHandlers.add(handler);
+    if (this.#backlog.length > 0 && !this.#flushScheduled) {
+      // After onMessage returns, as every other delivery; to whoever listens by then.
+      this.#flushScheduled = true;
+      queueMicrotask(() => {
+        this.#flushScheduled = false;
+        if (this.#messageHandlers.size === 0) return;
+        const backlog = this.#backlog;
+        this.#backlog = [];
+        this.#backlogBytes = 0;
+        for (const message of backlog) this.#dispatch(message);
+      });
+    }
     return () => this.#messageHandlers.delete(handler);
   }
 
@@ -210,6 +242,8 @@ export class GossipEngine implements Gossip {
     this.#timers.clear();
     this.#messageHandlers.clear();
     this.#rejectHandlers.clear();
+    this.#backlog = [];
+    this.#backlogBytes = 0;
     await this.#onStop();
   }
 }

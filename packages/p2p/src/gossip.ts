@@ -39,7 +39,11 @@ export interface Gossip {
   setMembers(members: Iterable<NodeId>): void;
   /** Signs and broadcasts; then retransmits per the rebroadcast policy. */
   publish(payload: Uint8Array): Promise<PublishResult>;
-  /** Calls `handler` for every accepted message; returns the unsubscribe function. */
+  /**
+   * Calls `handler` for every accepted message; returns the unsubscribe function. Messages accepted
+   * while no handler was registered (a node that joined the topic before it listens) are kept, up to
+   * `GossipOptions.maxBacklogBytes`, and handed to the first handler registered, in a microtask.
+   */
   onMessage(handler: (message: GossipMessage) => void): () => void;
   /** Calls `handler` for every dropped message, with its coded error. */
   onReject(handler: (rejection: GossipRejection) => void): () => void;
@@ -65,6 +69,12 @@ export interface GossipOptions {
   rebroadcast?: RebroadcastPolicy;
   /** How many message ids are remembered to drop duplicates (FIFO beyond this). */
   seenCacheSize?: number;
+  /**
+   * Payload bytes of accepted messages kept while no `onMessage` handler is registered (oldest
+   * dropped beyond this). Default 4 MiB. Without it a message arriving before the handler was lost
+   * for good: it was marked seen, so its retransmissions were dropped as duplicates.
+   */
+  maxBacklogBytes?: number;
   scores?: PeerScores;
   /** Wall clock for envelope timestamps; injectable for tests. */
   now?: () => number;
