@@ -72,6 +72,9 @@ export interface LocalRunSummary {
   readonly witnessSubmissions: number;
   readonly witnessFailures: number;
   readonly resultsRejected: number;
+  /** Peer results judged by recomputation, and how many of those were rejected. */
+  readonly resultsVerified: number;
+  readonly verificationRejections: number;
   readonly healthyAtEnd: number;
   readonly droppedOrGone: number;
   readonly fingerprints: string[];
@@ -329,11 +332,6 @@ export class LocalRun {
       const e = n.events.filter((x) => x.event === 'checkpoint_written').at(-1);
       return e ? [String(e.sha256)] : [];
     });
-    const received = this.view.nodes.map((n) => {
-      const last = n.events.filter((e) => e.event === 'stopped' || e.event === 'trained').length;
-      return last;
-    });
-    void received;
     const lastCheckpoint = this.view.nodes
       .map((n) => n.events.filter((e) => e.event === 'checkpoint_written').at(-1))
       .find((e) => e !== undefined);
@@ -361,6 +359,7 @@ export class LocalRun {
     const witnessOk = this.view.witness.filter((w) => w.ok).length;
     const witnessFailed = this.view.witness.filter((w) => !w.ok).length;
     const rejected = this.view.nodes.reduce((n, node) => n + node.events.filter((e) => e.event === 'result_rejected').length, 0);
+    const verified = this.view.nodes.flatMap((node) => node.events.filter((e) => e.event === 'verified'));
     // Nodes have exited by now: their last log lines carry the counters.
     const receivedBytes = this.view.nodes.reduce((n, node) => n + Number(node.events.filter((e) => e.event === 'trained').at(-1)?.bytesReceived ?? 0), 0);
     void statuses;
@@ -382,6 +381,8 @@ export class LocalRun {
       witnessSubmissions: witnessOk,
       witnessFailures: witnessFailed,
       resultsRejected: rejected,
+      resultsVerified: verified.length,
+      verificationRejections: verified.filter((e) => e.accepted === false).length,
       healthyAtEnd: healthy,
       droppedOrGone: o.nodes - healthy,
       fingerprints,
@@ -494,6 +495,8 @@ export function serializeRunFile(run: RunFile, source: string): string {
     `dir = ${JSON.stringify(resolve(run.data.dir))}`,
     `shuffle_seed = ${JSON.stringify(run.data.shuffleSeed)}`,
     `location = ${JSON.stringify(r.dataLocation)}`,
+    '[verify]',
+    `recompute = ${run.verify.recompute}`,
   ];
   return `${lines.join('\n')}\n`;
 }
@@ -513,6 +516,7 @@ export function formatSummary(s: LocalRunSummary): string {
     `throughput             ${s.tokensPerSecond.toFixed(0)} tokens/s (all nodes, whole run)`,
     `bytes per node per step ${s.resultBytesPerNodePerStep.toFixed(0)} B sent (DisTrO result) vs ${s.denseBf16BytesPerStep} B dense bf16 = ${s.compressionRatio.toFixed(0)}× fewer; ${s.bytesReceivedPerNodePerStep.toFixed(0)} B received`,
     `witnesses              ${s.witnessSubmissions} submissions accepted, ${s.witnessFailures} failed; ${s.resultsRejected} results rejected`,
+    `verifiers              ${s.resultsVerified} results recomputed, ${s.verificationRejections} rejected by recomputation`,
     `health                 ${s.healthyAtEnd} of ${s.nodes} nodes healthy at the end, ${s.droppedOrGone} dropped or gone`,
     `weights                ${s.identicalWeights ? 'identical on every node' : 'DIFFER between nodes'} (sha256 ${s.fingerprints.map((x) => x.slice(0, 12)).join(', ')})`,
     `final checkpoint       ${s.checkpointDir ?? 'none'}`,

@@ -21,6 +21,16 @@ export interface RunFile {
   readonly modelCheckpoint: string | undefined;
   readonly data: DataConfig;
   readonly schedule: ScheduleConfig;
+  readonly verify: VerifyConfig;
+}
+
+export interface VerifyConfig {
+  /**
+   * Every member replays every other member's DisTrO momentum from the epoch's first step and
+   * judges each published result against its own recomputation (docs/reference-node.md). Costs one
+   * extra forward/backward per other member per step.
+   */
+  readonly recompute: boolean;
 }
 
 export interface DataConfig {
@@ -82,6 +92,7 @@ export function parseRunFile(text: string, path = '<run config>'): RunFile {
   const model = table(path, root, 'model');
   const data = table(path, root, 'data');
   const schedule = table(path, root, 'schedule');
+  const verify = table(path, root, 'verify');
   const d = defaultRunConfig();
   const int = (t: Table, s: string, k: string, f?: number) => num(path, t, s, k, f, true);
   const runConfig: RunConfig = {
@@ -141,6 +152,7 @@ export function parseRunFile(text: string, path = '<run config>'): RunFile {
       warmupSteps: int(schedule, 'schedule', 'warmup_steps', 0),
       minLrFraction: num(path, schedule, 'schedule', 'min_lr_fraction', 0.1),
     },
+    verify: { recompute: bool(path, verify, 'verify', 'recompute', false) },
   };
 }
 

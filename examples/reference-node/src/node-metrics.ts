@@ -23,6 +23,8 @@ export interface NodeStatus {
   peers: number;
   resultsAccepted: number;
   resultsRejected: number;
+  /** Peer results judged by recomputation (verifier duty). */
+  resultsVerified: number;
   witnessSubmissions: number;
   witnessFailures: number;
   stepsApplied: number;
@@ -50,6 +52,7 @@ export function emptyStatus(node: string): NodeStatus {
     peers: 0,
     resultsAccepted: 0,
     resultsRejected: 0,
+    resultsVerified: 0,
     witnessSubmissions: 0,
     witnessFailures: 0,
     stepsApplied: 0,
@@ -80,6 +83,7 @@ export function prometheusText(s: NodeStatus): string {
   metric('peers', 'gauge', 'Connected libp2p peers', s.peers);
   metric('results_accepted_total', 'counter', 'Peer results that passed every check', s.resultsAccepted);
   metric('results_rejected_total', 'counter', 'Peer results rejected', s.resultsRejected);
+  metric('results_verified_total', 'counter', 'Peer results judged by recomputation', s.resultsVerified);
   metric('witness_submissions_total', 'counter', 'Witness submissions accepted by the coordinator', s.witnessSubmissions);
   metric('witness_failures_total', 'counter', 'Witness submissions that failed', s.witnessFailures);
   metric('steps_applied_total', 'counter', 'Aggregated steps applied to the weights', s.stepsApplied);

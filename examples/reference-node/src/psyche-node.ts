@@ -44,6 +44,7 @@ import { decodeAnnouncement, encodeAnnouncement, type ResultAnnouncement } from 
 import { learningRateAt, type RunFile } from './node-config.ts';
 import type { NodeLog } from './node-log.ts';
 import { emptyStatus, startMetricsServer, type NodeStatus } from './node-metrics.ts';
+import { ResultReplay } from './result-replay.ts';
 import { Trainer } from './trainer.ts';
 
 export interface PsycheNodeOptions {
@@ -66,8 +67,11 @@ export interface PsycheNodeOptions {
   readonly airdrop?: boolean;
   /** Exit `run()` when the run is Finished (default true). */
   readonly exitWhenFinished?: boolean;
-  /** Test fault: publish signed garbage instead of real results. */
-  readonly fault?: 'garbage';
+  /**
+   * Test faults: 'garbage' publishes signed random bytes instead of results; 'flip' publishes a
+   * well-formed result with every value's sign flipped (caught only by recomputation).
+   */
+  readonly fault?: 'garbage' | 'flip';
   readonly log: NodeLog;
 }
 
@@ -118,6 +122,10 @@ export class PsycheNode {
   /** Senders whose result for a step failed a check: witnesses stop waiting for them. */
   private readonly rejected = new Map<number, Set<string>>();
   private readonly trained = new Set<number>();
+  /** Verifier duty: this node's replica of each other member's DisTrO state in the current epoch. */
+  private readonly replays = new Map<string, ResultReplay>();
+  /** Per step, the members whose result this node has finished judging (or cannot judge). */
+  private readonly verdictsSettled = new Map<number, Set<string>>();
   private readonly applied = new Set<number>();
   private readonly witnessed = new Set<number>();
   private readonly epochFirstStep = new Map<number, number>();
@@ -393,8 +401,13 @@ export class PsycheNode {
       // Psyche's overlap: step s trains on weights with s−2 applied; s−1 is still being shared.
       for (let q = first; q <= step - 2 && this.outOfSyncEpoch !== epoch; q++) if (!this.applied.has(q)) await this.applyStep(q, lr);
       if (this.outOfSyncEpoch === epoch) return;
+      // Momentum restarts at each epoch's first step on every node, so members can replay each other.
+      if (step === first) this.trainer.restartMomentum();
+      const recompute = o.runFile.verify.recompute;
+      if (recompute) this.verdictsSettled.set(step, new Set());
       await this.trainAndPublish(a, step, role.data.start, role.data.end, lr);
       if (role.isWitness) void this.witness(step);
+      if (recompute) await this.verifyRound(a, step, first, lr);
       return;
     }
     if (a.state === RunState.Cooldown && !this.checkpointed.has(epoch)) {
@@ -497,6 +510,10 @@ export class PsycheNode {
       payload = new Uint8Array(payload.length);
       for (let i = 0; i < payload.length; i++) payload[i] = this.faultRng.nextU32() & 255;
     }
+    if (o.fault === 'flip') {
+      const honest = this.trainer.decodeResult(payload);
+      payload = this.trainer.encodeResult({ parameters: honest.parameters.map((p) => ({ ...p, values: p.values.map((v) => -v) })) });
+    }
     // Commitment batch ranges are inclusive (Psyche's BatchId range).
     const batch = { start, end: end - 1n };
     const commitment = createCommitment(step, batch, payload, this.identity.secretKey);
@@ -565,14 +582,7 @@ export class PsycheNode {
     const announcement = this.announcements.get(step)?.get(sender);
     if (!announcement) return;
     this.fetching.add(id);
-    const reject = (reason: string): void => {
-      this.status.resultsRejected++;
-      this.options.log('result_rejected', { step, sender, reason });
-      this.announcements.get(step)?.delete(sender);
-      let r = this.rejected.get(step);
-      if (!r) this.rejected.set(step, (r = new Set()));
-      r.add(sender);
-    };
+    const reject = (reason: string): void => this.rejectResult(step, sender, reason);
     try {
       const index = members.indexOf(sender);
       if (index < 0) return reject('not a member of the round');
@@ -595,6 +605,67 @@ export class PsycheNode {
       this.options.log('result_fetch_failed', { step, sender, error: String(e) });
     } finally {
       this.fetching.delete(id);
+    }
+  }
+
+  /** Drops a sender's result for a step: witnesses stop waiting for it and leave it out of their votes. */
+  private rejectResult(step: number, sender: string, reason: string, details: Record<string, unknown> = {}): void {
+    this.status.resultsRejected++;
+    this.options.log('result_rejected', { step, sender, reason, ...details });
+    this.announcements.get(step)?.delete(sender);
+    this.results.get(step)?.delete(sender);
+    let r = this.rejected.get(step);
+    if (!r) this.rejected.set(step, (r = new Set()));
+    r.add(sender);
+  }
+
+  /**
+   * Verifier duty (docs/reference-node.md): judge every other member's result for `step` against
+   * this node's replay of that member (ResultReplay). A result the recomputation disagrees with is
+   * rejected, so this node's witness vote leaves the member out: with an honest quorum of
+   * witnesses the member's result is not applied and the health check drops it.
+   */
+  private async verifyRound(a: RunAccount, step: number, first: number, lr: number): Promise<void> {
+    const o = this.options;
+    const settled = this.verdictsSettled.get(step)!;
+    const members = this.roundMembers.get(step) ?? [];
+    const record = this.roundRecords.get(step);
+    if (step === first) this.replays.clear();
+    if (!record) {
+      for (const m of members) settled.add(m);
+      return;
+    }
+    // The round's shared weights: this node's own after its generate undid the lookahead.
+    const shared = new Map([...this.trainer.parameters].map(([name, w]) => [name, w.slice()]));
+    const deadline = (Number(record.startTime) + a.config.maxRoundTrainTime) * 1000 - 4_000;
+    for (const [index, sender] of members.entries()) {
+      try {
+        if (sender === this.me) continue;
+        if (step === first) this.replays.set(sender, new ResultReplay(this.trainer, step));
+        const replay = this.replays.get(sender);
+        if (!replay || replay.nextStep !== step) {
+          this.replays.delete(sender); // missed a step of this member: no exact replay until the next epoch
+          continue;
+        }
+        while (!this.results.get(step)?.has(sender) && !this.rejected.get(step)?.has(sender) && Date.now() < deadline && !this.stopped) await sleep(50);
+        const claimed = this.results.get(step)?.get(sender);
+        if (!claimed) {
+          this.replays.delete(sender);
+          continue;
+        }
+        const interval = dataAssignment(record, index);
+        const started = performance.now();
+        const verdict = await replay.judge(shared, { step, start: interval.start, end: interval.end, lr, result: claimed.result });
+        const similarity = { jaccard: round4(verdict.similarity.jaccard), signHamming: round4(verdict.similarity.signHamming), relativeManhattan: round4(verdict.similarity.relativeManhattan), cosine: round4(verdict.similarity.cosine) };
+        o.log('verified', { step, sender, accepted: verdict.accepted, ...similarity, ms: Math.round(performance.now() - started) });
+        this.status.resultsVerified++;
+        if (!verdict.accepted) {
+          this.replays.delete(sender);
+          this.rejectResult(step, sender, `recomputation disagrees (${verdict.failed.join(', ')})`, similarity);
+        }
+      } finally {
+        settled.add(sender);
+      }
     }
   }
 
@@ -668,7 +739,8 @@ export class PsycheNode {
     const a = this.account!;
     const deadlineMs = (Number(record?.startTime ?? BigInt(Math.floor(Date.now() / 1000))) + a.config.maxRoundTrainTime) * 1000 - 2_500;
     while (Date.now() < deadlineMs && !this.stopped) {
-      if (members.every((m) => this.results.get(step)?.has(m) || this.rejected.get(step)?.has(m))) break;
+      const judged = this.verdictsSettled.get(step);
+      if (members.every((m) => this.rejected.get(step)?.has(m) || (this.results.get(step)?.has(m) && (judged === undefined || judged.has(m))))) break;
       const now = this.account!;
       if (Number(now.step) !== step || now.state !== RunState.RoundTrain) break;
       await sleep(100);
@@ -732,6 +804,10 @@ export class PsycheNode {
       }
     }
   }
+}
+
+function round4(x: number): number {
+  return Math.round(x * 1e4) / 1e4;
 }
 
 function compareBytes(a: Uint8Array, b: Uint8Array): number {

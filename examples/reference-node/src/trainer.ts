@@ -56,8 +56,7 @@ export class Trainer {
   }
 
   private newOptimizer(): DistroOptimizer {
-    const c = this.run.run;
-    return new DistroOptimizer(this.tensors(), { chunk: c.distroChunk, topk: c.distroTopk, compressionDecay: c.compressionDecay, weightDecay: c.weightDecay, clipGradNorm: c.clipGradNorm });
+    return this.distroOptimizerFor(this.tensors());
   }
 
   tensors(): NamedTensor[] {
@@ -71,8 +70,7 @@ export class Trainer {
   /** Replaces the weights (checkpoint from disk or peers); momentum starts over. */
   load(parameters: Parameters): void {
     for (const s of this.specs) this.parameters.get(s.name)!.set(parameters.get(s.name)!);
-    this.optimizer = this.newOptimizer();
-    this.lookaheadLr = 0;
+    this.restartMomentum();
   }
 
   loadSafetensors(bytes: Uint8Array): void {
@@ -103,6 +101,16 @@ export class Trainer {
    */
   async train(start: bigint, end: bigint, lr: number, step: number): Promise<TrainedBatch> {
     const started = performance.now();
+    await this.optimizer.applyLookahead(this.lookaheadLr);
+    const { loss, gradients, tokens } = await this.gradientsAt(this.parameters, start, end, step);
+    const { result } = await this.optimizer.generate(gradients, lr);
+    this.lookaheadLr = lr;
+    const payload = this.encodeResult(result);
+    return { loss, payload, tokens, trainMs: performance.now() - started };
+  }
+
+  /** Loss and gradients of batch ids [start, end) at `weights` (this node's own, or a replayed peer's). */
+  async gradientsAt(weights: Parameters, start: bigint, end: bigint, step: number): Promise<{ loss: number; gradients: Map<string, Float32Array>; tokens: number }> {
     const ids = Array.from({ length: Number(end - start) }, (_, i) => Number(start) + i);
     const batch = await this.data.getSequences(ids, { step });
     const seq = this.run.run.seqLen;
@@ -115,12 +123,20 @@ export class Trainer {
       }
     }
     const session = await this.session(ids.length);
-    await this.optimizer.applyLookahead(this.lookaheadLr);
-    const { loss, gradients } = await session.step(this.parameters, inputs, labels);
-    const { result } = await this.optimizer.generate(gradients, lr);
-    this.lookaheadLr = lr;
-    const payload = this.encodeResult(result);
-    return { loss, payload, tokens: ids.length * seq, trainMs: performance.now() - started };
+    const { loss, gradients } = await session.step(weights, inputs, labels);
+    return { loss, gradients, tokens: ids.length * seq };
+  }
+
+  /** The run's DisTrO settings, for replicas of this optimizer (verifier replays). */
+  distroOptimizerFor(tensors: readonly NamedTensor[]): DistroOptimizer {
+    const c = this.run.run;
+    return new DistroOptimizer(tensors, { chunk: c.distroChunk, topk: c.distroTopk, compressionDecay: c.compressionDecay, weightDecay: c.weightDecay, clipGradNorm: c.clipGradNorm });
+  }
+
+  /** Momentum starts over (every node at every epoch's first step, so any member can replay any other from there). */
+  restartMomentum(): void {
+    this.optimizer = this.newOptimizer();
+    this.lookaheadLr = 0;
   }
 
   /**

@@ -36,6 +36,8 @@ async function withRun<T>(name: string, options: Omit<LocalRunOptions, 'configPa
 const lastCheckpoint = (run: LocalRun, index: number): string | undefined =>
   run.view.nodes[index]!.events.filter((e) => e.event === 'checkpoint_written').map((e) => String(e.sha256)).at(-1);
 
+const addressOf = (run: LocalRun, index: number): string => String(run.view.nodes[index]!.events.find((e) => e.event === 'started')!.address);
+
 const stateOf = (a: RunAccount, address: string): number | undefined => {
   const i = CoordinatorClient.clientIndex(a, address as never);
   return i < 0 ? undefined : a.clients[i]!.state;
@@ -103,6 +105,7 @@ describe('local run (separate node processes on loopback)', () => {
   it('a node publishing garbage is rejected by every peer, dropped by the health check, and the others finish in agreement', async () => {
     await withRun('garbage', { nodes: 3, overrides: small({ totalSteps: 4n }), skipEvaluation: true, nodeArgs: (i) => (i === 2 ? ['--fault', 'garbage'] : []) }, async (run) => {
       for (let i = 0; i < 3; i++) run.startNode(i);
+      const midRun = await run.waitForState((a) => a.state === RunState.RoundTrain && a.step >= 3n, 120_000);
       await run.waitForNodes(150_000);
       const rejected = [0, 1].flatMap((i) => run.view.nodes[i]!.events.filter((e) => e.event === 'result_rejected'));
       expect(rejected.length).toBeGreaterThanOrEqual(1);
@@ -113,11 +116,45 @@ describe('local run (separate node processes on loopback)', () => {
       expect(applied.length).toBeGreaterThanOrEqual(8);
       expect(applied.some((e) => (e.senders as string[]).length === 2)).toBe(true);
       expect(applied.every((e) => !(e.senders as string[]).includes(garbageId))).toBe(true);
-      const dropped = run.view.nodes[0]!.events.some((e) => e.event === 'applied');
-      expect(dropped).toBe(true);
+      const garbageAddress = String(run.view.nodes[2]!.events.find((e) => e.event === 'started')!.address);
+      // Dropped by the health check: gone from the client list of later rounds while the honest members stay.
+      expect(stateOf(midRun, garbageAddress)).toBeUndefined();
+      for (const i of [0, 1]) expect(stateOf(midRun, addressOf(run, i))).toBe(ClientState.Healthy);
       expect(lastCheckpoint(run, 0)).toBeDefined();
       expect(lastCheckpoint(run, 0)).toBe(lastCheckpoint(run, 1));
       expect(lastCheckpoint(run, 2)).toBeUndefined();
+    });
+  }, 200_000);
+
+  it('a node publishing well-formed results with flipped signs is caught by every verifier\'s recomputation, left out of the votes and dropped; honest results all pass', async () => {
+    const verifying = (r: RunFile): RunFile => ({ ...small({ totalSteps: 4n })(r), verify: { recompute: true } });
+    await withRun('flip', { nodes: 3, overrides: verifying, skipEvaluation: true, nodeArgs: (i) => (i === 2 ? ['--fault', 'flip'] : []) }, async (run) => {
+      for (let i = 0; i < 3; i++) run.startNode(i);
+      const midRun = await run.waitForState((a) => a.state === RunState.RoundTrain && a.step >= 3n, 120_000);
+      await run.waitForNodes(150_000);
+      const cheater = String(run.view.nodes[2]!.events.find((e) => e.event === 'started')!.nodeId);
+      const cheaterAddress = String(run.view.nodes[2]!.events.find((e) => e.event === 'started')!.address);
+      const verdicts = [0, 1].flatMap((i) => run.view.nodes[i]!.events.filter((e) => e.event === 'verified'));
+      // The first step is judged by both honest nodes: the cheater's result rejected, the honest peer's accepted.
+      for (const i of [0, 1]) {
+        const first = run.view.nodes[i]!.events.filter((e) => e.event === 'verified' && e.step === verdicts[0]!.step);
+        expect(first.find((e) => e.sender === cheater)?.accepted).toBe(false);
+        expect(first.find((e) => e.sender !== cheater)?.accepted).toBe(true);
+      }
+      expect(verdicts.filter((e) => e.sender !== cheater).every((e) => e.accepted === true && Number(e.jaccard) >= 0.9)).toBe(true);
+      expect(verdicts.filter((e) => e.sender === cheater).every((e) => e.accepted === false && Number(e.signHamming) > 0.5)).toBe(true);
+      const rejected = [0, 1].flatMap((i) => run.view.nodes[i]!.events.filter((e) => e.event === 'result_rejected' && e.sender === cheater));
+      expect(rejected.length).toBeGreaterThanOrEqual(2);
+      expect(rejected.every((e) => String(e.reason).startsWith('recomputation disagrees'))).toBe(true);
+      // Never applied; the health check drops it; the honest nodes end in agreement.
+      const applied = [0, 1].flatMap((i) => run.view.nodes[i]!.events.filter((e) => e.event === 'applied'));
+      expect(applied.length).toBeGreaterThanOrEqual(6);
+      expect(applied.every((e) => !(e.senders as string[]).includes(cheater))).toBe(true);
+      // Dropped by the health check: gone from the client list of later rounds while the honest members stay.
+      expect(stateOf(midRun, cheaterAddress)).toBeUndefined();
+      for (const i of [0, 1]) expect(stateOf(midRun, addressOf(run, i))).toBe(ClientState.Healthy);
+      expect(lastCheckpoint(run, 0)).toBeDefined();
+      expect(lastCheckpoint(run, 0)).toBe(lastCheckpoint(run, 1));
     });
   }, 200_000);
 
