@@ -309,12 +309,244 @@ inline void Transpose(const float* __restrict in, float* __restrict out, int row
         for (int j = j0; j < std::min(cols, j0 + B); j++) out[j * ldo + i] = in[size_t(i) * cols + j];
 }
 
-// Per-thread tile buffers, reused across calls (no allocation or zeroing per job).
+// Per-thread tile buffers, reused across calls (no allocation or zeroing per job), 64-byte aligned.
 float* TileScratch(size_t floats) {
   thread_local std::vector<float> buffer;
-  if (buffer.size() < floats) buffer.resize(floats);
-  return buffer.data();
+  if (buffer.size() < floats + 16) buffer.resize(floats + 16);
+  const uintptr_t at = reinterpret_cast<uintptr_t>(buffer.data());
+  return reinterpret_cast<float*>((at + 63) & ~uintptr_t(63));
 }
+
+// Copies n floats from an L1-resident buffer to memory that is not read again soon, with
+// non-temporal stores for the whole 64-byte lines (no read-for-ownership of the destination: a
+// plain store of a 64 MB result reads it first, which cost more than the math, measured). The
+// destination may have any 4-byte alignment (V8's large ArrayBuffers are 16-byte aligned): partial
+// lines at either end use plain masked stores. Callers end their job with StreamFence().
+inline void StreamCopy(float* __restrict dst, const float* __restrict src, size_t n) {
+#if defined(__AVX512F__)
+  size_t head = ((64 - (reinterpret_cast<uintptr_t>(dst) & 63)) & 63) / 4;
+  if ((reinterpret_cast<uintptr_t>(dst) & 3) != 0) head = n;  // not float-aligned: plain stores only
+  head = std::min(head, n);
+  size_t i = 0;
+  for (; i + 16 <= head; i += 16) _mm512_storeu_ps(dst + i, _mm512_loadu_ps(src + i));
+  if (i < head) {
+    const __mmask16 m = __mmask16((1u << (head - i)) - 1);
+    _mm512_mask_storeu_ps(dst + i, m, _mm512_maskz_loadu_ps(m, src + i));
+    i = head;
+  }
+  for (; i + 16 <= n; i += 16) _mm512_stream_ps(dst + i, _mm512_loadu_ps(src + i));
+  if (i < n) {
+    const __mmask16 m = __mmask16((1u << (n - i)) - 1);
+    _mm512_mask_storeu_ps(dst + i, m, _mm512_maskz_loadu_ps(m, src + i));
+  }
+#else
+  std::copy_n(src, n, dst);
+#endif
+}
+
+// Orders this thread's non-temporal stores before the job is reported done.
+inline void StreamFence() {
+#if defined(__AVX512F__)
+  _mm_sfence();
+#endif
+}
+
+// ------------------------------------------------------------------ fast 64×64 tiles (AVX-512)
+// The DeMo/Psyche chunk is 64×64. Both 1-D passes use Lee's fast DCT on 64 vectors at once (each
+// vector = 16 independent columns), so a 1-D transform of 16 columns costs ~600 vector operations
+// instead of 4,096 FMAs. Lee's recursion (unnormalized C[k][n] = cos(π(2n+1)k / 2N)):
+//   forward  g_n = x_n + x_{N−1−n},  h_n = (x_n − x_{N−1−n}) / (2 cos(π(2n+1)/2N));
+//            X_{2k} = G_k,  X_{2k+1} = H_k + H_{k+1}  (H_{N/2} = 0), G, H size-N/2 transforms;
+//   inverse  G = C_{N/2}ᵀ X_even,  H = C_{N/2}ᵀ z with z_m = X_{2m+1} + X_{2m−1} (X_{−1} = 0),
+//            x_n = G_n + H_n / (2 cos(π(2n+1)/2N)),  x_{N−1−n} = G_n − H_n / (2 cos …).
+// The pass along the other axis goes through 16×16 register transposes. The orthonormal scales
+// s_k s_l are applied once per coefficient (a 64×64 table). Float32 error stays ~1e-6 relative
+// (checked against float64 in the tests and the standalone check).
+#if defined(__AVX512F__)
+#define PSYCHE_INLINE inline __attribute__((always_inline))
+
+template <int N>
+struct LeeConstants {
+  float c[N / 2];
+  LeeConstants() {
+    for (int n = 0; n < N / 2; n++) c[n] = float(0.5 / std::cos(M_PI * (2.0 * n + 1.0) / (2.0 * N)));
+  }
+};
+template <int N>
+const LeeConstants<N> kLee{};
+
+template <int N>
+PSYCHE_INLINE void LeeForward(__m512* x) {
+  if constexpr (N > 1) {
+    constexpr int H = N / 2;
+    __m512 g[H], h[H];
+#pragma GCC unroll 64
+    for (int n = 0; n < H; n++) {
+      g[n] = _mm512_add_ps(x[n], x[N - 1 - n]);
+      h[n] = _mm512_mul_ps(_mm512_sub_ps(x[n], x[N - 1 - n]), _mm512_set1_ps(kLee<N>.c[n]));
+    }
+    LeeForward<H>(g);
+    LeeForward<H>(h);
+#pragma GCC unroll 64
+    for (int k = 0; k < H; k++) x[2 * k] = g[k];
+#pragma GCC unroll 64
+    for (int k = 0; k + 1 < H; k++) x[2 * k + 1] = _mm512_add_ps(h[k], h[k + 1]);
+    x[N - 1] = h[H - 1];
+  }
+}
+
+template <int N>
+PSYCHE_INLINE void LeeInverse(__m512* x) {
+  if constexpr (N > 1) {
+    constexpr int H = N / 2;
+    __m512 g[H], h[H];
+#pragma GCC unroll 64
+    for (int m = 0; m < H; m++) g[m] = x[2 * m];
+    h[0] = x[1];
+#pragma GCC unroll 64
+    for (int m = 1; m < H; m++) h[m] = _mm512_add_ps(x[2 * m + 1], x[2 * m - 1]);
+    LeeInverse<H>(g);
+    LeeInverse<H>(h);
+#pragma GCC unroll 64
+    for (int n = 0; n < H; n++) {
+      const __m512 t = _mm512_mul_ps(h[n], _mm512_set1_ps(kLee<N>.c[n]));
+      x[n] = _mm512_add_ps(g[n], t);
+      x[N - 1 - n] = _mm512_sub_ps(g[n], t);
+    }
+  }
+}
+
+// One out-of-line copy of each 64-point transform (inlined everywhere it is ~600 instructions).
+__attribute__((noinline)) void Forward64(__m512* x) { LeeForward<64>(x); }
+__attribute__((noinline)) void Inverse64(__m512* x) { LeeInverse<64>(x); }
+
+// r[i] lane j ↔ r[j] lane i for a 16×16 block held in 16 registers.
+PSYCHE_INLINE void Transpose16(__m512* r) {
+  __m512 t[16];
+#pragma GCC unroll 8
+  for (int i = 0; i < 8; i++) {
+    t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+    t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+  }
+  auto lo = [](__m512 a, __m512 b) { return _mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(a), _mm512_castps_pd(b))); };
+  auto hi = [](__m512 a, __m512 b) { return _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(a), _mm512_castps_pd(b))); };
+#pragma GCC unroll 4
+  for (int i = 0; i < 4; i++) {
+    r[4 * i + 0] = lo(t[4 * i], t[4 * i + 2]);
+    r[4 * i + 1] = hi(t[4 * i], t[4 * i + 2]);
+    r[4 * i + 2] = lo(t[4 * i + 1], t[4 * i + 3]);
+    r[4 * i + 3] = hi(t[4 * i + 1], t[4 * i + 3]);
+  }
+#pragma GCC unroll 2
+  for (int h = 0; h < 2; h++)
+#pragma GCC unroll 4
+    for (int i = 0; i < 4; i++) {
+      t[8 * h + i] = _mm512_shuffle_f32x4(r[8 * h + i], r[8 * h + 4 + i], 0x88);
+      t[8 * h + 4 + i] = _mm512_shuffle_f32x4(r[8 * h + i], r[8 * h + 4 + i], 0xdd);
+    }
+#pragma GCC unroll 8
+  for (int i = 0; i < 8; i++) {
+    r[i] = _mm512_shuffle_f32x4(t[i], t[8 + i], 0x88);
+    r[8 + i] = _mm512_shuffle_f32x4(t[i], t[8 + i], 0xdd);
+  }
+}
+
+struct Tile64Tables {
+  alignas(64) float scale[64 * 64];  // s_k · s_l, the orthonormal scales of both axes
+  alignas(64) float basis[64 * 64];  // D[v][j] = s_v cos(π(2j+1)v / 128), rows of the sparse inverse
+  float axis[64];                    // s_k
+  Tile64Tables() {
+    auto s = [](int k) { return k == 0 ? std::sqrt(1.0 / 64) : std::sqrt(2.0 / 64); };
+    for (int k = 0; k < 64; k++) axis[k] = float(s(k));
+    for (int k = 0; k < 64; k++)
+      for (int l = 0; l < 64; l++) {
+        scale[k * 64 + l] = float(s(k) * s(l));
+        basis[k * 64 + l] = float(s(k) * std::cos(M_PI * (2.0 * l + 1.0) * k / 128.0));
+      }
+  }
+};
+const Tile64Tables kTile64{};
+
+// out (64×64, row stride 64) = D · X · Dᵀ for the tile at `in` (row stride ld). t: 2 · 64×64 scratch.
+// `next` (may be null): the following tile's input, prefetched while this one computes (its 64
+// rows are 64 separate streams, more than the hardware prefetchers follow).
+void EncodeTile64(const float* __restrict in, size_t ld, float* __restrict out, float* __restrict t, const float* next) {
+  __m512 v[64];
+  for (int s = 0; s < 4; s++) {  // along the row index, 16 columns at a time
+    for (int i = 0; i < 64; i++) v[i] = _mm512_loadu_ps(in + i * ld + 16 * s);
+    if (next)
+      for (int i = 0; i < 64; i++) _mm_prefetch(reinterpret_cast<const char*>(next + i * ld + 16 * s), _MM_HINT_T0);
+    Forward64(v);
+    for (int k = 0; k < 64; k++) _mm512_store_ps(t + k * 64 + 16 * s, v[k]);
+  }
+  for (int s = 0; s < 4; s++) {  // along the rows, 16 rows at a time (transposed into lanes)
+    for (int b = 0; b < 4; b++) {
+      for (int r = 0; r < 16; r++) v[16 * b + r] = _mm512_load_ps(t + (16 * s + r) * 64 + 16 * b);
+      Transpose16(v + 16 * b);
+    }
+    Forward64(v);
+    for (int b = 0; b < 4; b++) {
+      Transpose16(v + 16 * b);
+      for (int r = 0; r < 16; r++) {
+        const int at = (16 * s + r) * 64 + 16 * b;
+        _mm512_store_ps(t + 4096 + at, _mm512_mul_ps(v[16 * b + r], _mm512_load_ps(kTile64.scale + at)));
+      }
+    }
+  }
+  StreamCopy(out, t + 4096, 4096);
+}
+
+// Tiles with at most this many nonzero coefficients take the sparse first pass (≈ 10 vector ops
+// per nonzero against ≈ 3,000 for the dense pass; a selection leaves k = 32 per tile).
+constexpr int kSparseDecodeMax = 256;
+
+// out (row stride ld) = Dᵀ · Y · D for the 64×64 coefficient tile y. z: 64×64 scratch.
+// First pass Z = S Y D (per coefficient row): sparse (one 64-float row of D per nonzero, chosen by
+// counting nonzeros, so it is exact for any input) or dense (fast transform through transposes).
+// Second pass X = Cᵀ Z along the row index, written straight into the tensor's rows.
+void DecodeTile64(const float* __restrict y, float* __restrict out, size_t ld, float* __restrict z) {
+  __m512 v[64];
+  const __m512 zero = _mm512_setzero_ps();
+  int nonzero = 0;
+  for (int i = 0; i < 256; i++) nonzero += __builtin_popcount(_mm512_cmp_ps_mask(_mm512_loadu_ps(y + 16 * i), zero, _CMP_NEQ_UQ));
+  if (nonzero <= kSparseDecodeMax) {
+    for (int u = 0; u < 64; u++) {
+      __m512 acc[4] = {zero, zero, zero, zero};
+      for (int q = 0; q < 4; q++) {
+        for (unsigned m = _mm512_cmp_ps_mask(_mm512_loadu_ps(y + u * 64 + 16 * q), zero, _CMP_NEQ_UQ); m != 0; m &= m - 1) {
+          const int col = 16 * q + __builtin_ctz(m);
+          const __m512 a = _mm512_set1_ps(y[u * 64 + col] * kTile64.axis[u]);
+          const float* d = kTile64.basis + col * 64;
+          for (int p = 0; p < 4; p++) acc[p] = _mm512_fmadd_ps(a, _mm512_load_ps(d + 16 * p), acc[p]);
+        }
+      }
+      for (int p = 0; p < 4; p++) _mm512_store_ps(z + u * 64 + 16 * p, acc[p]);
+    }
+  } else {
+    for (int s = 0; s < 4; s++) {
+      for (int b = 0; b < 4; b++) {
+        for (int r = 0; r < 16; r++) {
+          const int at = (16 * s + r) * 64 + 16 * b;
+          v[16 * b + r] = _mm512_mul_ps(_mm512_loadu_ps(y + at), _mm512_load_ps(kTile64.scale + at));
+        }
+        Transpose16(v + 16 * b);
+      }
+      Inverse64(v);
+      for (int b = 0; b < 4; b++) {
+        Transpose16(v + 16 * b);
+        for (int r = 0; r < 16; r++) _mm512_store_ps(z + (16 * s + r) * 64 + 16 * b, v[16 * b + r]);
+      }
+    }
+  }
+  for (int s = 0; s < 4; s++) {
+    for (int u = 0; u < 64; u++) v[u] = _mm512_load_ps(z + u * 64 + 16 * s);
+    Inverse64(v);
+    // Plain stores: the tile's 256-byte row pieces are not line-aligned in V8's buffers, and
+    // streaming them with partial-line plain stores at both ends was slower (measured).
+    for (int n = 0; n < 64; n++) _mm512_storeu_ps(out + n * ld + 16 * s, v[n]);
+  }
+}
+#endif
 
 // Y = D_r · X · D_cᵀ per tile. Along the row index (each element a row of C floats) the fast even/odd
 // transform, read straight from the row-major input; along the rows a dense product with D_cᵀ in the
@@ -325,6 +557,16 @@ void Encode(const float* input, float* output, const Layout& l) {
   const DctPlan& pr = GetPlan(R);
   const DctPlan& pc = GetPlan(C);
   const int64_t col_chunks = l.ColChunks(), elems = l.ChunkElems();
+#if defined(__AVX512F__)
+  if (R == 64 && C == 64) {
+    return Pool().ParallelFor(size_t(l.NumChunks()), 8, [&](size_t begin, size_t end) {
+      float* t = TileScratch(2 * 64 * 64);
+      auto tile = [&](size_t c) { return input + int64_t(c) / col_chunks * 64 * l.cols + int64_t(c) % col_chunks * 64; };
+      for (size_t c = begin; c < end; c++) EncodeTile64(tile(c), size_t(l.cols), output + int64_t(c) * elems, t, c + 1 < end ? tile(c + 1) : nullptr);
+      StreamFence();
+    });
+  }
+#endif
   Pool().ParallelFor(size_t(l.NumChunks()), 8, [&](size_t begin, size_t end) {
     float* t1 = TileScratch(6 * size_t(elems) + 64);
     float* scratch = t1 + elems;
@@ -344,6 +586,17 @@ void Decode(const float* coefficients, float* output, const Layout& l) {
   const DctPlan& pr = GetPlan(R);
   const DctPlan& pc = GetPlan(C);
   const int64_t col_chunks = l.ColChunks(), elems = l.ChunkElems();
+#if defined(__AVX512F__)
+  if (R == 64 && C == 64) {
+    return Pool().ParallelFor(size_t(l.NumChunks()), 8, [&](size_t begin, size_t end) {
+      float* z = TileScratch(64 * 64);
+      for (size_t c = begin; c < end; c++) {
+        const int64_t ty = int64_t(c) / col_chunks, tx = int64_t(c) % col_chunks;
+        DecodeTile64(coefficients + int64_t(c) * elems, output + ty * 64 * l.cols + tx * 64, size_t(l.cols), z);
+      }
+    });
+  }
+#endif
   Pool().ParallelFor(size_t(l.NumChunks()), 8, [&](size_t begin, size_t end) {
     float* t1 = TileScratch(6 * size_t(elems) + 64);
     float* scratch = t1 + elems;
@@ -431,11 +684,13 @@ void TopkChunk(const float* x, uint32_t n, uint32_t k, uint32_t* indices, float*
   for (uint32_t j = 0; j < k; j++) values[j] = x[indices[j]];
 }
 
+constexpr uint32_t kGroups = 256;
+
+#if !defined(__AVX512F__)
 // Threshold path for chunks of G·rows elements with k ≤ G/4 (G = 256): view the chunk as rows of G,
 // take the lane-wise maximum magnitude over the rows (G group maxima) and from them a threshold T
 // that at least k elements reach (below), so every winner has magnitude ≥ T. Collect those candidates (a about 120 for k = 32 of 4096) in one
 // vectorized pass, then apply the tie rule exactly to them. Same result as the heap, far fewer branches.
-constexpr uint32_t kGroups = 256;
 
 std::vector<float>& TopkSpill() {
   thread_local std::vector<float> spill;
@@ -462,17 +717,6 @@ bool TopkChunkThreshold(const float* x, uint32_t n, uint32_t k, uint32_t* indice
   if (!(threshold >= 0.f)) return false;  // NaNs among the winners: let the heap path decide
   cand.clear();
   uint32_t i = 0;
-#if defined(__AVX512F__)
-  const __m512 abs_mask = _mm512_castsi512_ps(_mm512_set1_epi32(0x7fffffff));
-  const __m512 t = _mm512_set1_ps(threshold);
-  for (; i + 16 <= n; i += 16) {
-    const __m512 v = _mm512_loadu_ps(x + i);
-    for (unsigned m = _mm512_cmp_ps_mask(_mm512_and_ps(v, abs_mask), t, _CMP_GE_OQ); m != 0; m &= m - 1) {
-      const uint32_t j = i + uint32_t(__builtin_ctz(m));
-      cand.emplace_back(std::fabs(x[j]), j);
-    }
-  }
-#endif
   for (; i < n; i++)
     if (Magnitude(x[i]) >= threshold) cand.emplace_back(std::fabs(x[i]), i);
   if (cand.size() < k) return false;  // cannot happen for finite data; stay exact regardless
@@ -501,17 +745,131 @@ bool TopkChunkThreshold(const float* x, uint32_t n, uint32_t k, uint32_t* indice
   return true;
 }
 
+#endif
+
+#if defined(__AVX512F__)
+// AVX-512 threshold top-k for chunks of G·rows elements (G = 256). Magnitudes are compared as the
+// integer bits of |x| (the same order as the floats for non-NaN values; ±0 both map to 0):
+//  1. lane-wise maxima over the rows: 256 group maxima (a chunk with a NaN goes to the heap path);
+//  2. T = a lower bound of the k-th largest group maximum, by bisection on its bits (k groups reach
+//     T, so at least k elements do: every winner is ≥ T);
+//  3. one pass compresses the candidates ≥ T (magnitude bits and index, in index order);
+//  4. the k-th largest candidate magnitude m_k, exactly, by bisection on its 31 bits;
+//  5. winners = candidates > m_k, plus the lowest-index candidates = m_k until k are taken — the tie
+//     rule — already ascending by index.
+struct TopkScratch {
+  std::vector<uint32_t> mags, idx;  // candidates, n + 16 each (full-vector stores)
+  std::vector<uint32_t> winners;    // k + 16
+};
+
+inline uint32_t CountAtLeast(const uint32_t* a, uint32_t n, uint32_t t) {
+  const __m512i tv = _mm512_set1_epi32(int(t));
+  uint32_t count = 0, i = 0;
+  for (; i + 16 <= n; i += 16) count += __builtin_popcount(_mm512_cmpge_epu32_mask(_mm512_loadu_si512(a + i), tv));
+  if (i < n) {
+    const __mmask16 tail = __mmask16((1u << (n - i)) - 1);
+    count += __builtin_popcount(_mm512_mask_cmpge_epu32_mask(tail, _mm512_maskz_loadu_epi32(tail, a + i), tv));
+  }
+  return count;
+}
+
+// The lowest `count` set bits of m (count < popcount(m)).
+inline __mmask16 LowestBits(__mmask16 m, uint32_t count) {
+#if defined(__BMI2__)
+  return __mmask16(_pdep_u32((1u << count) - 1, m));
+#else
+  unsigned out = 0;
+  for (unsigned left = m; count > 0; count--, left &= left - 1) out |= left & (0u - left);
+  return __mmask16(out);
+#endif
+}
+
+bool TopkChunkAvx512(const float* x, uint32_t n, uint32_t k, uint32_t* indices, float* values, TopkScratch& s) {
+  const __m512i abs_mask = _mm512_set1_epi32(0x7fffffff);
+  __m512i gmax[16];
+  for (int q = 0; q < 16; q++) gmax[q] = _mm512_setzero_si512();
+  for (uint32_t r = 0; r < n; r += kGroups)
+    for (int q = 0; q < 16; q++) gmax[q] = _mm512_max_epu32(gmax[q], _mm512_and_si512(_mm512_loadu_si512(x + r + 16 * q), abs_mask));
+  alignas(64) uint32_t groups[kGroups];
+  __m512i top = gmax[0];
+  for (int q = 0; q < 16; q++) {
+    top = _mm512_max_epu32(top, gmax[q]);
+    _mm512_store_si512(groups + 16 * q, gmax[q]);
+  }
+  if (uint32_t(_mm512_reduce_max_epu32(top)) > 0x7f800000u) return false;  // a NaN: the heap path decides
+  // 2. bisection on the high bits only: a lower bound within 2^-7 of the k-th group maximum is enough
+  uint32_t threshold = 0;
+  for (int bit = 30; bit >= 15; bit--) {
+    const uint32_t t = threshold | (1u << bit);
+    if (CountAtLeast(groups, kGroups, t) >= k) threshold = t;
+  }
+  // 3. candidates ≥ threshold, compressed in index order
+  s.mags.resize(n + 16);
+  s.idx.resize(n + 16);
+  s.winners.resize(k + 16);
+  uint32_t* cm = s.mags.data();
+  uint32_t* ci = s.idx.data();
+  const __m512i tv = _mm512_set1_epi32(int(threshold));
+  const __m512i lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+  uint32_t nc = 0;
+  for (uint32_t i = 0; i < n; i += 16) {
+    const __m512i a = _mm512_and_si512(_mm512_loadu_si512(x + i), abs_mask);
+    const __mmask16 m = _mm512_cmpge_epu32_mask(a, tv);
+    if (m == 0) continue;
+    _mm512_storeu_si512(cm + nc, _mm512_maskz_compress_epi32(m, a));
+    _mm512_storeu_si512(ci + nc, _mm512_maskz_compress_epi32(m, _mm512_add_epi32(lane, _mm512_set1_epi32(int(i)))));
+    nc += __builtin_popcount(m);
+  }
+  // 4. the k-th largest candidate magnitude (nc ≥ k by construction of the threshold)
+  uint32_t kth = 0;
+  for (int bit = 30; bit >= 0; bit--) {
+    const uint32_t t = kth | (1u << bit);
+    if (CountAtLeast(cm, nc, t) >= k) kth = t;
+  }
+  // 5. everything above m_k, then ties at m_k lowest index first
+  uint32_t ties = k - CountAtLeast(cm, nc, kth + 1);
+  const __m512i kv = _mm512_set1_epi32(int(kth));
+  uint32_t* w = s.winners.data();
+  uint32_t taken = 0;
+  for (uint32_t i = 0; i < nc; i += 16) {
+    const __mmask16 valid = nc - i >= 16 ? __mmask16(0xffff) : __mmask16((1u << (nc - i)) - 1);
+    const __m512i m = _mm512_loadu_si512(cm + i);
+    const __mmask16 gt = _mm512_mask_cmpgt_epu32_mask(valid, m, kv);
+    __mmask16 eq = _mm512_mask_cmpeq_epu32_mask(valid, m, kv);
+    const uint32_t neq = __builtin_popcount(eq);
+    if (neq > ties) eq = LowestBits(eq, ties);
+    ties -= __builtin_popcount(eq);
+    const __mmask16 take = gt | eq;
+    _mm512_storeu_si512(w + taken, _mm512_maskz_compress_epi32(take, _mm512_loadu_si512(ci + i)));
+    taken += __builtin_popcount(take);
+  }
+  for (uint32_t j = 0; j < k; j++) {
+    indices[j] = w[j];
+    values[j] = x[w[j]];
+  }
+  return true;
+}
+#endif
+
 void Topk(const float* coefficients, const Layout& l, uint32_t k, uint32_t* indices, float* values) {
   const uint32_t elems = uint32_t(l.ChunkElems());
   const bool threshold_path = elems % kGroups == 0 && elems >= 4 * kGroups && k <= kGroups / 4;
   Pool().ParallelFor(size_t(l.NumChunks()), 64, [&](size_t begin, size_t end) {
     std::vector<float> heap_mag(k), group_max(kGroups);
     std::vector<uint32_t> heap_idx(k);
+#if defined(__AVX512F__)
+    TopkScratch scratch;
+#else
     std::vector<std::pair<float, uint32_t>> cand;
     cand.reserve(4 * k + 64);
+#endif
     for (size_t c = begin; c < end; c++) {
       const float* x = coefficients + c * elems;
+#if defined(__AVX512F__)
+      if (threshold_path && TopkChunkAvx512(x, elems, k, indices + c * k, values + c * k, scratch)) continue;
+#else
       if (threshold_path && TopkChunkThreshold(x, elems, k, indices + c * k, values + c * k, group_max.data(), cand)) continue;
+#endif
       TopkChunk(x, elems, k, indices + c * k, values + c * k, heap_mag.data(), heap_idx.data());
     }
   });
@@ -526,14 +884,14 @@ struct Selection {
 
 // Per chunk: float64 sums and counts over all selections, then the mean where count > 0 (as the
 // reference). Only the touched positions of the per-thread sums are reset and read, so a chunk costs
-// one fill of its output plus O(selections · k).
+// one streamed write of its output plus O(selections · k).
 void ScatterMean(const std::vector<Selection>& selections, const Layout& l, float* output) {
   const uint32_t elems = uint32_t(l.ChunkElems());
   Pool().ParallelFor(size_t(l.NumChunks()), 64, [&](size_t begin, size_t end) {
     std::vector<double> sums(elems);
     std::vector<uint32_t> counts(elems);
+    float* out = TileScratch(elems);  // the chunk is built in cache, then streamed out whole
     for (size_t c = begin; c < end; c++) {
-      float* out = output + c * elems;
       std::fill(out, out + elems, 0.f);
       for (const Selection& s : selections)
         for (uint32_t j = 0; j < s.k; j++) {
@@ -552,7 +910,9 @@ void ScatterMean(const std::vector<Selection>& selections, const Layout& l, floa
           const uint32_t p = s.indices[c * s.k + j];
           out[p] = float(sums[p] / counts[p]);
         }
+      StreamCopy(output + c * elems, out, elems);
     }
+    StreamFence();
   });
 }
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { isPsycheError } from '@psyche/core';
-import { checkKernelsAgainstReference, computeChunkLayout, referenceKernels } from '@psyche/distro';
+import { createRng, fillGaussian, isPsycheError } from '@psyche/core';
+import { checkKernelsAgainstReference, computeChunkLayout, referenceKernels, type ChunkLayout } from '@psyche/distro';
 import { bestKernels, nativeKernels } from '../native-kernels.ts';
 
 // The addon is built by the package's install script (or `npm run build:native -w @psyche/gpu`);
@@ -10,6 +10,30 @@ try {
   native = nativeKernels();
 } catch (e) {
   console.warn(`native kernels not built here: ${(e as Error).message}`);
+}
+
+async function expectDecodeMatches(coefficients: Float32Array, layout: ChunkLayout, what: string): Promise<void> {
+  const ref = new Float32Array(layout.size);
+  const got = new Float32Array(layout.size).fill(Number.NaN);
+  await referenceKernels.decode(coefficients, layout, ref);
+  await native!.decode(coefficients, layout, got);
+  let diff = 0;
+  let scale = 1;
+  for (let i = 0; i < ref.length; i++) {
+    diff = Math.max(diff, Math.abs(ref[i]! - got[i]!));
+    scale = Math.max(scale, Math.abs(ref[i]!));
+  }
+  console.log(`decode ${what}: max diff ${(diff / scale).toExponential(2)} (relative, tolerance 1e-5)`);
+  expect(diff / scale).toBeLessThanOrEqual(1e-5);
+}
+
+async function expectTopkMatches(coefficients: Float32Array, layout: ChunkLayout, k: number): Promise<void> {
+  const n = layout.numChunks * k;
+  const [ri, rv, ni, nv] = [new Uint32Array(n), new Float32Array(n), new Uint32Array(n), new Float32Array(n)];
+  await referenceKernels.topk(coefficients, layout, k, ri, rv);
+  await native!.topk(coefficients, layout, k, ni, nv);
+  expect(Array.from(ni)).toEqual(Array.from(ri));
+  expect(Array.from(nv)).toEqual(Array.from(rv));
 }
 
 describe.runIf(native)('native DisTrO kernels vs the TypeScript reference', () => {
@@ -39,14 +63,79 @@ describe.runIf(native)('native DisTrO kernels vs the TypeScript reference', () =
     const coeffs = new Float32Array(layout.size);
     // topk works on chunk-major coefficients; copy tiles so chunk c holds pattern c
     for (let c = 0; c < 6; c++) for (let r = 0; r < 64; r++) for (let j = 0; j < 64; j++) coeffs[c * 4096 + r * 64 + j] = x[r * layout.cols + c * 64 + j]!;
-    for (const k of [1, 32, 64]) {
-      const n = layout.numChunks * k;
-      const [ri, rv, ni, nv] = [new Uint32Array(n), new Float32Array(n), new Uint32Array(n), new Float32Array(n)];
-      await referenceKernels.topk(coeffs, layout, k, ri, rv);
-      await native!.topk(coeffs, layout, k, ni, nv);
-      expect(Array.from(ni)).toEqual(Array.from(ri));
-      expect(Array.from(nv)).toEqual(Array.from(rv));
+    for (const k of [1, 32, 64]) await expectTopkMatches(coeffs, layout, k);
+  });
+
+  // The 64×64 decode picks a sparse or a dense first pass per tile by counting nonzeros (≤ 256:
+  // sparse); both must match the reference on either side of that boundary and on any input.
+  it('decode matches the reference on sparse, boundary and dense tiles (max differences printed)', async () => {
+    const layout = computeChunkLayout([128, 64 * 6]);
+    const rng = createRng(21);
+    const coefficients = new Float32Array(layout.size);
+    const nonzerosPerTile = [0, 1, 32, 256, 257, 4096];
+    for (let c = 0; c < layout.numChunks; c++) {
+      const count = nonzerosPerTile[c % nonzerosPerTile.length]!;
+      const base = c * layout.chunkElems;
+      // distinct positions: a seeded shuffle of the tile
+      const order = Array.from({ length: layout.chunkElems }, (_, i) => i);
+      for (let i = order.length - 1; i > 0; i--) {
+        const j = rng.nextInt(i + 1);
+        [order[i], order[j]] = [order[j]!, order[i]!];
+      }
+      for (let j = 0; j < count; j++) coefficients[base + order[j]!] = rng.nextFloat() * 8 - 4;
     }
+    // a whole zero row and column of nonzeros, and a lone DC term
+    coefficients[5 * layout.chunkElems] = 3;
+    await expectDecodeMatches(coefficients, layout, 'mixed sparse/dense tiles');
+
+    const dense = fillGaussian(createRng(22), new Float32Array(layout.size));
+    await expectDecodeMatches(dense, layout, 'gaussian dense');
+    const spiky = dense.map((v, i) => (i % 97 === 0 ? v * 1e6 : v * 1e-3));
+    await expectDecodeMatches(spiky, layout, 'spiky dense (1e6 outliers)');
+  });
+
+  it('encode matches the reference on adversarial tiles (constant, alternating, spikes, huge and tiny)', async () => {
+    const layout = computeChunkLayout([64, 64 * 5]);
+    const x = new Float32Array(layout.size);
+    for (let r = 0; r < 64; r++)
+      for (let c = 0; c < layout.cols; c++) {
+        const tile = Math.floor(c / 64);
+        const i = r * 64 + (c % 64);
+        x[r * layout.cols + c] = [1, (r + c) % 2 ? -1 : 1, i === 2080 ? 1e4 : 0, (i % 13) * 1e30, (i % 7) * 1e-30][tile]!;
+      }
+    const ref = new Float32Array(layout.size);
+    const got = new Float32Array(layout.size);
+    await referenceKernels.encode(x, layout, ref);
+    await native!.encode(x, layout, got);
+    // per tile, relative to the tile's largest coefficient (the tiles differ by 60 orders of magnitude)
+    for (let c = 0; c < layout.numChunks; c++) {
+      const r = ref.subarray(c * 4096, (c + 1) * 4096);
+      const g = got.subarray(c * 4096, (c + 1) * 4096);
+      const scale = r.reduce((m, v) => Math.max(m, Math.abs(v)), 0) || 1;
+      const diff = r.reduce((m, v, i) => Math.max(m, Math.abs(v - g[i]!)), 0) / scale;
+      console.log(`encode adversarial tile ${c}: max diff ${diff.toExponential(2)} relative to the tile's max`);
+      expect(diff).toBeLessThanOrEqual(1e-5);
+    }
+  });
+
+  it('top-k matches the reference on 64×64 chunks full of ties (quantized values, k up to 64)', async () => {
+    const layout = computeChunkLayout([128, 128 * 4]);
+    const rng = createRng(5);
+    const coeffs = new Float32Array(layout.size);
+    for (let c = 0; c < layout.numChunks; c++) {
+      const levels = [2, 3, 17, 1000][c % 4]!;
+      for (let i = 0; i < 4096; i++) coeffs[c * 4096 + i] = (rng.nextInt(levels) - (levels >> 1)) * 0.25;
+    }
+    // a chunk whose winners are all ties at the threshold, and one with ties spread over the groups
+    for (let i = 0; i < 4096; i++) coeffs[3 * 4096 + i] = i % 256 === 7 || i % 256 === 200 ? 5 : 1;
+    for (const k of [1, 7, 32, 64]) await expectTopkMatches(coeffs, layout, k);
+  });
+
+  it('top-k matches the reference on random 64×64 chunks with and without duplicated magnitudes', async () => {
+    const layout = computeChunkLayout([256, 512]);
+    const coeffs = fillGaussian(createRng(77), new Float32Array(layout.size));
+    for (let i = 0; i + 5 < coeffs.length; i += 11) coeffs[i + 5] = -coeffs[i]!;
+    await expectTopkMatches(coeffs, layout, 32);
   });
 
   it('scatter-mean averages an index repeated inside one selection, as the reference does', async () => {
