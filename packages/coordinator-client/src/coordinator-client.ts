@@ -49,6 +49,7 @@ import { COORDINATOR_PROGRAM_ADDRESS } from './program-address.ts';
 import { ClientState, RUN_ACCOUNT_SIZE, RunState, currentRound, decodeRunAccount, type RunAccount } from './run-account.ts';
 import { LOCATION_LEN, validateRunConfig, type RunConfig } from './run-config.ts';
 import { dataAssignment, isWitness, type DataInterval } from './selection.ts';
+import { participantBloom } from './witness-bloom.ts';
 
 export interface CoordinatorClientOptions {
   /** JSON-RPC endpoint (the localnet's `url`, solana-test-validator, devnet...). */
@@ -226,23 +227,35 @@ export class CoordinatorClient {
     return this.send([getWarmupWitnessInstruction({ programAddress: this.programAddress, run, client, clientIndex: Math.max(clientIndex, 0), reveal: reveal ?? new Uint8Array(32) })]);
   }
 
-  /** Round witness: the participants whose results it checked, and its vote (Merkle root of accepted commitments). */
+  /**
+   * Round witness: the participants whose results it checked, and its vote (Merkle root of accepted
+   * commitments). The participant Bloom filter the program checks is built from `account` unless given.
+   */
   async submitWitness(
     run: Address,
     client: TransactionSigner,
     chain: HashChain,
-    report: { participants: Iterable<number> | Uint8Array; resultRoot: Uint8Array },
+    report: { participants: Iterable<number> | Uint8Array; resultRoot: Uint8Array; participantBloom?: Uint8Array },
     account?: RunAccount,
   ): Promise<string> {
     const state = account ?? (await this.fetchRun(run));
     const clientIndex = CoordinatorClient.clientIndex(state, client.address);
     const reveal = clientIndex >= 0 ? chain.revealFor(state.clients[clientIndex]!.chain) : undefined;
+    // Read twice (bitmap and filter): a one-shot iterator must not run dry.
+    const participants = report.participants instanceof Uint8Array ? report.participants : [...report.participants];
     return this.send([
       getWitnessInstruction({
         programAddress: this.programAddress,
         run,
         client,
-        submission: { step: currentRound(state).step, clientIndex: Math.max(clientIndex, 0), reveal: reveal ?? new Uint8Array(32), participants: report.participants, resultRoot: report.resultRoot },
+        submission: {
+          step: currentRound(state).step,
+          clientIndex: Math.max(clientIndex, 0),
+          reveal: reveal ?? new Uint8Array(32),
+          participants,
+          resultRoot: report.resultRoot,
+          participantBloom: report.participantBloom ?? participantBloom(state, participants),
+        },
       }),
     ]);
   }

@@ -9,6 +9,7 @@ export * from './program-build.ts';
 export * from './run-config.ts';
 export * from './run-account.ts';
 export * from './instructions.ts';
+export * from './witness-bloom.ts';
 export * from './selection.ts';
 export * from './hash-chain.ts';
 export * from './reference-model.ts';

@@ -19,11 +19,18 @@ import {
   COORDINATOR_PROGRAM_WRONG_OWNER,
   COORDINATOR_PROGRAM_WRONG_ROUND,
   COORDINATOR_PROGRAM_WRONG_STATE,
+  COORDINATOR_PROGRAM_MALFORMED_BLOOM,
+  COORDINATOR_PROGRAM_BLOOM_MISMATCH,
+  COORDINATOR_PROGRAM_PARTICIPANT_NOT_IN_BLOOM,
+  VERIFY_BLOOM_PARAMETER_OUT_OF_RANGE,
+  VERIFY_MALFORMED_BLOOM,
   bytesEqual,
+  isPsycheError,
   sha256,
   swapOrNotIndex,
 } from '@psyche/core';
-import { CoordinatorInstruction, INSTRUCTION_DATA_LENGTH } from './instructions.ts';
+import { bloomIndices, bloomParameters, encodedBloomContains, WitnessBloom } from '@psyche/verify';
+import { CoordinatorInstruction, WITNESS_FIXED_DATA_LENGTH, instructionDataLengthOk } from './instructions.ts';
 import {
   ClientState,
   NUM_CHECKPOINTS,
@@ -40,6 +47,7 @@ import {
 } from './run-account.ts';
 import { MAX_CLIENTS, decodeRunConfig } from './run-config.ts';
 import { dataAssignment, globalBatchForStep, isWitness, nextSeed, witnessQuorum } from './selection.ts';
+import { participantBloomItem, roundBloomSeed } from './witness-bloom.ts';
 
 /** Program code for "a checkpoint was already recorded this epoch" (8122). */
 export const COORDINATOR_PROGRAM_CHECKPOINT_EXISTS = 8122;
@@ -116,8 +124,7 @@ function execute(run: RunAccount, input: ModelInput): ModelResult {
   const { data } = input;
   if (data.length < 1) return { code: COORDINATOR_PROGRAM_INVALID_INSTRUCTION };
   const ix = data[0]!;
-  const want = INSTRUCTION_DATA_LENGTH[ix as CoordinatorInstruction];
-  if (want === undefined || data.length !== want) return { code: COORDINATOR_PROGRAM_INVALID_INSTRUCTION };
+  if (!instructionDataLengthOk(data)) return { code: COORDINATOR_PROGRAM_INVALID_INSTRUCTION };
   const args = data.subarray(1);
 
   if (ix === CoordinatorInstruction.Shuffle) {
@@ -126,6 +133,19 @@ function execute(run: RunAccount, input: ModelInput): ModelResult {
     if (count === 0 || index >= count) return { code: COORDINATOR_PROGRAM_INDEX_OUT_OF_RANGE };
     const out = new Uint8Array(4);
     new DataView(out.buffer).setUint32(0, swapOrNotIndex(index, count, args.subarray(0, 32)), true);
+    return { code: 0, returnData: out };
+  }
+  // The Bloom views run @psyche/verify itself: the program must answer exactly as the TypeScript does.
+  if (ix === CoordinatorInstruction.BloomContains) {
+    const filterLength = u16(args, 0);
+    const contains = malformedBloomAsUndefined(() => encodedBloomContains(args.subarray(2, 2 + filterLength), args.subarray(2 + filterLength)));
+    return contains === undefined ? { code: COORDINATOR_PROGRAM_MALFORMED_BLOOM } : { code: 0, returnData: Uint8Array.of(contains ? 1 : 0) };
+  }
+  if (ix === CoordinatorInstruction.BloomIndices) {
+    const indices = malformedBloomAsUndefined(() => bloomIndices(args.subarray(13), u32(args, 8), args[12]!, u64(args, 0)));
+    if (indices === undefined) return { code: COORDINATOR_PROGRAM_MALFORMED_BLOOM };
+    const out = new Uint8Array(4 * indices.length);
+    indices.forEach((index, i) => new DataView(out.buffer).setUint32(4 * i, index, true));
     return { code: 0, returnData: out };
   }
 
@@ -235,8 +255,17 @@ function execute(run: RunAccount, input: ModelInput): ModelResult {
       const reveal = args.slice(10, 42);
       const participants = args.slice(42, 74);
       for (let i = round.numClients; i < MAX_CLIENTS; i++) if (bit(participants, i)) return { code: COORDINATOR_PROGRAM_INDEX_OUT_OF_RANGE };
+      const filter = malformedBloomAsUndefined(() => WitnessBloom.decode(data.subarray(WITNESS_FIXED_DATA_LENGTH)));
+      if (filter === undefined) return { code: COORDINATOR_PROGRAM_MALFORMED_BLOOM };
+      const sized = round.numClients >= 1 && round.numClients <= MAX_CLIENTS ? bloomParameters(round.numClients) : undefined;
+      if (!sized || filter.bitCount !== sized.bitCount || filter.hashCount !== sized.hashCount || filter.seed !== roundBloomSeed(round.seed)) {
+        return { code: COORDINATOR_PROGRAM_BLOOM_MISMATCH };
+      }
       const code = checkWitness(run, index, round.numClients, round.witnessExpected, round.seed, round.submitted, signer, reveal);
       if (code) return { code };
+      for (let i = 0; i < round.numClients; i++) {
+        if (bit(participants, i) && !filter.has(participantBloomItem(run.clients[i]!.key))) return { code: COORDINATOR_PROGRAM_PARTICIPANT_NOT_IN_BLOOM };
+      }
       acceptReveal(run, index, round.mix, round.submitted, reveal);
       round.results[round.witnessesSubmitted++] = { clientIndex: index, root: args.slice(74, 106) };
       for (let i = 0; i < round.numClients; i++) round.votes[i]! += bit(participants, i);
@@ -280,6 +309,16 @@ function execute(run: RunAccount, input: ModelInput): ModelResult {
     }
     default:
       return { code: COORDINATOR_PROGRAM_INVALID_INSTRUCTION };
+  }
+}
+
+/** Runs a @psyche/verify Bloom call; its malformed-filter and parameter errors (the program's 8123) become undefined. */
+function malformedBloomAsUndefined<T>(call: () => T): T | undefined {
+  try {
+    return call();
+  } catch (e) {
+    if (isPsycheError(e, VERIFY_MALFORMED_BLOOM) || isPsycheError(e, VERIFY_BLOOM_PARAMETER_OUT_OF_RANGE)) return undefined;
+    throw e;
   }
 }
 

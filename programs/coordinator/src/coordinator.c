@@ -17,6 +17,7 @@ static void zero(void *dst, u64 n) {
   if (n) sol_memset_(dst, 0, n);
 }
 
+/* Exact data length of the fixed-size instructions; 0 for unknown ones and the variable-size ones. */
 static u64 expected_data_len(u8 instruction) {
   switch (instruction) {
     case IX_INITIALIZE: return 1 + 32 + sizeof(Config);
@@ -28,7 +29,6 @@ static u64 expected_data_len(u8 instruction) {
     case IX_RESUME: return 1;
     case IX_TICK: return 1;
     case IX_WARMUP_WITNESS: return 1 + 2 + 32;
-    case IX_WITNESS: return 1 + 8 + 2 + 32 + 32 + 32;
     case IX_CHECKPOINT: return 1 + 2 + 32 + LOCATION_LEN;
     case IX_SHUFFLE: return 1 + 32 + 4 + 4;
     case IX_ASSIGNMENT: return 1 + 2;
@@ -43,6 +43,22 @@ static u64 read_u64(const u8 *p) {
 }
 static u32 read_u32(const u8 *p) { return (u32)p[0] | ((u32)p[1] << 8) | ((u32)p[2] << 16) | ((u32)p[3] << 24); }
 static u16 read_u16(const u8 *p) { return (u16)(p[0] | (p[1] << 8)); }
+
+/* The variable-size instructions carry their own length: a witness ends with a Bloom filter whose
+ * header gives its size; the Bloom views take a u16 filter length, then the item to the end. */
+static bool_t data_len_ok(const u8 *data, u64 len) {
+  switch (data[0]) {
+    case IX_WITNESS:
+      if (len < WITNESS_FIXED_LEN + BLOOM_HEADER_LEN) return 0;
+      return len == WITNESS_FIXED_LEN + BLOOM_HEADER_LEN + bloom_bit_bytes(read_u32(data + WITNESS_FIXED_LEN + 2));
+    case IX_BLOOM_CONTAINS: return len >= 3 && 3 + (u64)read_u16(data + 1) <= len;
+    case IX_BLOOM_INDICES: return len >= 1 + 8 + 4 + 1;
+    default: {
+      u64 want = expected_data_len(data[0]);
+      return want != 0 && len == want;
+    }
+  }
+}
 
 static u64 validate_config(const Config *c, u64 current_step) {
   if (c->total_steps < 1 || c->total_steps < current_step || c->total_steps > 0xffffffffULL) FAIL(ERR_INVALID_CONFIG, "config: total_steps");
@@ -279,8 +295,7 @@ u64 entrypoint(const u8 *raw_input) {
   if (input.data_len < 1) FAIL(ERR_INVALID_INSTRUCTION, "empty instruction data");
   const u8 ix = input.data[0];
   const u8 *args = input.data + 1;
-  u64 want = expected_data_len(ix);
-  if (want == 0 || input.data_len != want) FAIL(ERR_INVALID_INSTRUCTION, "unknown instruction or wrong data length");
+  if (!data_len_ok(input.data, input.data_len)) FAIL(ERR_INVALID_INSTRUCTION, "unknown instruction or wrong data length");
 
   if (ix == IX_SHUFFLE) {
     u32 count = read_u32(args + 32);
@@ -288,6 +303,22 @@ u64 entrypoint(const u8 *raw_input) {
     if (count == 0 || index >= count) FAIL(ERR_INDEX_OUT_OF_RANGE, "shuffle: index out of range");
     u32 result = swap_or_not_index(index, count, args);
     sol_set_return_data((const u8 *)&result, 4);
+    return 0;
+  }
+  if (ix == IX_BLOOM_CONTAINS) {
+    u64 filter_len = read_u16(args);
+    BloomFilter filter;
+    if (!bloom_decode(args + 2, filter_len, &filter)) FAIL(ERR_MALFORMED_BLOOM, "bloom: not a canonical filter");
+    u8 answer = (u8)bloom_contains(&filter, args + 2 + filter_len, input.data_len - 3 - filter_len);
+    sol_set_return_data(&answer, 1);
+    return 0;
+  }
+  if (ix == IX_BLOOM_INDICES) {
+    BloomFilter shape = {read_u32(args + 8), args[12], args, NULL_PTR};
+    if (!bloom_shape_ok(shape.bit_count, shape.hash_count)) FAIL(ERR_MALFORMED_BLOOM, "bloom: bit or hash count out of range");
+    u32 indices[BLOOM_MAX_HASHES];
+    bloom_indices(&shape, args + 13, input.data_len - 14, indices);
+    sol_set_return_data((const u8 *)indices, 4 * (u64)shape.hash_count); /* SBF is little-endian: u32 LE each */
     return 0;
   }
 
@@ -405,9 +436,25 @@ u64 entrypoint(const u8 *raw_input) {
       const u8 *root = args + 74;
       for (u32 i = round->num_clients; i < MAX_CLIENTS; i++)
         if ((participants[i / 8] >> (i % 8)) & 1) FAIL(ERR_INDEX_OUT_OF_RANGE, "witness: participant bit beyond the round's clients");
+      BloomFilter filter;
+      if (!bloom_decode(input.data + WITNESS_FIXED_LEN, input.data_len - WITNESS_FIXED_LEN, &filter))
+        FAIL(ERR_MALFORMED_BLOOM, "witness: participant filter is not a canonical Bloom filter");
+      u32 bits = 0, hashes = 0;
+      if (!witness_bloom_parameters(round->num_clients, &bits, &hashes) || filter.bit_count != bits || filter.hash_count != hashes ||
+          !bytes_equal(filter.seed_le, round->seed, 8))
+        FAIL(ERR_BLOOM_MISMATCH, "witness: participant filter not sized for the round's clients or not seeded by its seed");
       WitnessClaim claim = {index, round->num_clients, round->witness_expected, round->seed, round->submitted, signer->key, reveal};
       u64 err = check_witness(run, &claim);
       if (err) return err;
+      /* The filter must hold SHA-256(key) of every participant it votes for (Psyche's participant
+       * filter): what the witness gossips is then provably what it voted on chain. */
+      for (u32 i = 0; i < round->num_clients; i++) {
+        if (!((participants[i / 8] >> (i % 8)) & 1)) continue;
+        u8 item[32];
+        SolBytes key = {run->clients[i].key, 32};
+        sol_sha256(&key, 1, item);
+        if (!bloom_contains(&filter, item, 32)) FAIL(ERR_PARTICIPANT_NOT_IN_BLOOM, "witness: a participant is missing from the participant filter");
+      }
       accept_reveal(run, index, round->mix, round->submitted, reveal);
       WitnessResult *result = &round->results[round->witnesses_submitted++];
       result->client_index = (u16)index;

@@ -4,6 +4,7 @@
 #ifndef PSYCHE_COORDINATOR_H
 #define PSYCHE_COORDINATOR_H
 #include "sbf.h"
+#include "bloom.h"
 
 #define RUN_MAGIC 0x44524f4f43595350ULL /* "PSYCOORD" little endian */
 #define RUN_VERSION 1
@@ -46,7 +47,13 @@ enum Instruction {
   IX_CHECKPOINT = 10,
   IX_SHUFFLE = 11,
   IX_ASSIGNMENT = 12,
+  IX_BLOOM_CONTAINS = 13, /* view: membership in a canonical filter (the shared test vectors run through it) */
+  IX_BLOOM_INDICES = 14,  /* view: the k probe indices of an item */
 };
+
+/* Witness data: step u64 ‖ client index u16 ‖ reveal 32 ‖ participant bitmap 32 ‖ result root 32, then
+ * the participant Bloom filter (canonical encoding, bloom.h) to the end. */
+#define WITNESS_FIXED_LEN (1 + 8 + 2 + 32 + 32 + 32)
 
 /* Program error codes: returned as Custom(code); same numbers as @psyche/core's COORDINATOR_PROGRAM_*. */
 enum Error {
@@ -71,6 +78,9 @@ enum Error {
   ERR_NOT_ENOUGH_ACCOUNTS = 8118,
   ERR_HALTED = 8119,
   ERR_CHECKPOINT_EXISTS = 8122,
+  ERR_MALFORMED_BLOOM = 8123,           /* not a canonical Bloom filter, or probe parameters out of range */
+  ERR_BLOOM_MISMATCH = 8124,            /* a witness filter not sized for the round's clients or not seeded by its seed */
+  ERR_PARTICIPANT_NOT_IN_BLOOM = 8125,  /* a participant bit set for a client the witness's filter does not contain */
 };
 
 typedef struct {

@@ -2,6 +2,8 @@
 // warmup witnesses, rounds with every witness reporting, cooldown with a checkpoint, worst cases
 // (the 256th join scans 255 keys, a kick in a full run, a round end that compacts 256 clients).
 // Used by the compute-unit test (bar: every instruction < 200,000 CU) and by the benchmark.
+import { sha256 } from '@psyche/core';
+import { createWitnessBloom } from '@psyche/verify';
 import { getAddressEncoder, generateKeyPairSigner, type KeyPairSigner } from '@solana/kit';
 import {
   AUTHORITY_INDEX,
@@ -12,6 +14,8 @@ import {
   decodeRunAccount,
   defaultRunConfig,
   getAssignmentInstruction,
+  getBloomContainsInstruction,
+  getBloomIndicesInstruction,
   getCheckpointInstruction,
   getInitializeRunInstruction,
   getJoinRunInstruction,
@@ -23,6 +27,7 @@ import {
   getWarmupWitnessInstruction,
   getWithdrawInstruction,
   getWitnessInstruction,
+  participantBloom,
   witnessIndices,
   type RunAccount,
 } from '../index.ts';
@@ -74,6 +79,11 @@ export async function runFullScenario(options: { clients?: number; rounds?: numb
   await exec('initialize', getInitializeRunInstruction({ programAddress, run, authority, runId: new Uint8Array(32).fill(1), config }));
 
   await exec('shuffle (view, 256)', getShuffleInstruction({ programAddress, seed: new Uint8Array(32).fill(5), count: 256, index: 255 }));
+  // Bloom views at their widest: a 256-member witness filter (a member: all 7 probes read), and 32 probes of a 512-byte item.
+  const wide = createWitnessBloom({ expectedItems: 256, seed: 7n });
+  for (let i = 0; i < 256; i++) wide.add(sha256(Uint8Array.of(i, i >> 8)));
+  await exec('bloom contains (view, 256-member filter)', getBloomContainsInstruction({ programAddress, filter: wide.encode(), item: sha256(Uint8Array.of(3, 0)) }));
+  await exec('bloom indices (view, k = 32, 512-byte item)', getBloomIndicesInstruction({ programAddress, seed: 7n, bitCount: 2 ** 24, hashCount: 32, item: new Uint8Array(512).fill(1) }));
 
   const members: Member[] = [];
   for (let i = 0; i < clientCount; i++) {
@@ -112,14 +122,15 @@ export async function runFullScenario(options: { clients?: number; rounds?: numb
       await exec('assignment (view)', getAssignmentInstruction({ programAddress, run, clientIndex: (probe * 97) % round.numClients }));
     }
     const everyone = Array.from({ length: round.numClients }, (_, i) => i);
+    const everyoneBloom = participantBloom(s, everyone);
     for (const index of witnessIndices(round.numClients, round.witnessExpected, round.seed)) {
       const m = memberOf(s, index);
       const reveal = m.chain.revealFor(state().clients[index]!.chain)!;
-      await exec('witness (256 participants)', getWitnessInstruction({
+      await exec('witness (256 participants, filter checked)', getWitnessInstruction({
         programAddress,
         run,
         client: m.signer,
-        submission: { step: round.step, clientIndex: index, reveal, participants: everyone, resultRoot: new Uint8Array(32).fill(9) },
+        submission: { step: round.step, clientIndex: index, reveal, participants: everyone, resultRoot: new Uint8Array(32).fill(9), participantBloom: everyoneBloom },
       }));
     }
     if (r === 0) {

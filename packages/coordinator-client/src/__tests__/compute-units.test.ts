@@ -10,7 +10,7 @@ describe('compute units with 256 clients and 32 witnesses', () => {
     for (const row of rows) expect(row.max, row.name).toBeLessThan(BAR);
     // Every kind of instruction was measured.
     const names = rows.map((r) => r.name).join(' ');
-    for (const kind of ['initialize', 'join', 'withdraw', 'kick', 'pause', 'resume', 'tick', 'warmup witness', 'witness', 'checkpoint', 'assignment', 'shuffle']) {
+    for (const kind of ['initialize', 'join', 'withdraw', 'kick', 'pause', 'resume', 'tick', 'warmup witness', 'witness', 'checkpoint', 'assignment', 'shuffle', 'bloom contains', 'bloom indices']) {
       expect(names).toContain(kind);
     }
   });

@@ -1,4 +1,5 @@
 import { createRng, bytesEqual, toHex, type Rng } from '@psyche/core';
+import { bloomParameters, createWitnessBloom } from '@psyche/verify';
 import { AccountRole, address, generateKeyPairSigner, getAddressDecoder, getAddressEncoder, type AccountMeta, type Instruction, type KeyPairSigner } from '@solana/kit';
 import { describe, expect, it } from 'vitest';
 import {
@@ -14,7 +15,11 @@ import {
   currentRound,
   defaultRunConfig,
   encodeInstructionData,
+  participantBloom,
+  participantBloomItem,
+  roundBloomSeed,
   witnessIndices,
+  type RunAccount,
   type RunConfig,
 } from '../index.ts';
 
@@ -187,7 +192,9 @@ describe('program vs reference model (differential)', () => {
         const participants = Array.from({ length: n }, (_, i) => i).filter(() => rng.nextInt(6) !== 0);
         const root = new Uint8Array(32).fill(rng.nextInt(5) === 0 ? 2 : 1);
         const step = rng.nextInt(15) === 0 ? round.step + 1n : round.step;
-        await run1(encodeInstructionData.witness({ step, clientIndex: index, reveal, participants, resultRoot: root }), m?.signer ?? pick(members).signer, variantFor(), 'witness');
+        const [filterKind, filter] = witnessFilter(rng, state, participants);
+        count(`witness filter ${filterKind}`);
+        await run1(encodeInstructionData.witness({ step, clientIndex: index, reveal, participants, resultRoot: root, participantBloom: filter }), m?.signer ?? pick(members).signer, variantFor(), 'witness');
       } else if (roll < 81) {
         const byAuthority = rng.nextInt(3) === 0;
         const index = byAuthority ? AUTHORITY_INDEX : rng.nextInt(Math.max(1, state.numClients + 1));
@@ -216,6 +223,10 @@ describe('program vs reference model (differential)', () => {
     console.log('differential coverage', Object.fromEntries(reached));
     // The run must have actually trained, witnessed, dropped and finished along the way.
     expect(stats.get('ok witness') ?? 0).toBeGreaterThan(50);
+    // Each Bloom rejection reached the program (and agreed with the model) along the way.
+    expect(stats.get('err 8123') ?? 0).toBeGreaterThan(0);
+    expect(stats.get('err 8124') ?? 0).toBeGreaterThan(0);
+    expect(stats.get('err 8125') ?? 0).toBeGreaterThan(0);
     expect(stats.get('ok warmup-witness') ?? 0).toBeGreaterThan(5);
     expect(stats.get('ok checkpoint') ?? 0).toBeGreaterThan(1);
     if (TOTAL >= 10_000) expect(stats.get('finished') ?? 0).toBeGreaterThan(0);
@@ -223,6 +234,42 @@ describe('program vs reference model (differential)', () => {
     void getAddressDecoder;
   }, 600_000);
 });
+
+/**
+ * A witness's participant filter: usually the right one; sometimes missing a participant, seeded or
+ * sized for something else, filled with random bits, or not canonical at all.
+ */
+function witnessFilter(rng: Rng, state: RunAccount, participants: number[]): [string, Uint8Array] {
+  const round = currentRound(state);
+  const n = Math.max(1, round.numClients);
+  const roll = rng.nextInt(24);
+  if (roll >= 8) return ['exact', participantBloom(state, participants)];
+  if (roll <= 1 && participants.length > 0) {
+    return ['missing-participant', participantBloom(state, participants.filter((_, i) => i !== rng.nextInt(participants.length)))];
+  }
+  if (roll === 2) {
+    const filter = createWitnessBloom({ expectedItems: n, seed: roundBloomSeed(round.seed) ^ BigInt(1 + rng.nextInt(255)) });
+    for (const i of participants) filter.add(participantBloomItem(state.clients[i]!.key));
+    return ['wrong-seed', filter.encode()];
+  }
+  if (roll === 3) return ['wrong-size', createWitnessBloom({ expectedItems: 1 + ((n + rng.nextInt(10)) % 256), seed: roundBloomSeed(round.seed) }).encode()];
+  if (roll <= 5) {
+    // The right header over random bits: membership answers are whatever the bits say, on both sides.
+    const encoded = participantBloom(state, []);
+    const { bitCount } = bloomParameters(n);
+    for (let i = 14; i < encoded.length; i++) encoded[i] = rng.nextInt(3) ? 0xff : rng.nextInt(256);
+    if (bitCount % 8) encoded[encoded.length - 1]! &= (1 << (bitCount % 8)) - 1;
+    return ['random-bits', encoded];
+  }
+  // Not canonical: a header byte changed, a padding bit set, or cut (then the length check fails).
+  const encoded = participantBloom(state, participants);
+  const corruption = rng.nextInt(4);
+  if (corruption === 0) encoded[0] = 2;
+  else if (corruption === 1) encoded[1] = rng.nextInt(2) ? 0 : 33;
+  else if (corruption === 2 && bloomParameters(n).bitCount % 8) encoded[encoded.length - 1]! |= 0x80;
+  else return ['truncated', encoded.subarray(0, rng.nextInt(encoded.length))];
+  return ['malformed', encoded];
+}
 
 function randomBytes(rng: Rng, n: number): Uint8Array {
   const out = new Uint8Array(n);

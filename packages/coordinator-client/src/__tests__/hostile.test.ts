@@ -1,4 +1,5 @@
 import { createRng } from '@psyche/core';
+import { createWitnessBloom } from '@psyche/verify';
 import {
   COORDINATOR_PROGRAM_INVALID_INSTRUCTION,
   COORDINATOR_PROGRAM_MISSING_SIGNER,
@@ -13,7 +14,7 @@ import {
   CoordinatorInstruction,
   CoordinatorSvm,
   HashChain,
-  INSTRUCTION_DATA_LENGTH,
+  instructionDataLengthOk,
   RUN_ACCOUNT_SIZE,
   RunState,
   decodeRunAccount,
@@ -37,7 +38,7 @@ const validData: Record<number, Uint8Array> = {
   [CoordinatorInstruction.Resume]: encodeInstructionData.resume(),
   [CoordinatorInstruction.Tick]: encodeInstructionData.tick(),
   [CoordinatorInstruction.WarmupWitness]: encodeInstructionData.warmupWitness(0, new Uint8Array(32)),
-  [CoordinatorInstruction.Witness]: encodeInstructionData.witness({ step: 1n, clientIndex: 0, reveal: new Uint8Array(32), participants: [0], resultRoot: new Uint8Array(32) }),
+  [CoordinatorInstruction.Witness]: encodeInstructionData.witness({ step: 1n, clientIndex: 0, reveal: new Uint8Array(32), participants: [0], resultRoot: new Uint8Array(32), participantBloom: createWitnessBloom({ expectedItems: 3, seed: 0n }).encode() }),
   [CoordinatorInstruction.Checkpoint]: encodeInstructionData.checkpoint(0, new Uint8Array(32), new Uint8Array(128)),
   [CoordinatorInstruction.Assignment]: encodeInstructionData.assignment(0),
 };
@@ -109,7 +110,7 @@ describe('every instruction rejects hostile accounts and data with a clear error
       const length = rng.nextInt(3) === 0 ? 0 : 1 + rng.nextInt(400);
       const bytes = new Uint8Array(length);
       for (let j = 0; j < length; j++) bytes[j] = rng.nextInt(256);
-      if (length > 0 && INSTRUCTION_DATA_LENGTH[bytes[0] as CoordinatorInstruction] === length) bytes[0] = 200; // keep it malformed
+      if (length > 0 && instructionDataLengthOk(bytes)) bytes[0] = 200; // keep it malformed
       await expectRejected([runMeta(run), signerMeta(authority)], bytes, COORDINATOR_PROGRAM_INVALID_INSTRUCTION, length === 0 ? 'empty instruction data' : 'unknown instruction or wrong data length');
     }
   });

@@ -34,6 +34,12 @@ export const COORDINATOR_PROGRAM_NOT_ENOUGH_ACCOUNTS = 8118;
 export const COORDINATOR_PROGRAM_HALTED = 8119;
 export const COORDINATOR_PROGRAM_CLIENT_HEALTHY = 8120;
 export const COORDINATOR_PROGRAM_TOO_EARLY = 8121;
+/** A Bloom filter that is not canonical (docs/verify.md), or probe parameters out of range. */
+export const COORDINATOR_PROGRAM_MALFORMED_BLOOM = 8123;
+/** A witness's participant filter not sized for the round's clients (1%) or not seeded by the round seed. */
+export const COORDINATOR_PROGRAM_BLOOM_MISMATCH = 8124;
+/** A witness votes for a participant that its own participant filter does not contain. */
+export const COORDINATOR_PROGRAM_PARTICIPANT_NOT_IN_BLOOM = 8125;
 
 // The SBF linker.
 export const COORDINATOR_LINKER_MALFORMED_OBJECT = 8900;
@@ -77,6 +83,9 @@ export type CoordinatorErrorContext = {
   [COORDINATOR_PROGRAM_HALTED]: ProgramCodeContext;
   [COORDINATOR_PROGRAM_CLIENT_HEALTHY]: ProgramCodeContext;
   [COORDINATOR_PROGRAM_TOO_EARLY]: ProgramCodeContext;
+  [COORDINATOR_PROGRAM_MALFORMED_BLOOM]: ProgramCodeContext;
+  [COORDINATOR_PROGRAM_BLOOM_MISMATCH]: ProgramCodeContext;
+  [COORDINATOR_PROGRAM_PARTICIPANT_NOT_IN_BLOOM]: ProgramCodeContext;
   [COORDINATOR_LINKER_MALFORMED_OBJECT]: { reason: string };
   [COORDINATOR_LINKER_UNSUPPORTED_SECTION]: { section: string; reason: string };
   [COORDINATOR_LINKER_UNSUPPORTED_RELOCATION]: { section: string; type: number; offset: number };
