@@ -37,11 +37,22 @@ while (node.libp2p.getPeers().length < count - 1) await new Promise((r) => setTi
 await new Promise((r) => setTimeout(r, 6_000)); // gossipsub subscriptions and mesh (publishing earlier can miss a peer)
 
 const received = new Map<number, Set<string>>();
+/** Per step, the peers that finished it (a barrier, as a coordinator round would be). */
+const finished = new Map<number, Set<string>>();
 const waiters: (() => void)[] = [];
+const wake = () => {
+  for (const w of waiters.splice(0)) w();
+};
 gossip.onMessage((m) => {
-  process.stderr.write(`peer ${index}: message from ${nodeIdToString(m.sender).slice(0, 8)}\n`);
   const [stepText, ticketText] = utf8Decode(m.payload).split(' ');
   const step = Number(stepText);
+  if (ticketText === 'done') {
+    let set = finished.get(step);
+    if (!set) finished.set(step, (set = new Set()));
+    set.add(nodeIdToString(m.sender));
+    wake();
+    return;
+  }
   const ticket = ticketFromString(ticketText!);
   const fetchWithRetry = async (): Promise<void> => {
     for (let attempt = 0; attempt < 5; attempt++) {
@@ -57,7 +68,7 @@ gossip.onMessage((m) => {
     let set = received.get(step);
     if (!set) received.set(step, (set = new Set()));
     set.add(nodeIdToString(m.sender));
-    for (const w of waiters.splice(0)) w();
+    wake();
   });
 });
 
@@ -72,8 +83,10 @@ for (let step = 0; step < steps; step++) {
   while ((received.get(step)?.size ?? 0) < count - 1) await new Promise<void>((r) => waiters.push(r));
   times.push(performance.now() - started);
   process.stderr.write(`peer ${index}: step ${step} ${times.at(-1)!.toFixed(0)} ms\n`);
-  // A small barrier so steps do not overlap: wait for the slowest peer's announcement of this step.
-  await new Promise((r) => setTimeout(r, 200));
+  // Barrier: the next step starts when every peer has all of this one (so nobody stops serving early).
+  await gossip.publish(utf8Encode(`${step} done`));
+  const deadline = Date.now() + 60_000;
+  while ((finished.get(step)?.size ?? 0) < count - 1 && Date.now() < deadline) await new Promise<void>((r) => (waiters.push(r), setTimeout(r, 500)));
 }
 process.stdout.write(`${JSON.stringify({ index, size, times })}\n`);
 await gossip.stop();

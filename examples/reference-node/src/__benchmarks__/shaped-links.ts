@@ -1,9 +1,10 @@
 // Exchange time per step through shaped links: N peers in their own network namespaces, each link
-// shaped with tc netem to 100 Mbit/s and 20 ms each way (40 ms RTT), all-gathering per step a
+// shaped to 100 Mbit/s and 20 ms each way (40 ms RTT; tc netem, or TUN devices and delay-hub.py where
+// the kernel has no netem), all-gathering per step a
 // payload of the DisTrO result's size and of the dense bf16 gradient's size over the real libp2p
 // gossip + blob stack. Needs root (ip netns). Appends its table to BENCHMARKS.md.
 //   npm run bench:links -w @psyche/reference-node -- [--steps 5] [--nodes 3]
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -19,6 +20,8 @@ const ip = (i: number) => `10.231.0.${i + 1}`;
 const sh = (...args: string[]) => execFileSync(args[0]!, args.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
 
 function teardown(): void {
+  delayHub?.kill('SIGKILL');
+  delayHub = undefined;
   for (const name of [`${prefix}-hub`, ...Array.from({ length: nodes }, (_, i) => ns(i))]) {
     try {
       sh('ip', 'netns', 'del', name);
@@ -29,7 +32,8 @@ function teardown(): void {
 }
 
 let netem = true;
-function setup(): void {
+let delayHub: ChildProcess | undefined;
+async function setup(): Promise<void> {
   teardown();
   try {
     sh('tc', 'qdisc', 'add', 'dev', 'lo', 'root', 'netem', 'delay', '1ms');
@@ -37,6 +41,7 @@ function setup(): void {
   } catch {
     netem = false;
   }
+  if (!netem) return setupTunStar();
   sh('ip', 'netns', 'add', `${prefix}-hub`);
   sh('ip', '-n', `${prefix}-hub`, 'link', 'add', 'br0', 'type', 'bridge');
   sh('ip', '-n', `${prefix}-hub`, 'link', 'set', 'br0', 'up');
@@ -50,11 +55,44 @@ function setup(): void {
     sh('ip', '-n', ns(i), 'addr', 'add', `${ip(i)}/24`, 'dev', `vrn${i}`);
     sh('ip', '-n', ns(i), 'link', 'set', `vrn${i}`, 'up');
     sh('ip', '-n', ns(i), 'link', 'set', 'lo', 'up');
-    // Egress of every node: 100 Mbit/s, and 20 ms one way (40 ms RTT between any two) where the
-    // kernel has netem; without it (this development machine's kernel lacks sch_netem) a token
-    // bucket shapes the rate only.
-    if (netem) sh('tc', '-n', ns(i), 'qdisc', 'add', 'dev', `vrn${i}`, 'root', 'netem', 'delay', '20ms', 'rate', '100mbit', 'limit', '100000');
-    else sh('tc', '-n', ns(i), 'qdisc', 'add', 'dev', `vrn${i}`, 'root', 'tbf', 'rate', '100mbit', 'burst', '64kb', 'latency', '100ms');
+    // Egress of every node: 100 Mbit/s, and 20 ms one way (40 ms RTT between any two).
+    sh('tc', '-n', ns(i), 'qdisc', 'add', 'dev', `vrn${i}`, 'root', 'netem', 'delay', '20ms', 'rate', '100mbit', 'limit', '100000');
+  }
+}
+
+/**
+ * Without sch_netem (this development machine's kernel), every namespace gets a TUN device and
+ * delay-hub.py relays IP packets between them 20 ms late (40 ms RTT between any two); a token
+ * bucket on each TUN shapes its egress to 100 Mbit/s.
+ */
+async function setupTunStar(): Promise<void> {
+  for (let i = 0; i < nodes; i++) {
+    sh('ip', 'netns', 'add', ns(i));
+    sh('ip', '-n', ns(i), 'tuntap', 'add', 'dev', 'tun0', 'mode', 'tun');
+    sh('ip', '-n', ns(i), 'addr', 'add', `${ip(i)}/24`, 'dev', 'tun0');
+    sh('ip', '-n', ns(i), 'link', 'set', 'tun0', 'up');
+    sh('ip', '-n', ns(i), 'link', 'set', 'lo', 'up');
+    sh('tc', '-n', ns(i), 'qdisc', 'add', 'dev', 'tun0', 'root', 'tbf', 'rate', '100mbit', 'burst', '32kb', 'latency', '200ms');
+  }
+  const hub = spawn('python3', [resolve(import.meta.dirname, 'delay-hub.py'), '20', ...Array.from({ length: nodes }, (_, i) => ns(i))], { stdio: ['ignore', 'pipe', 'inherit'] });
+  delayHub = hub;
+  await new Promise<void>((ok, fail) => {
+    const timer = setTimeout(() => fail(new Error('delay-hub.py did not start')), 10_000);
+    createInterface({ input: hub.stdout! }).once('line', () => {
+      clearTimeout(timer);
+      ok();
+    });
+    hub.once('exit', (code) => fail(new Error(`delay-hub.py exited ${code}`)));
+  });
+}
+
+function pingRttMs(): number | undefined {
+  try {
+    const out = sh('ip', 'netns', 'exec', ns(1), 'ping', '-c', '3', '-i', '0.2', ip(0)).toString();
+    const avg = /= [\d.]+\/([\d.]+)\//.exec(out)?.[1];
+    return avg === undefined ? undefined : Number(avg);
+  } catch {
+    return undefined;
   }
 }
 
@@ -90,15 +128,16 @@ async function exchange(size: number): Promise<number[]> {
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-setup();
+await setup();
 try {
+  const rtt = pingRttMs();
   const distro = await exchange(Number(values.distro));
   const dense = await exchange(Number(values.dense));
   const line = (name: string, size: number, t: number[]) => `| ${name} | ${size.toLocaleString('en-US')} B | ${median(t).toFixed(0)} ms | ${t.map((x) => x.toFixed(0)).join(', ')} |`;
   const md = `
 ## Exchange time per step through shaped links (\`npm run bench:links -w @psyche/reference-node\`)
 
-${nodes} peers, each in its own network namespace behind a veth shaped with ${netem ? '\`tc netem delay 20ms rate 100mbit\` (40 ms RTT between any two, 100 Mbit/s egress each)' : '\`tc tbf rate 100mbit\` (100 Mbit/s egress each; **no added latency: this kernel has no sch_netem**, so the 40 ms RTT part was not measured)'}, running the real libp2p stack (TCP, noise, yamux,
+${nodes} peers, each in its own network namespace, ${netem ? 'behind a veth shaped with \`tc netem delay 20ms rate 100mbit\`' : 'joined by a TUN device each and delay-hub.py relaying packets 20 ms late (this kernel has no sch_netem), \`tc tbf rate 100mbit\` on each TUN'} (40 ms RTT between any two, 100 Mbit/s egress each; ping RTT measured ${rtt === undefined ? '?' : rtt.toFixed(1)} ms), running the real libp2p stack (TCP, noise, yamux,
 gossipsub announcements, BLAKE3 blobs). Per step every peer publishes one payload and fetches the ${nodes - 1} others';
 the time is the slowest peer's all-gather, ${steps} steps, first step included (connection warm-up).
 Payload sizes: the local run's DisTrO result and its dense bf16 gradient (what AdamW data parallelism exchanges).
