@@ -1,7 +1,7 @@
 /* Witness Bloom filters, exactly as @psyche/verify specifies them (docs/verify.md, "Bloom
  * filters"): canonical decoding and the SHA-256 double-hashing index function. The test vectors of
  * packages/verify/test-vectors/bloom.json run through this code on the SVM
- * (packages/coordinator-client/src/__tests__/bloom-vectors.test.ts). */
+ * (packages/coordinator-client/src/__tests__/bloom-program.test.ts). */
 #ifndef PSYCHE_BLOOM_H
 #define PSYCHE_BLOOM_H
 #include "sbf.h"

@@ -446,8 +446,8 @@ u64 entrypoint(const u8 *raw_input) {
       WitnessClaim claim = {index, round->num_clients, round->witness_expected, round->seed, round->submitted, signer->key, reveal};
       u64 err = check_witness(run, &claim);
       if (err) return err;
-      /* The filter must hold SHA-256(key) of every participant it votes for (Psyche's participant
-       * filter): what the witness gossips is then provably what it voted on chain. */
+      /* The filter (Psyche's participant filter, the one witnesses gossip) must hold SHA-256(key) of
+       * every participant the bitmap votes for; the bitmap stays the vote (docs/coordinator.md). */
       for (u32 i = 0; i < round->num_clients; i++) {
         if (!((participants[i / 8] >> (i % 8)) & 1)) continue;
         u8 item[32];
