@@ -11,6 +11,11 @@
 #include <immintrin.h>
 #endif
 
+#if defined(__GNUC__) && !defined(__clang__)
+// GCC 12 flags the undefined pass-through operand inside its own AVX-512 intrinsics (a false positive).
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+
 #include <algorithm>
 #include <atomic>
 #include <cmath>
@@ -500,11 +505,11 @@ void EncodeTile64(const float* __restrict in, size_t ld, float* __restrict out, 
 // per nonzero against ≈ 3,000 for the dense pass; a selection leaves k = 32 per tile).
 constexpr int kSparseDecodeMax = 256;
 
-// out (row stride ld) = Dᵀ · Y · D for the 64×64 coefficient tile y. z: 64×64 scratch.
+// x (64×64, aligned) = Dᵀ · Y · D for the 64×64 coefficient tile y (z: 64×64 aligned scratch, may be x).
 // First pass Z = S Y D (per coefficient row): sparse (one 64-float row of D per nonzero, chosen by
 // counting nonzeros, so it is exact for any input) or dense (fast transform through transposes).
-// Second pass X = Cᵀ Z along the row index, written straight into the tensor's rows.
-void DecodeTile64(const float* __restrict y, float* __restrict out, size_t ld, float* __restrict z) {
+// Second pass X = Cᵀ Z along the row index, in place.
+void DecodeTile64(const float* __restrict y, float* z) {
   __m512 v[64];
   const __m512 zero = _mm512_setzero_ps();
   int nonzero = 0;
@@ -541,11 +546,64 @@ void DecodeTile64(const float* __restrict y, float* __restrict out, size_t ld, f
   for (int s = 0; s < 4; s++) {
     for (int u = 0; u < 64; u++) v[u] = _mm512_load_ps(z + u * 64 + 16 * s);
     Inverse64(v);
-    // Plain stores: the tile's 256-byte row pieces are not line-aligned in V8's buffers, and
-    // streaming them with partial-line plain stores at both ends was slower (measured).
-    for (int n = 0; n < 64; n++) _mm512_storeu_ps(out + n * ld + 16 * s, v[n]);
+    for (int n = 0; n < 64; n++) _mm512_store_ps(z + n * 64 + 16 * s, v[n]);  // column strip s is consumed
   }
 }
+
+// Writes decoded 64×64 tiles into the tensor's rows with non-temporal stores of whole 64-byte lines.
+// A tile's 256-byte row pieces are not line-aligned in V8's buffers (16-byte aligned), so the line
+// shared by tiles tx and tx+1 is completed from the previous tile's last vector of that row (kept in
+// `carry_`) when one thread writes them in sequence; only a run's first and last partial lines use
+// plain masked stores. (Plain stores of the whole tile read every line first: +64 MB of traffic.)
+class TileRowStreamer {
+ public:
+  TileRowStreamer(const float* base, size_t ld) : ld_(ld) {
+    misalign_ = int((reinterpret_cast<uintptr_t>(base) & 63) / 4);
+    plain_ = (reinterpret_cast<uintptr_t>(base) & 3) != 0 || ld % 16 != 0;
+    idx_ = _mm512_add_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15), _mm512_set1_epi32(16 - misalign_));
+  }
+  // Writes tile rows x (64×64, aligned) to out (row stride ld); `continues` = the previous Put of
+  // this streamer was the tile just left of this one.
+  void Put(const float* __restrict x, float* __restrict out, bool continues) {
+    if (!continues) Flush();
+    const int m = misalign_;
+    for (int n = 0; n < 64; n++) {
+      float* dst = out + n * ld_;
+      const __m512 x0 = _mm512_load_ps(x + n * 64), x1 = _mm512_load_ps(x + n * 64 + 16);
+      const __m512 x2 = _mm512_load_ps(x + n * 64 + 32), x3 = _mm512_load_ps(x + n * 64 + 48);
+      if (plain_) {
+        _mm512_storeu_ps(dst, x0), _mm512_storeu_ps(dst + 16, x1), _mm512_storeu_ps(dst + 32, x2), _mm512_storeu_ps(dst + 48, x3);
+      } else if (m == 0) {
+        _mm512_stream_ps(dst, x0), _mm512_stream_ps(dst + 16, x1), _mm512_stream_ps(dst + 32, x2), _mm512_stream_ps(dst + 48, x3);
+      } else {
+        float* line = dst - m;  // 64-byte aligned
+        if (pending_) _mm512_stream_ps(line, _mm512_permutex2var_ps(carry_[n], idx_, x0));
+        else _mm512_mask_storeu_ps(dst, __mmask16((1u << (16 - m)) - 1), x0);
+        _mm512_stream_ps(line + 16, _mm512_permutex2var_ps(x0, idx_, x1));
+        _mm512_stream_ps(line + 32, _mm512_permutex2var_ps(x1, idx_, x2));
+        _mm512_stream_ps(line + 48, _mm512_permutex2var_ps(x2, idx_, x3));
+        carry_[n] = x3;
+        last_[n] = dst;
+      }
+    }
+    pending_ = !plain_ && m != 0;
+  }
+  // The last tile's trailing partial lines (its rows' last m floats).
+  void Flush() {
+    if (!pending_) return;
+    const __mmask16 tail = __mmask16(((1u << misalign_) - 1) << (16 - misalign_));
+    for (int n = 0; n < 64; n++) _mm512_mask_storeu_ps(last_[n] + 48, tail, carry_[n]);
+    pending_ = false;
+  }
+
+ private:
+  size_t ld_;
+  int misalign_ = 0;
+  bool plain_ = false, pending_ = false;
+  __m512i idx_;
+  __m512 carry_[64];
+  float* last_[64];
+};
 #endif
 
 // Y = D_r · X · D_cᵀ per tile. Along the row index (each element a row of C floats) the fast even/odd
@@ -588,12 +646,16 @@ void Decode(const float* coefficients, float* output, const Layout& l) {
   const int64_t col_chunks = l.ColChunks(), elems = l.ChunkElems();
 #if defined(__AVX512F__)
   if (R == 64 && C == 64) {
-    return Pool().ParallelFor(size_t(l.NumChunks()), 8, [&](size_t begin, size_t end) {
+    return Pool().ParallelFor(size_t(l.NumChunks()), 16, [&](size_t begin, size_t end) {
       float* z = TileScratch(64 * 64);
+      TileRowStreamer rows(output, size_t(l.cols));
       for (size_t c = begin; c < end; c++) {
         const int64_t ty = int64_t(c) / col_chunks, tx = int64_t(c) % col_chunks;
-        DecodeTile64(coefficients + int64_t(c) * elems, output + ty * 64 * l.cols + tx * 64, size_t(l.cols), z);
+        DecodeTile64(coefficients + int64_t(c) * elems, z);
+        rows.Put(z, output + ty * 64 * l.cols + tx * 64, c > begin && tx > 0);
       }
+      rows.Flush();
+      StreamFence();
     });
   }
 #endif

@@ -118,6 +118,44 @@ describe.runIf(native)('native DisTrO kernels vs the TypeScript reference', () =
     }
   });
 
+  // Encode, decode and scatter-mean stream whole 64-byte lines and write partial lines at the edges
+  // of each thread's run of tiles; views at every float offset move those edges around.
+  it('writes exactly the output view at any alignment, with runs of tiles split between threads', async () => {
+    const layout = computeChunkLayout([128, 64 * 40]);
+    const input = fillGaussian(createRng(31), new Float32Array(layout.size));
+    const refCoefficients = new Float32Array(layout.size);
+    const refDecoded = new Float32Array(layout.size);
+    await referenceKernels.encode(input, layout, refCoefficients);
+    await referenceKernels.decode(refCoefficients, layout, refDecoded);
+    const k = 32;
+    const indices = new Uint32Array(layout.numChunks * k);
+    const values = new Float32Array(layout.numChunks * k);
+    await referenceKernels.topk(refCoefficients, layout, k, indices, values);
+    const refScattered = new Float32Array(layout.size);
+    await referenceKernels.scatterMean([{ layout, k, indices, values }], layout, refScattered);
+    const sentinel = 12345;
+    const maxDiff = (a: Float32Array, b: Float32Array): number => a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i]!)), 0);
+    for (const offset of [0, 1, 2, 3, 4, 5, 8, 13, 15]) {
+      const view = (): [Float32Array, Float32Array] => {
+        const backing = new Float32Array(layout.size + 32).fill(sentinel);
+        return [backing, backing.subarray(offset, offset + layout.size)];
+      };
+      const [encBacking, encoded] = view();
+      await native!.encode(input, layout, encoded);
+      const [decBacking, decoded] = view();
+      await native!.decode(refCoefficients, layout, decoded);
+      const [scatBacking, scattered] = view();
+      await native!.scatterMean([{ layout, k, indices, values }], layout, scattered);
+      expect(maxDiff(encoded, refCoefficients)).toBeLessThan(1e-4);
+      expect(maxDiff(decoded, refDecoded)).toBeLessThan(1e-4);
+      expect(maxDiff(scattered, refScattered)).toBe(0);
+      for (const backing of [encBacking, decBacking, scatBacking]) {
+        for (let i = 0; i < offset; i++) expect(backing[i]).toBe(sentinel);
+        for (let i = offset + layout.size; i < backing.length; i++) expect(backing[i]).toBe(sentinel);
+      }
+    }
+  });
+
   it('top-k matches the reference on 64×64 chunks full of ties (quantized values, k up to 64)', async () => {
     const layout = computeChunkLayout([128, 128 * 4]);
     const rng = createRng(5);
