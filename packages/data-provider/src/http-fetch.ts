@@ -13,6 +13,7 @@ import {
   isPsycheError,
   type Rng,
 } from '@psyche/core';
+import { MultipartByterangesParser, byterangesBoundary, multiRangeHeader, type ByteRangeTarget } from './multipart-byteranges.ts';
 
 export interface HttpRetryOptions {
   /** Per-attempt deadline for the whole response, in ms (default 30 000). */
@@ -72,6 +73,34 @@ export class HttpFetcher {
         return target;
       }),
     );
+  }
+
+  /**
+   * One multi-range GET (`Range: bytes=a-b,c-d,…`) filling every range's target from a 206
+   * multipart/byteranges answer, checked part by part (MultipartByterangesParser). Resolves
+   * 'unsupported' without reading the body when the server answers anything else (200 with the
+   * whole file, a single range, 416): the caller then asks range by range. Not retried here: the
+   * caller's single-range fallback has the retries.
+   */
+  async getRanges(url: string, ranges: readonly ByteRangeTarget[], expectedTotal: number | undefined, signal?: AbortSignal): Promise<'done' | 'unsupported'> {
+    let parser: MultipartByterangesParser | undefined;
+    try {
+      await this.once(url, { range: multiRangeHeader(ranges) }, signal, (response) => {
+        const status = response.statusCode ?? 0;
+        const boundary = byterangesBoundary(response.headers['content-type']);
+        // 200 (Range ignored), a single-part 206 or 416 say "not multi-range"; 5xx and the like are failures.
+        if (status === 200 || status === 416 || (status === 206 && boundary === undefined)) throw new MultiRangeUnsupported();
+        if (status !== 206 || boundary === undefined) throw statusError(url, status);
+        const current = new MultipartByterangesParser(boundary, ranges, url, expectedTotal);
+        parser = current;
+        return (chunk) => current.push(chunk);
+      });
+    } catch (error) {
+      if (error instanceof MultiRangeUnsupported) return 'unsupported';
+      throw error;
+    }
+    parser!.finish();
+    return 'done';
   }
 
   /** GETs a whole (small) resource, refusing bodies over maxBytes. */
@@ -220,6 +249,8 @@ export class HttpFetcher {
     });
   }
 }
+
+class MultiRangeUnsupported extends Error {}
 
 function statusError(url: string, status: number): PsycheError {
   return new PsycheError(DATA_HTTP_STATUS, { url, status }, `${url}: HTTP ${status}`);

@@ -1,16 +1,19 @@
 import { createHash } from 'node:crypto';
 import {
+  DATA_ABORTED,
   DATA_CHECKSUM_MISMATCH,
   DATA_FILE_TRUNCATED,
   DATA_INVALID_CONFIG,
   DATA_MANIFEST_MISMATCH,
   DATA_TOKEN_OUT_OF_RANGE,
   PsycheError,
+  isPsycheError,
   toHex,
 } from '@psyche/core';
 import { MANIFEST_FORMAT, MANIFEST_VERSION, MAX_MANIFEST_BYTES, parseManifest, validateManifest, type DatasetManifest } from './dataset-manifest.ts';
 import { forEachLimited } from './concurrency-internal.ts';
 import { HttpFetcher, type HttpRetryOptions } from './http-fetch.ts';
+import type { ByteRangeTarget } from './multipart-byteranges.ts';
 import { ShardedProvider, type ShardReader, type ShardedProviderOptions } from './sharded-provider.ts';
 import { findTokenOutOfRange, tokensFromBytes, type TokenDtype } from './token-dtype.ts';
 
@@ -43,7 +46,14 @@ export interface HttpProviderOptions extends ShardedProviderOptions, HttpRetryOp
   signal?: AbortSignal;
 }
 
+/** Ranges asked for in one multi-range request (the Range header stays under ~6 KiB, below servers' header limits). */
+const RANGES_PER_REQUEST = 256;
+
 class HttpShardReader implements ShardReader {
+  readonly maxRangesPerRead = RANGES_PER_REQUEST;
+  /** Cleared for good once the server answers a multi-range request with anything but multipart/byteranges. */
+  private multiRange = true;
+
   constructor(
     private readonly fetcher: HttpFetcher,
     private readonly urls: readonly string[],
@@ -53,6 +63,24 @@ class HttpShardReader implements ShardReader {
 
   readInto(fileIndex: number, byteOffset: number, target: Uint8Array, signal: AbortSignal | undefined): Promise<void> {
     return this.fetcher.getRange(this.urls[fileIndex]!, byteOffset, target, this.sizes[fileIndex], signal);
+  }
+
+  /**
+   * One multi-range request for scattered runs; where the server does not do multi-range, or the
+   * attempt fails (a broken body, a timeout), the ranges are fetched one by one with the
+   * single-range retries and checks. A wrong file size or an abort is final.
+   */
+  async readRangesInto(fileIndex: number, ranges: readonly ByteRangeTarget[], signal: AbortSignal | undefined): Promise<void> {
+    const url = this.urls[fileIndex]!;
+    if (this.multiRange) {
+      try {
+        if ((await this.fetcher.getRanges(url, ranges, this.sizes[fileIndex], signal)) === 'done') return;
+        this.multiRange = false;
+      } catch (error) {
+        if (isPsycheError(error, DATA_ABORTED) || isPsycheError(error, DATA_MANIFEST_MISMATCH)) throw error;
+      }
+    }
+    await forEachLimited(ranges, 8, (range) => this.fetcher.getRange(url, range.start, range.target, this.sizes[fileIndex], signal));
   }
 
   async close(): Promise<void> {

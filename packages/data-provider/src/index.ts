@@ -17,6 +17,7 @@ export * from './in-memory-provider.ts';
 export * from './local-provider.ts';
 export * from './data-provider-compliance.ts';
 export * from './static-http-server.ts';
+export * from './multipart-byteranges.ts';
 export * from './http-fetch.ts';
 export * from './http-provider.ts';
 export * from './tcp-frames.ts';

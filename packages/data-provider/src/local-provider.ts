@@ -14,6 +14,7 @@ import {
 } from '@psyche/core';
 import { throwIfAborted } from './data-provider.ts';
 import { MANIFEST_FILE_NAME, MAX_MANIFEST_BYTES, parseManifest, type DatasetManifest, type ShardFile } from './dataset-manifest.ts';
+import type { ByteRangeTarget } from './multipart-byteranges.ts';
 import { ShardedProvider, type ShardReader, type ShardedProviderOptions } from './sharded-provider.ts';
 import { findTokenOutOfRange, tokensFromBytes } from './token-dtype.ts';
 
@@ -139,6 +140,8 @@ export async function verifyDatasetDirectory(
 
 class LocalShardReader implements ShardReader {
   readonly contentVerified: boolean;
+  /** With sync I/O, scattered runs are read in one loop (no promise per range); the thread pool reads runs in parallel instead. */
+  readonly maxRangesPerRead: number;
   private readonly descriptors = new Map<number, number>();
 
   constructor(
@@ -148,6 +151,7 @@ class LocalShardReader implements ShardReader {
     private readonly io: 'sync' | 'async',
   ) {
     this.contentVerified = verified;
+    this.maxRangesPerRead = io === 'sync' ? 1024 : 1;
   }
 
   private descriptor(fileIndex: number): number {
@@ -166,20 +170,37 @@ class LocalShardReader implements ShardReader {
 
   async readInto(fileIndex: number, byteOffset: number, target: Uint8Array, signal: AbortSignal | undefined): Promise<void> {
     throwIfAborted(signal, 'local read');
+    if (this.io === 'sync') return this.readSyncInto(fileIndex, byteOffset, target);
     const fd = this.descriptor(fileIndex);
-    let done = 0;
-    while (done < target.length) {
-      const bytesRead =
-        this.io === 'sync'
-          ? readSync(fd, target, done, target.length - done, byteOffset + done)
-          : await readAsync(fd, target, done, target.length - done, byteOffset + done);
-      if (bytesRead === 0) {
-        const path = join(this.dir, this.manifest.files[fileIndex]!.path);
-        const expectedBytes = this.manifest.files[fileIndex]!.bytes;
-        throw new PsycheError(DATA_FILE_TRUNCATED, { file: path, expectedBytes, actualBytes: byteOffset + done }, `${path}: ended at byte ${byteOffset + done}, manifest says ${expectedBytes}`);
-      }
+    for (let done = 0; done < target.length; ) {
+      const bytesRead = await readAsync(fd, target, done, target.length - done, byteOffset + done);
+      if (bytesRead === 0) this.truncated(fileIndex, byteOffset + done);
       done += bytesRead;
     }
+  }
+
+  async readRangesInto(fileIndex: number, ranges: readonly ByteRangeTarget[], signal: AbortSignal | undefined): Promise<void> {
+    throwIfAborted(signal, 'local read');
+    if (this.io !== 'sync') {
+      for (const range of ranges) await this.readInto(fileIndex, range.start, range.target, signal);
+      return;
+    }
+    for (const range of ranges) this.readSyncInto(fileIndex, range.start, range.target);
+  }
+
+  private readSyncInto(fileIndex: number, byteOffset: number, target: Uint8Array): void {
+    const fd = this.descriptor(fileIndex);
+    for (let done = 0; done < target.length; ) {
+      const bytesRead = readSync(fd, target, done, target.length - done, byteOffset + done);
+      if (bytesRead === 0) this.truncated(fileIndex, byteOffset + done);
+      done += bytesRead;
+    }
+  }
+
+  private truncated(fileIndex: number, actualBytes: number): never {
+    const path = join(this.dir, this.manifest.files[fileIndex]!.path);
+    const expectedBytes = this.manifest.files[fileIndex]!.bytes;
+    throw new PsycheError(DATA_FILE_TRUNCATED, { file: path, expectedBytes, actualBytes }, `${path}: ended at byte ${actualBytes}, manifest says ${expectedBytes}`);
   }
 
   async close(): Promise<void> {

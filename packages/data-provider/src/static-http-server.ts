@@ -1,9 +1,10 @@
-import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import { isSafeRelativePath } from './dataset-manifest.ts';
+import { byterangesClosing, byterangesParts } from './multipart-byteranges.ts';
 
 export interface StaticHttpServer {
   /** Base URL ending in '/', e.g. http://127.0.0.1:40123/ */
@@ -30,47 +31,146 @@ export function parseRangeHeader(header: string, size: number): { start: number;
   return { start, end };
 }
 
+/**
+ * `bytes=a-b,c-d,…` (each part as in parseRangeHeader) → the satisfiable ranges in request order,
+ * or undefined when none is satisfiable, a part is malformed, or there are more than `maxRanges`.
+ */
+export function parseRangesHeader(header: string, size: number, maxRanges = MAX_RANGES_PER_REQUEST): { start: number; end: number }[] | undefined {
+  const match = /^bytes=(.*)$/.exec(header.trim());
+  if (match === null) return undefined;
+  const parts = match[1]!.split(',');
+  if (parts.length > maxRanges) return undefined;
+  const ranges: { start: number; end: number }[] = [];
+  for (const part of parts) {
+    if (!/^\s*\d*-\d*\s*$/.test(part)) return undefined;
+    const range = parseRangeHeader(`bytes=${part.trim()}`, size);
+    if (range !== undefined) ranges.push(range);
+  }
+  return ranges.length === 0 ? undefined : ranges;
+}
+
+/** More ranges in one request are refused (416): a hostile client could ask for millions of tiny parts. */
+export const MAX_RANGES_PER_REQUEST = 1024;
+/** Bytes read at a time (one buffer, filled by positional readSync calls). */
+const SLICE_BYTES = 1024 * 1024;
+/** A response buffers up to this much before the server waits for the client to drain it. */
+const BUFFERED_BYTES = 4 * 1024 * 1024;
+
+function readFully(fd: number, target: Uint8Array, position: number): void {
+  for (let filled = 0; filled < target.length; ) {
+    const bytesRead = readSync(fd, target, filled, target.length - filled, position + filled);
+    if (bytesRead === 0) throw new Error('file shrank while serving it');
+    filled += bytesRead;
+  }
+}
+
+async function drainIfFull(response: ServerResponse): Promise<void> {
+  if (response.writableLength <= BUFFERED_BYTES || response.destroyed) return;
+  await new Promise<void>((resolvePromise) => {
+    const done = (): void => {
+      response.off('drain', done);
+      response.off('close', done);
+      resolvePromise();
+    };
+    response.on('drain', done);
+    response.on('close', done);
+  });
+}
+
+/**
+ * Writes parts (an optional text head, then bytes [start, end] of `fd`) in slices of ≤ 1 MiB: the
+ * parts of a slice are read into one buffer and written corked (one writev for many small parts).
+ */
+async function sendParts(fd: number, parts: readonly { head: string; start: number; end: number }[], response: ServerResponse): Promise<void> {
+  let index = 0;
+  let offsetInPart = 0;
+  let remaining = parts.reduce((sum, part) => sum + part.end - part.start + 1, 0);
+  while (index < parts.length && !response.destroyed) {
+    const slice = Buffer.allocUnsafeSlow(Math.min(SLICE_BYTES, remaining));
+    remaining -= slice.length;
+    response.socket?.cork();
+    let used = 0;
+    while (index < parts.length && used < slice.length) {
+      const part = parts[index]!;
+      if (offsetInPart === 0 && part.head !== '') response.write(part.head);
+      const take = Math.min(part.end - part.start + 1 - offsetInPart, slice.length - used);
+      const view = slice.subarray(used, used + take);
+      readFully(fd, view, part.start + offsetInPart);
+      response.write(view);
+      used += take;
+      offsetInPart += take;
+      if (offsetInPart === part.end - part.start + 1) {
+        index++;
+        offsetInPart = 0;
+      }
+    }
+    response.socket?.uncork();
+    await drainIfFull(response);
+  }
+}
+
 async function serveFile(root: string, request: IncomingMessage, response: ServerResponse): Promise<void> {
   const relative = decodeURIComponent(new URL(request.url ?? '/', 'http://x').pathname).replace(/^\/+/, '');
   if (!isSafeRelativePath(relative) || (request.method !== 'GET' && request.method !== 'HEAD')) {
     response.writeHead(request.method === 'GET' || request.method === 'HEAD' ? 404 : 405).end();
     return;
   }
-  const path = join(root, relative);
-  const info = await stat(path).catch(() => undefined);
-  if (info === undefined || !info.isFile()) {
+  let fd: number;
+  try {
+    fd = openSync(join(root, relative), 'r');
+  } catch {
     response.writeHead(404).end();
     return;
   }
-  const headers: Record<string, string | number> = { 'accept-ranges': 'bytes', 'content-type': 'application/octet-stream' };
-  const rangeHeader = request.headers.range;
-  let start = 0;
-  let end = info.size - 1;
-  let status = 200;
-  if (rangeHeader !== undefined) {
-    const range = parseRangeHeader(rangeHeader, info.size);
-    if (range === undefined) {
-      response.writeHead(416, { 'content-range': `bytes */${info.size}` }).end();
+  try {
+    const info = fstatSync(fd);
+    if (!info.isFile()) {
+      response.writeHead(404).end();
       return;
     }
-    ({ start, end } = range);
-    status = 206;
-    headers['content-range'] = `bytes ${start}-${end}/${info.size}`;
-  }
-  headers['content-length'] = info.size === 0 ? 0 : end - start + 1;
-  response.writeHead(status, headers);
-  if (request.method === 'HEAD' || info.size === 0) {
+    const headers: Record<string, string | number> = { 'accept-ranges': 'bytes', 'content-type': 'application/octet-stream' };
+    const rangeHeader = request.headers.range;
+    let ranges = [{ start: 0, end: info.size - 1 }];
+    let status = 200;
+    if (rangeHeader !== undefined) {
+      const parsed = parseRangesHeader(rangeHeader, info.size);
+      if (parsed === undefined) {
+        response.writeHead(416, { 'content-range': `bytes */${info.size}` }).end();
+        return;
+      }
+      ranges = parsed;
+      status = 206;
+    }
+    if (ranges.length > 1) {
+      // Several ranges: one multipart/byteranges body (RFC 9110 §14.6), parts in request order.
+      const boundary = `psyche-${randomBytes(12).toString('hex')}`;
+      const parts = byterangesParts(boundary, ranges, info.size);
+      const closing = byterangesClosing(boundary);
+      headers['content-type'] = `multipart/byteranges; boundary=${boundary}`;
+      headers['content-length'] = parts.reduce((sum, part) => sum + Buffer.byteLength(part.head) + part.end - part.start + 1, Buffer.byteLength(closing));
+      response.writeHead(206, headers);
+      if (request.method === 'HEAD') return void response.end();
+      await sendParts(fd, parts, response);
+      response.end(closing);
+      return;
+    }
+    const { start, end } = ranges[0]!;
+    if (status === 206) headers['content-range'] = `bytes ${start}-${end}/${info.size}`;
+    headers['content-length'] = info.size === 0 ? 0 : end - start + 1;
+    response.writeHead(status, headers);
+    if (request.method === 'HEAD' || info.size === 0) return void response.end();
+    await sendParts(fd, [{ head: '', start, end }], response);
     response.end();
-    return;
+  } finally {
+    closeSync(fd);
   }
-  const stream = createReadStream(path, { start, end, highWaterMark: 1024 * 1024 });
-  stream.on('error', () => response.destroy());
-  stream.pipe(response);
 }
 
 /**
- * A minimal static file server with single-range GET/HEAD support (RFC 9110 §14), for serving a
- * dataset directory to HTTP providers on a local network and in tests. Paths are confined to `root`.
+ * A minimal static file server with GET/HEAD and Range support, single and multiple ranges
+ * (RFC 9110 §14), for serving a dataset directory to HTTP providers on a local network and in
+ * tests. Paths are confined to `root`. Reads are positional readSync calls of ≤ 1 MiB (from the page
+ * cache, cheaper than the thread pool, as in the local provider), written with backpressure.
  */
 export async function startStaticHttpServer(options: { root: string; host?: string; port?: number }): Promise<StaticHttpServer> {
   const root = resolve(options.root);

@@ -1,4 +1,4 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -18,6 +18,8 @@ import {
   toHex,
 } from '@psyche/core';
 import {
+  MultipartByterangesParser,
+  byterangesBoundary,
   createInMemoryProvider,
   dataProviderComplianceTests,
   numberedFileUrls,
@@ -175,12 +177,14 @@ describe('HTTP provider against a real loopback server', () => {
         response.writeHead(404).end();
         return;
       }
-      const range = parseRangeHeader(request.headers.range ?? 'bytes=0-', body.length)!;
+      // Like many servers, this one ignores multi-range requests and sends the whole file (the provider falls back).
+      const range = parseRangeHeader(request.headers.range ?? 'bytes=0-', body.length) ?? { start: 0, end: body.length - 1 };
       if (request.method === 'HEAD') {
         response.writeHead(200, { 'content-length': body.length }).end();
         return;
       }
-      response.writeHead(request.headers.range ? 206 : 200, { 'content-range': `bytes ${range.start}-${range.end}/${body.length}` });
+      const partial = request.headers.range !== undefined && !request.headers.range.includes(',');
+      response.writeHead(partial ? 206 : 200, partial ? { 'content-range': `bytes ${range.start}-${range.end}/${body.length}` } : {});
       response.end(body.subarray(range.start, range.end + 1));
     };
     try {
@@ -194,6 +198,96 @@ describe('HTTP provider against a real loopback server', () => {
       await provider.close();
     } finally {
       await flaky.close();
+    }
+  });
+
+  it('scattered sequences come in one multi-range request, equal to the single-range path and the in-memory reference', async () => {
+    let requests = 0;
+    const count = (): void => void requests++;
+    server.server.on('request', count);
+    try {
+      const reference = createInMemoryProvider({ shards, vocabSize, seqLen, shuffleSeed: 3 });
+      const multi = await openHttpProvider({ source: { manifestUrl: `${server.url}manifest.json` }, shuffleSeed: 3, ...fast });
+      // Singles: a group of one range per read is the plain path (maxReadBytes below two sequences).
+      const singles = await openHttpProvider({ source: { manifestUrl: `${server.url}manifest.json` }, shuffleSeed: 3, maxReadBytes: 1, ...fast });
+      const ids = [0, 7, 3, 3, 40, 12, 25, 1, 44, 8, 30, 0, 19];
+      const expected = (await reference.getSequences(ids)).tokens;
+      requests = 0;
+      expect((await multi.getSequences(ids)).tokens).toEqual(expected);
+      // Sequences straddle the three files: at most one request per file.
+      expect(requests).toBeLessThanOrEqual(3);
+      requests = 0;
+      expect((await singles.getSequences(ids)).tokens).toEqual(expected);
+      expect(requests).toBeGreaterThan(10);
+      await Promise.all([multi.close(), singles.close(), reference.close()]);
+    } finally {
+      server.server.off('request', count);
+    }
+  });
+
+  it('the static server answers many ranges as multipart/byteranges, refuses more than 1024, and answers HEAD without a body', async () => {
+    const url = `${server.url}shard-00000.bin`;
+    const bytes = readFileSync(join(temp.dir, 'shard-00000.bin'));
+    const get = (range: string, method = 'GET'): Promise<{ status: number; type: string; body: Buffer }> =>
+      new Promise((resolve, reject) => {
+        const request = httpRequest(url, { method, headers: { range } }, (response) => {
+          const chunks: Buffer[] = [];
+          response.on('data', (chunk: Buffer) => chunks.push(chunk));
+          response.on('end', () => resolve({ status: response.statusCode ?? 0, type: String(response.headers['content-type']), body: Buffer.concat(chunks) }));
+        });
+        request.on('error', reject);
+        request.end();
+      });
+    const many = await get('bytes=0-3,10-19,700-799');
+    expect(many.status).toBe(206);
+    expect(many.type).toMatch(/^multipart\/byteranges; boundary=/);
+    const targets = [0, 10, 700].map((start, i) => ({ start, target: new Uint8Array([4, 10, 100][i]!) }));
+    const parser = new MultipartByterangesParser(byterangesBoundary(many.type)!, targets, url, bytes.length);
+    parser.push(many.body);
+    parser.finish();
+    for (const { start, target } of targets) expect(Buffer.from(target)).toEqual(bytes.subarray(start, start + target.length));
+    expect((await get(`bytes=${Array.from({ length: 1025 }, (_, i) => `${i}-${i}`).join(',')}`)).status).toBe(416);
+    const head = await get('bytes=0-3,10-19', 'HEAD');
+    expect([head.status, head.body.length]).toEqual([206, 0]);
+  });
+
+  it('multi-range falls back to single ranges: a server that ignores it (200), a broken multipart body, a 5xx', async () => {
+    let mode: 'ignore' | 'broken' | 'error' = 'ignore';
+    let multiRequests = 0;
+    const proxy = await customServer((request, response) => {
+      const range = request.headers.range ?? '';
+      const path = join(temp.dir, (request.url ?? '/').slice(1));
+      if (request.method === 'GET' && range.includes(',')) {
+        multiRequests++;
+        if (mode === 'ignore') return void response.writeHead(200).end(readFileSync(path));
+        if (mode === 'error') return void response.writeHead(503).end();
+        response.writeHead(206, { 'content-type': 'multipart/byteranges; boundary=zz' });
+        return void response.end('--zz\r\nContent-Range: bytes 0-1/5\r\n\r\nab');
+      }
+      const file = readFileSync(path);
+      const single = parseRangeHeader(range || 'bytes=0-', file.length)!;
+      if (request.method === 'HEAD') return void response.writeHead(200, { 'content-length': file.length }).end();
+      response.writeHead(range === '' ? 200 : 206, range === '' ? {} : { 'content-range': `bytes ${single.start}-${single.end}/${file.length}` });
+      response.end(file.subarray(single.start, single.end + 1));
+    });
+    try {
+      const reference = createInMemoryProvider({ shards, vocabSize, seqLen, shuffleSeed: 4 });
+      const ids = [2, 9, 30, 15, 41, 0, 6];
+      const expected = (await reference.getSequences(ids)).tokens;
+      for (const current of ['broken', 'error', 'ignore'] as const) {
+        mode = current;
+        multiRequests = 0;
+        const provider = await openHttpProvider({ source: { manifestUrl: `${proxy.url}manifest.json` }, shuffleSeed: 4, ...fast });
+        expect((await provider.getSequences(ids)).tokens).toEqual(expected);
+        expect((await provider.getSequences(ids)).tokens).toEqual(expected);
+        // A server that ignores multi-range is asked once per file and never again; failures are retried next call.
+        if (current === 'ignore') expect(multiRequests).toBeLessThanOrEqual(3);
+        else expect(multiRequests).toBeGreaterThan(1);
+        await provider.close();
+      }
+      await reference.close();
+    } finally {
+      await proxy.close();
     }
   });
 

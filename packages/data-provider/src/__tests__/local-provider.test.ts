@@ -1,5 +1,6 @@
 import { appendFileSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   DATA_CHECKSUM_MISMATCH,
@@ -41,6 +42,27 @@ describe('local provider', () => {
       });
     }
   }
+
+  it('grouped reads (runs coalesced, scattered runs read together, any read size) equal the one-run-at-a-time reference (fuzz)', async () => {
+    const reference = createInMemoryProvider({ shards, vocabSize, seqLen, shuffleSeed: 5 });
+    const count = reference.describe().sequenceCount;
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.nat(3 * count), { maxLength: 40 }),
+        fc.integer({ min: 1, max: 600 }),
+        fc.constantFrom('sync' as const, 'async' as const),
+        async (ids, maxReadBytes, io) => {
+          const provider = await openLocalProvider({ dir: temp.dir, verify: 'size', io, shuffleSeed: 5, maxReadBytes, maxConcurrentReads: 3 });
+          try {
+            expect((await provider.getSequences(ids)).tokens).toEqual((await reference.getSequences(ids)).tokens);
+          } finally {
+            await provider.close();
+          }
+        },
+      ),
+      { numRuns: 60 },
+    );
+  });
 
   it('reports verification progress up to the total size', async () => {
     const seen: number[] = [];
