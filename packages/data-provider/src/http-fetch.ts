@@ -1,4 +1,4 @@
-import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
+import { Agent as HttpAgent, request as httpRequest } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import {
   DATA_ABORTED,
@@ -13,6 +13,7 @@ import {
   isPsycheError,
   type Rng,
 } from '@psyche/core';
+import { RangeHttpClient, type ResponseHandlers, type ResponseHead } from './range-http-client.ts';
 import { MultipartByterangesParser, byterangesBoundary, multiRangeHeader, type ByteRangeTarget } from './multipart-byteranges.ts';
 
 export interface HttpRetryOptions {
@@ -39,6 +40,11 @@ export class HttpFetcher {
   private readonly maxBackoffMs: number;
   private readonly headers: Record<string, string>;
   private readonly jitter: Rng;
+  private readonly rangeClient = new RangeHttpClient();
+  /** Origins (host:port) that answered the RangeHttpClient with responses it cannot frame: node:http from then on. */
+  private readonly rangeClientRefused = new Set<string>();
+  /** Extra headers free of CR/LF (node:http validates its own; the RangeHttpClient writes them as they are). */
+  private readonly plainHeaders: boolean;
 
   constructor(options: HttpRetryOptions = {}) {
     this.timeoutMs = options.timeoutMs ?? 30_000;
@@ -47,6 +53,7 @@ export class HttpFetcher {
     this.maxBackoffMs = options.maxBackoffMs ?? 5_000;
     this.headers = options.headers ?? {};
     this.jitter = createRng(options.jitterSeed ?? 'psyche-http');
+    this.plainHeaders = Object.entries(this.headers).every(([name, value]) => /^[!#$%&'*+.^`|~\w-]+$/.test(name) && !/[\r\n]/.test(value));
     for (const [field, value] of Object.entries({ timeoutMs: this.timeoutMs, retries: this.retries, backoffMs: this.backoffMs, maxBackoffMs: this.maxBackoffMs })) {
       if (!Number.isFinite(value) || value < 0) {
         throw new PsycheError(DATA_INVALID_CONFIG, { field, value: String(value), expected: 'a non-negative number' }, `${field} must be a non-negative number`);
@@ -142,6 +149,7 @@ export class HttpFetcher {
   }
 
   close(): void {
+    this.rangeClient.close();
     this.httpAgent.destroy();
     this.httpsAgent.destroy();
   }
@@ -160,13 +168,15 @@ export class HttpFetcher {
 
   /**
    * One attempt. `onResponse` checks status and headers and returns the target to fill (exactly),
-   * 'grow' (collect up to maxBytes) or a chunk callback (stream).
+   * 'grow' (collect up to maxBytes) or a chunk callback (stream). Range GETs over plain http go
+   * through the RangeHttpClient (no allocation per chunk); everything else, and servers whose
+   * responses it cannot frame, through node:http.
    */
   private once<T extends Uint8Array>(
     url: string,
     headers: Record<string, string>,
     signal: AbortSignal | undefined,
-    onResponse: (response: IncomingMessage) => T | 'grow' | ((chunk: Uint8Array) => void),
+    onResponse: (response: ResponseHead) => T | 'grow' | ((chunk: Uint8Array) => void),
     maxBytes = 0,
     method = 'GET',
   ): Promise<Uint8Array> {
@@ -184,6 +194,7 @@ export class HttpFetcher {
         return;
       }
       let settled = false;
+      let cancel = (): void => {};
       const finish = (error: unknown, value?: Uint8Array): void => {
         if (settled) return;
         settled = true;
@@ -191,7 +202,7 @@ export class HttpFetcher {
         signal?.removeEventListener('abort', onAbort);
         if (error === undefined) resolvePromise(value!);
         else {
-          request.destroy();
+          cancel();
           reject(error);
         }
       };
@@ -200,18 +211,20 @@ export class HttpFetcher {
         () => finish(new PsycheError(DATA_TIMEOUT, { operation: `${method} ${url}`, timeoutMs: this.timeoutMs }, `${method} ${url}: no complete response within ${this.timeoutMs} ms`)),
         this.timeoutMs,
       );
-      const request = (secure ? httpsRequest : httpRequest)(parsed, { method, headers: { ...this.headers, ...headers }, agent: secure ? this.httpsAgent : this.httpAgent }, (response) => {
-        let sink: T | 'grow' | ((chunk: Uint8Array) => void);
-        try {
-          sink = onResponse(response);
-        } catch (error) {
-          response.resume();
-          finish(error);
-          return;
-        }
-        const chunks: Uint8Array[] = [];
-        let received = 0;
-        response.on('data', (chunk: Buffer) => {
+      let sink: T | 'grow' | ((chunk: Uint8Array) => void) = 'grow';
+      const chunks: Uint8Array[] = [];
+      let received = 0;
+      const handlers: ResponseHandlers = {
+        head: (head) => {
+          try {
+            sink = onResponse(head);
+            return true;
+          } catch (error) {
+            finish(error);
+            return false;
+          }
+        },
+        data: (chunk) => {
           if (settled) return;
           if (typeof sink === 'function') {
             received += chunk.length;
@@ -227,26 +240,57 @@ export class HttpFetcher {
             finish(new PsycheError(DATA_HTTP_SHORT_READ, { url, expectedBytes: limit, receivedBytes: received + chunk.length }, `${url}: response longer than the ${limit} bytes expected`));
             return;
           }
+          // 'grow' keeps chunks past this call: only node:http's (fresh Buffers) reach it.
           if (sink === 'grow') chunks.push(chunk);
           else sink.set(chunk, received);
           received += chunk.length;
-        });
-        response.on('end', () => {
+        },
+        end: () => {
           if (typeof sink === 'function') return finish(undefined, new Uint8Array(0));
           if (sink === 'grow') return finish(undefined, new Uint8Array(Buffer.concat(chunks)));
           if (received !== sink.length) {
             return finish(new PsycheError(DATA_HTTP_SHORT_READ, { url, expectedBytes: sink.length, receivedBytes: received }, `${url}: got ${received} of ${sink.length} bytes`));
           }
           finish(undefined, sink);
-        });
-        response.on('error', (cause) => finish(new PsycheError(DATA_HTTP_SHORT_READ, { url, expectedBytes: typeof sink === 'object' ? sink.length : -1, receivedBytes: received }, `${url}: response broke off`, { cause })));
-        response.on('aborted', () => finish(new PsycheError(DATA_HTTP_SHORT_READ, { url, expectedBytes: typeof sink === 'object' ? sink.length : -1, receivedBytes: received }, `${url}: response aborted`)));
-      });
-      request.on('error', (cause) => finish(new PsycheError(DATA_HTTP_FAILED, { url, attempts: 1, reason: cause.message }, `${method} ${url}: ${cause.message}`, { cause })));
-      if (signal?.aborted) onAbort();
-      else signal?.addEventListener('abort', onAbort, { once: true });
-      request.end();
+        },
+        fail: (error) => finish(error),
+        unsupported: () => {
+          this.rangeClientRefused.add(parsed.host);
+          if (!settled) cancel = this.nodeRequest(parsed, secure, method, headers, handlers);
+        },
+      };
+      if (signal?.aborted) return onAbort();
+      signal?.addEventListener('abort', onAbort, { once: true });
+      const fast = !secure && method === 'GET' && headers['range'] !== undefined && this.plainHeaders && !this.rangeClientRefused.has(parsed.host);
+      cancel = fast ? this.rangeClient.get(parsed, { ...this.headers, ...headers }, handlers) : this.nodeRequest(parsed, secure, method, headers, handlers);
     });
+  }
+
+  /** One request through node:http(s), feeding `handlers`; returns its cancel function. */
+  private nodeRequest(parsed: URL, secure: boolean, method: string, headers: Record<string, string>, handlers: ResponseHandlers): () => void {
+    const url = parsed.toString();
+    const request = (secure ? httpsRequest : httpRequest)(parsed, { method, headers: { ...this.headers, ...headers }, agent: secure ? this.httpsAgent : this.httpAgent }, (response) => {
+      const head: ResponseHead = { statusCode: response.statusCode ?? 0, headers: {} };
+      for (const [name, value] of Object.entries(response.headers)) head.headers[name] = Array.isArray(value) ? value.join(', ') : value;
+      if (!handlers.head(head)) {
+        response.resume();
+        return;
+      }
+      let ended = false;
+      response.on('data', (chunk: Buffer) => handlers.data(chunk));
+      response.on('end', () => {
+        ended = true;
+        handlers.end();
+      });
+      response.on('error', (cause) => handlers.fail(new PsycheError(DATA_HTTP_SHORT_READ, { url, expectedBytes: -1, receivedBytes: -1 }, `${url}: response broke off`, { cause })));
+      response.on('aborted', () => handlers.fail(new PsycheError(DATA_HTTP_SHORT_READ, { url, expectedBytes: -1, receivedBytes: -1 }, `${url}: response aborted`)));
+      response.on('close', () => {
+        if (!ended) handlers.fail(new PsycheError(DATA_HTTP_SHORT_READ, { url, expectedBytes: -1, receivedBytes: -1 }, `${url}: response broke off`));
+      });
+    });
+    request.on('error', (cause) => handlers.fail(new PsycheError(DATA_HTTP_FAILED, { url, attempts: 1, reason: cause.message }, `${method} ${url}: ${cause.message}`, { cause })));
+    request.end();
+    return () => request.destroy();
   }
 }
 

@@ -18,6 +18,7 @@ export * from './local-provider.ts';
 export * from './data-provider-compliance.ts';
 export * from './static-http-server.ts';
 export * from './multipart-byteranges.ts';
+export * from './range-http-client.ts';
 export * from './http-fetch.ts';
 export * from './http-provider.ts';
 export * from './tcp-frames.ts';
