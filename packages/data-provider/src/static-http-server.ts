@@ -78,33 +78,37 @@ async function drainIfFull(response: ServerResponse): Promise<void> {
 }
 
 /**
- * Writes parts (an optional text head, then bytes [start, end] of `fd`) in slices of ≤ 1 MiB: the
- * parts of a slice are read into one buffer and written corked (one writev for many small parts).
+ * Writes parts (an ASCII head, then bytes [start, end] of `fd`) in slices of about 1 MiB: heads and
+ * bytes of a slice are laid into one buffer and written at once (one write for many small parts).
  */
 async function sendParts(fd: number, parts: readonly { head: string; start: number; end: number }[], response: ServerResponse): Promise<void> {
   let index = 0;
   let offsetInPart = 0;
-  let remaining = parts.reduce((sum, part) => sum + part.end - part.start + 1, 0);
+  let headWritten = false;
+  let remaining = parts.reduce((sum, part) => sum + part.head.length + part.end - part.start + 1, 0);
   while (index < parts.length && !response.destroyed) {
     const slice = Buffer.allocUnsafeSlow(Math.min(SLICE_BYTES, remaining));
-    remaining -= slice.length;
-    response.socket?.cork();
     let used = 0;
-    while (index < parts.length && used < slice.length) {
+    while (index < parts.length) {
       const part = parts[index]!;
-      if (offsetInPart === 0 && part.head !== '') response.write(part.head);
+      if (!headWritten) {
+        // A head goes whole into one slice (the next one if it does not fit here; a slice holds all that is left or 1 MiB).
+        if (used + part.head.length > slice.length) break;
+        used += slice.write(part.head, used, 'latin1');
+        headWritten = true;
+      }
       const take = Math.min(part.end - part.start + 1 - offsetInPart, slice.length - used);
-      const view = slice.subarray(used, used + take);
-      readFully(fd, view, part.start + offsetInPart);
-      response.write(view);
+      if (take === 0) break;
+      readFully(fd, slice.subarray(used, used + take), part.start + offsetInPart);
       used += take;
       offsetInPart += take;
-      if (offsetInPart === part.end - part.start + 1) {
-        index++;
-        offsetInPart = 0;
-      }
+      if (offsetInPart < part.end - part.start + 1) break;
+      index++;
+      offsetInPart = 0;
+      headWritten = false;
     }
-    response.socket?.uncork();
+    remaining -= used;
+    response.write(used === slice.length ? slice : slice.subarray(0, used));
     await drainIfFull(response);
   }
 }

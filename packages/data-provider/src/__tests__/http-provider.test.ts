@@ -18,6 +18,7 @@ import {
   toHex,
 } from '@psyche/core';
 import {
+  HttpFetcher,
   MultipartByterangesParser,
   byterangesBoundary,
   createInMemoryProvider,
@@ -249,6 +250,23 @@ describe('HTTP provider against a real loopback server', () => {
     expect((await get(`bytes=${Array.from({ length: 1025 }, (_, i) => `${i}-${i}`).join(',')}`)).status).toBe(416);
     const head = await get('bytes=0-3,10-19', 'HEAD');
     expect([head.status, head.body.length]).toEqual([206, 0]);
+  });
+
+  it('the static server streams parts that span its 1 MiB slices, many small parts and whole files byte-exactly', async () => {
+    const big = Buffer.from(randomTokens(1_300_000, 65_536, 'big').buffer);
+    writeFileSync(join(temp.dir, 'big.bin'), big);
+    const fetcher = new HttpFetcher(fast);
+    try {
+      const spans = [[0, 1_500_000], [1_500_003, 10], ...Array.from({ length: 300 }, (_, i) => [1_600_000 + i * 3001, 3000]), [2_500_000, 100_000]] as const;
+      const targets = spans.map(([start, length]) => ({ start, target: new Uint8Array(length) }));
+      expect(await fetcher.getRanges(`${server.url}big.bin`, targets, big.length)).toBe('done');
+      for (const { start, target } of targets) expect(Buffer.compare(Buffer.from(target), big.subarray(start, start + target.length))).toBe(0);
+      const whole = new Uint8Array(big.length - 5);
+      await fetcher.getRange(`${server.url}big.bin`, 5, whole, big.length);
+      expect(Buffer.compare(Buffer.from(whole), big.subarray(5))).toBe(0);
+    } finally {
+      fetcher.close();
+    }
   });
 
   it('multi-range falls back to single ranges: a server that ignores it (200), a broken multipart body, a 5xx', async () => {
