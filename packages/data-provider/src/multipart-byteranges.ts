@@ -25,6 +25,7 @@ const MAX_PART_HEADER_BYTES = 4096;
 const MAX_EPILOGUE_BYTES = 1024;
 
 const LF = 10;
+const BLANK_LINE = Buffer.from('\r\n\r\n');
 
 /**
  * Streaming parser of a multipart/byteranges body (RFC 9110 §14.6, RFC 2046 §5.1.1) for ranges this
@@ -62,8 +63,16 @@ export class MultipartByterangesParser {
 
   push(chunk: Uint8Array): void {
     this.received += chunk.length;
+    const bytes = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length);
     let at = 0;
     while (at < chunk.length) {
+      if (this.state === 'delimiter' && this.line === '') {
+        const next = this.wholePartHead(bytes, at);
+        if (next >= 0) {
+          at = next;
+          continue;
+        }
+      }
       if (this.state === 'body') {
         const body = this.body!;
         const take = Math.min(body.target.length - this.bodyFilled, chunk.length - at);
@@ -87,7 +96,7 @@ export class MultipartByterangesParser {
       const end = newline === -1 ? chunk.length : newline;
       this.lineBytes += end - at;
       if (this.lineBytes > MAX_LINE_BYTES) this.fail(`a line longer than ${MAX_LINE_BYTES} bytes`);
-      this.line += String.fromCharCode(...chunk.subarray(at, end));
+      this.line += bytes.toString('latin1', at, end);
       if (newline === -1) return;
       at = newline + 1;
       const text = this.line.endsWith('\r') ? this.line.slice(0, -1) : this.line;
@@ -95,6 +104,31 @@ export class MultipartByterangesParser {
       this.lineBytes = 0;
       this.onLine(text);
     }
+  }
+
+  /**
+   * Fast path for the usual case, a part's whole head inside one chunk ("\r\n--boundary\r\n" headers
+   * "\r\n\r\n"): parsed as one string instead of line by line. Returns the offset of the part's
+   * body, or −1 (nothing consumed) when the bytes at `at` are anything else: the line-by-line
+   * path then takes them, with its checks.
+   */
+  private wholePartHead(bytes: Buffer, at: number): number {
+    const end = bytes.indexOf(BLANK_LINE, at);
+    if (end < 0 || end - at > MAX_PART_HEADER_BYTES) return -1;
+    const lines = bytes.toString('latin1', at, end).split('\r\n');
+    let first = 0;
+    // At most the CRLF that ends the previous body before the delimiter (anything more: the careful path).
+    if (lines[0] === '' && lines.length > 1) first = 1;
+    if (lines[first] !== this.delimiter) return -1;
+    this.contentRange = undefined;
+    for (let i = first + 1; i < lines.length; i++) {
+      const line = lines[i]!;
+      const colon = line.indexOf(':');
+      if (colon > 0 && line.slice(0, colon).trim().toLowerCase() === 'content-range') this.contentRange = line.slice(colon + 1).trim();
+    }
+    this.blankBytes = 0;
+    this.startBody();
+    return end + BLANK_LINE.length;
   }
 
   /** Call at the end of the body: every range must have arrived, closing delimiter included. */
