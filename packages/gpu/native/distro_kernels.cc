@@ -4,7 +4,7 @@
 // the event loop never waits on the math. Semantics (chunk layout, tie rule, float64 sums) follow
 // packages/distro/src/{dct-reference,topk,scatter-mean,elementwise}.ts, the readable references.
 #ifndef PSYCHE_KERNELS_NO_NAPI  // defined by the standalone C++ micro-benchmark
-#include <napi.h>
+#include "napi_promise.h"
 #endif
 
 #if defined(__AVX512F__)
@@ -14,6 +14,7 @@
 #if defined(__GNUC__) && !defined(__clang__)
 // GCC 12 flags the undefined pass-through operand inside its own AVX-512 intrinsics (a false positive).
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
 #endif
 
 #include <algorithm>
@@ -996,145 +997,23 @@ void SignDescent(float* weights, const float* direction, size_t n, double lr) {
 }
 
 #ifndef PSYCHE_KERNELS_NO_NAPI
-// ------------------------------------------------------------------ Node-API glue
-// Runs `work` on a libuv thread; keeps the JS buffers alive until it settles.
-class PromiseWorker : public Napi::AsyncWorker {
- public:
-  PromiseWorker(Napi::Env env, std::function<void()> work, const std::vector<Napi::Value>& keep)
-      : Napi::AsyncWorker(env, "psyche-distro-kernel"), deferred_(Napi::Promise::Deferred::New(env)), work_(std::move(work)) {
-    for (const auto& v : keep) refs_.push_back(Napi::Persistent(v.As<Napi::Object>()));
+// ------------------------------------------------------------------ Node-API glue (napi_promise.h)
+struct CpuBackend {
+  static Layout ToLayout(const psyche_napi::Dims& d) { return Layout{d.rows, d.cols, d.chunk_rows, d.chunk_cols}; }
+  static bool ChunkSupported(const psyche_napi::Dims&) { return true; }
+  static void Dct(const float* in, float* out, const psyche_napi::Dims& d, bool inverse) { inverse ? Decode(in, out, ToLayout(d)) : Encode(in, out, ToLayout(d)); }
+  static void Topk(const float* in, const psyche_napi::Dims& d, uint32_t k, uint32_t* indices, float* values) { ::Topk(in, ToLayout(d), k, indices, values); }
+  static void ScatterMean(const std::vector<psyche_napi::SelectionArg>& args, const psyche_napi::Dims& d, float* out) {
+    std::vector<Selection> selections;
+    for (const auto& a : args) selections.push_back(Selection{a.indices, a.values, a.k});
+    ::ScatterMean(selections, ToLayout(d), out);
   }
-  Napi::Promise Promise() { return deferred_.Promise(); }
-  void Execute() override {
-    try {
-      work_();
-    } catch (const std::exception& e) {
-      SetError(e.what());
-    }
-  }
-  void OnOK() override { deferred_.Resolve(Env().Undefined()); }
-  void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
-
- private:
-  Napi::Promise::Deferred deferred_;
-  std::function<void()> work_;
-  std::vector<Napi::ObjectReference> refs_;
+  static void DecayAccumulate(float* delta, const float* grad, size_t n, double decay, double lr) { ::DecayAccumulate(delta, grad, n, decay, lr); }
+  static void SignDescent(float* weights, const float* direction, size_t n, double lr) { ::SignDescent(weights, direction, n, lr); }
 };
 
-template <typename T>
-T* Data(const Napi::Value& v) {
-  auto arr = v.As<Napi::TypedArray>();
-  return reinterpret_cast<T*>(static_cast<uint8_t*>(arr.ArrayBuffer().Data()) + arr.ByteOffset());
-}
-
-size_t Length(const Napi::Value& v) { return v.As<Napi::TypedArray>().ElementLength(); }
-
-Layout LayoutArg(const Napi::CallbackInfo& info, size_t at) {
-  return Layout{info[at].As<Napi::Number>().Int64Value(), info[at + 1].As<Napi::Number>().Int64Value(), info[at + 2].As<Napi::Number>().Int64Value(),
-                info[at + 3].As<Napi::Number>().Int64Value()};
-}
-
-// The TypeScript wrapper checks every length and the layout before calling; these checks only
-// keep a direct caller from reading out of bounds.
-void Require(bool ok, const Napi::Env& env, const char* what) {
-  if (!ok) throw Napi::RangeError::New(env, what);
-}
-
-bool LayoutFits(const Layout& l, size_t size) {
-  return l.rows > 0 && l.cols > 0 && l.chunk_rows > 0 && l.chunk_cols > 0 && l.rows % l.chunk_rows == 0 && l.cols % l.chunk_cols == 0 && size_t(l.rows * l.cols) == size;
-}
-
-// encode(input, output, rows, cols, chunkRows, chunkCols)
-Napi::Value EncodeJs(const Napi::CallbackInfo& info) {
-  Layout l = LayoutArg(info, 2);
-  Require(LayoutFits(l, Length(info[0])) && Length(info[1]) == Length(info[0]), info.Env(), "encode: buffer lengths do not match the layout");
-  const float* in = Data<float>(info[0]);
-  float* out = Data<float>(info[1]);
-  auto* w = new PromiseWorker(info.Env(), [=] { Encode(in, out, l); }, {info[0], info[1]});
-  w->Queue();
-  return w->Promise();
-}
-
-Napi::Value DecodeJs(const Napi::CallbackInfo& info) {
-  Layout l = LayoutArg(info, 2);
-  Require(LayoutFits(l, Length(info[0])) && Length(info[1]) == Length(info[0]), info.Env(), "decode: buffer lengths do not match the layout");
-  const float* in = Data<float>(info[0]);
-  float* out = Data<float>(info[1]);
-  auto* w = new PromiseWorker(info.Env(), [=] { Decode(in, out, l); }, {info[0], info[1]});
-  w->Queue();
-  return w->Promise();
-}
-
-// topk(coefficients, rows, cols, chunkRows, chunkCols, k, indices, values)
-Napi::Value TopkJs(const Napi::CallbackInfo& info) {
-  Layout l = LayoutArg(info, 1);
-  const uint32_t k = info[5].As<Napi::Number>().Uint32Value();
-  Require(LayoutFits(l, Length(info[0])) && k >= 1 && int64_t(k) <= l.ChunkElems() && Length(info[6]) == size_t(l.NumChunks()) * k && Length(info[7]) == size_t(l.NumChunks()) * k,
-          info.Env(), "topk: buffer lengths do not match the layout and k");
-  const float* in = Data<float>(info[0]);
-  uint32_t* idx = Data<uint32_t>(info[6]);
-  float* val = Data<float>(info[7]);
-  auto* w = new PromiseWorker(info.Env(), [=] { Topk(in, l, k, idx, val); }, {info[0], info[6], info[7]});
-  w->Queue();
-  return w->Promise();
-}
-
-// scatterMean(indicesArray[], valuesArray[], ks[], output, rows, cols, chunkRows, chunkCols)
-Napi::Value ScatterMeanJs(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  Layout l = LayoutArg(info, 4);
-  Require(LayoutFits(l, Length(info[3])), env, "scatterMean: output length does not match the layout");
-  auto idx_arr = info[0].As<Napi::Array>();
-  auto val_arr = info[1].As<Napi::Array>();
-  auto k_arr = info[2].As<Napi::Array>();
-  std::vector<Selection> selections;
-  std::vector<Napi::Value> keep{info[3]};
-  for (uint32_t s = 0; s < idx_arr.Length(); s++) {
-    Napi::Value iv = idx_arr.Get(s), vv = val_arr.Get(s);
-    const uint32_t k = k_arr.Get(s).As<Napi::Number>().Uint32Value();
-    const size_t expect = size_t(l.NumChunks()) * k;
-    Require(k >= 1 && int64_t(k) <= l.ChunkElems() && Length(iv) == expect && Length(vv) == expect, env, "scatterMean: selection sizes do not match k");
-    const uint32_t* ip = Data<uint32_t>(iv);
-    for (size_t j = 0; j < expect; j++) Require(int64_t(ip[j]) < l.ChunkElems(), env, "scatterMean: index out of range");
-    selections.push_back(Selection{ip, Data<float>(vv), k});
-    keep.push_back(iv);
-    keep.push_back(vv);
-  }
-  float* out = Data<float>(info[3]);
-  auto* w = new PromiseWorker(env, [=] { ScatterMean(selections, l, out); }, keep);
-  w->Queue();
-  return w->Promise();
-}
-
-Napi::Value DecayAccumulateJs(const Napi::CallbackInfo& info) {
-  Require(Length(info[0]) == Length(info[1]), info.Env(), "decayAccumulate: lengths differ");
-  float* delta = Data<float>(info[0]);
-  const float* grad = Data<float>(info[1]);
-  const size_t n = Length(info[0]);
-  const double decay = info[2].As<Napi::Number>().DoubleValue(), lr = info[3].As<Napi::Number>().DoubleValue();
-  auto* w = new PromiseWorker(info.Env(), [=] { DecayAccumulate(delta, grad, n, decay, lr); }, {info[0], info[1]});
-  w->Queue();
-  return w->Promise();
-}
-
-Napi::Value SignDescentJs(const Napi::CallbackInfo& info) {
-  Require(Length(info[0]) == Length(info[1]), info.Env(), "signDescent: lengths differ");
-  float* weights = Data<float>(info[0]);
-  const float* dir = Data<float>(info[1]);
-  const size_t n = Length(info[0]);
-  const double lr = info[2].As<Napi::Number>().DoubleValue();
-  auto* w = new PromiseWorker(info.Env(), [=] { SignDescent(weights, dir, n, lr); }, {info[0], info[1]});
-  w->Queue();
-  return w->Promise();
-}
-
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
-  exports.Set("encode", Napi::Function::New(env, EncodeJs));
-  exports.Set("decode", Napi::Function::New(env, DecodeJs));
-  exports.Set("topk", Napi::Function::New(env, TopkJs));
-  exports.Set("scatterMean", Napi::Function::New(env, ScatterMeanJs));
-  exports.Set("decayAccumulate", Napi::Function::New(env, DecayAccumulateJs));
-  exports.Set("signDescent", Napi::Function::New(env, SignDescentJs));
+  psyche_napi::ExportKernels<CpuBackend>(env, exports);
   exports.Set("threads", Napi::Number::New(env, Pool().Size()));
 #if defined(__AVX512F__)
   exports.Set("simd", Napi::String::New(env, "avx512"));

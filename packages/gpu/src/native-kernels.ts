@@ -2,10 +2,10 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { DISTRO_SHAPE_MISMATCH, GPU_KERNEL_ARGUMENT, GPU_NATIVE_UNAVAILABLE, PsycheError } from '@psyche/core';
+import { DISTRO_SHAPE_MISMATCH, GPU_KERNEL_ARGUMENT, GPU_KERNEL_FAILED, GPU_NATIVE_UNAVAILABLE, PsycheError } from '@psyche/core';
 import { assertSelectionsFit, typescriptKernels, type ChunkLayout, type DistroKernels } from '@psyche/distro';
 
-/** The addon's raw functions (see native/distro_kernels.cc). */
+/** The addons' raw functions (native/distro_kernels.cc and native/cuda/distro_cuda_addon.cc). */
 interface NativeAddon {
   encode(input: Float32Array, output: Float32Array, rows: number, cols: number, chunkRows: number, chunkCols: number): Promise<void>;
   decode(coefficients: Float32Array, output: Float32Array, rows: number, cols: number, chunkRows: number, chunkCols: number): Promise<void>;
@@ -17,17 +17,28 @@ interface NativeAddon {
   readonly simd: string;
 }
 
+/** The CUDA addon adds device discovery. */
+interface CudaAddon extends NativeAddon {
+  deviceCount(): number;
+  deviceName(): string;
+}
+
 /** build/Release/ of this package, from src/ (sources) and dist/ (built) alike. */
 export function nativeAddonPath(): string {
   return join(dirname(fileURLToPath(import.meta.url)), '..', 'build', 'Release', 'psyche_distro_kernels.node');
 }
 
+/** build-cuda/psyche_distro_cuda.node, built by `npm run build:cuda -w @psyche/gpu` where nvcc exists. */
+export function cudaAddonPath(): string {
+  return join(dirname(fileURLToPath(import.meta.url)), '..', 'build-cuda', 'psyche_distro_cuda.node');
+}
+
 const loaded = new Map<string, { addon?: NativeAddon; error?: string }>();
 
-function loadAddon(path = nativeAddonPath()): { addon?: NativeAddon; error?: string } {
+function loadAddon(path = nativeAddonPath(), buildCommand = 'build:native'): { addon?: NativeAddon; error?: string } {
   let result = loaded.get(path);
   if (result) return result;
-  if (!existsSync(path)) result = { error: `${path} is missing (build it with \`npm run build:native -w @psyche/gpu\`)` };
+  if (!existsSync(path)) result = { error: `${path} is missing (build it with \`npm run ${buildCommand} -w @psyche/gpu\`)` };
   else {
     try {
       result = { addon: createRequire(import.meta.url)(path) as NativeAddon };
@@ -50,7 +61,8 @@ async function call(op: string, run: () => Promise<void>): Promise<void> {
     await run();
   } catch (e) {
     if (e instanceof RangeError) throw new PsycheError(GPU_KERNEL_ARGUMENT, { name: op, expected: 'buffers matching the layout', received: e.message }, `${op}: ${e.message}`);
-    throw e;
+    const reason = e instanceof Error ? e.message : String(e);
+    throw new PsycheError(GPU_KERNEL_FAILED, { op, reason }, `${op}: ${reason}`);
   }
 }
 
@@ -64,10 +76,33 @@ const dims = (l: ChunkLayout): [number, number, number, number] => [l.rows, l.co
 export function nativeKernels(addonPath?: string): DistroKernels & { readonly threads: number; readonly simd: string } {
   const { addon, error } = loadAddon(addonPath);
   if (!addon) throw new PsycheError(GPU_NATIVE_UNAVAILABLE, { reason: error ?? 'unknown' }, `native DisTrO kernels unavailable: ${error}`);
+  return { ...kernelsOverAddon(addon, `native-cpp(${addon.simd}, ${addon.threads} threads)`), threads: addon.threads, simd: addon.simd };
+}
+
+/**
+ * The CUDA kernels (native/cuda) behind the same interface: each call copies its buffers to the
+ * device and back. **Unchecked on a GPU in this repository** (no GPU machine was available): run
+ * `checkKernelsAgainstReference(cudaKernels())` from @psyche/distro on the target machine before
+ * relying on them; the test suite does exactly that wherever a device is visible. Throws
+ * GPU_NATIVE_UNAVAILABLE when the CUDA addon is not built (`npm run build:cuda -w @psyche/gpu`,
+ * needs nvcc) or no CUDA device is visible.
+ */
+export function cudaKernels(addonPath = cudaAddonPath()): DistroKernels & { readonly device: string; readonly checkedOnGpu: false } {
+  const { addon, error } = loadAddon(addonPath, 'build:cuda');
+  if (!addon) throw new PsycheError(GPU_NATIVE_UNAVAILABLE, { reason: error ?? 'unknown' }, `CUDA DisTrO kernels unavailable: ${error}`);
+  const cuda = addon as CudaAddon;
+  if (cuda.deviceCount() < 1) {
+    const reason = 'no CUDA device visible (no NVIDIA driver or GPU on this machine)';
+    throw new PsycheError(GPU_NATIVE_UNAVAILABLE, { reason }, `CUDA DisTrO kernels unavailable: ${reason}`);
+  }
+  const device = cuda.deviceName();
+  return { ...kernelsOverAddon(addon, `cuda(${device}, unchecked on GPU)`), device, checkedOnGpu: false };
+}
+
+/** Argument checks with the TypeScript kernels' codes, then the addon call off the event loop. */
+function kernelsOverAddon(addon: NativeAddon, name: string): DistroKernels {
   return {
-    name: `native-cpp(${addon.simd}, ${addon.threads} threads)`,
-    threads: addon.threads,
-    simd: addon.simd,
+    name,
     encode: (input, layout, output) => {
       expectLength('input', input, layout.size);
       expectLength('output', output, layout.size);
@@ -115,9 +150,21 @@ const warnedFor = new Set<string>();
 
 /**
  * The fastest kernels available: native when the addon is built, otherwise @psyche/distro's
- * TypeScript kernels with a one-line warning (once per process).
+ * TypeScript kernels with a one-line warning (once per process). With `cuda: true`, the CUDA kernels
+ * where the CUDA addon is built and a device is visible (one warning line saying they are unchecked
+ * on a GPU), else the CPU choice above with one line saying why.
  */
-export function bestKernels(options: { warn?: (line: string) => void; addonPath?: string } = {}): DistroKernels {
+export function bestKernels(options: { warn?: (line: string) => void; addonPath?: string; cuda?: boolean; cudaAddonPath?: string } = {}): DistroKernels {
+  if (options.cuda) {
+    // Opt-in only: the CUDA kernels have not been checked on a GPU here (see cudaKernels).
+    try {
+      const kernels = cudaKernels(options.cudaAddonPath);
+      (options.warn ?? console.warn)(`@psyche/gpu: using ${kernels.name}: the CUDA DisTrO kernels have not been checked on a GPU in this repository`);
+      return kernels;
+    } catch (e) {
+      (options.warn ?? console.warn)(`@psyche/gpu: ${(e as Error).message}; using the CPU kernels`);
+    }
+  }
   const path = options.addonPath ?? nativeAddonPath();
   const { addon, error } = loadAddon(path);
   if (addon) return nativeKernels(path);

@@ -13,6 +13,8 @@ export const GPU_INPUT_MISMATCH = 4004;
 export const GPU_NATIVE_UNAVAILABLE = 4005;
 /** A kernel got buffers whose lengths do not match the chunk layout, or an out-of-range k. */
 export const GPU_KERNEL_ARGUMENT = 4006;
+/** A native or CUDA kernel failed while running (a CUDA error, out of device memory). */
+export const GPU_KERNEL_FAILED = 4007;
 
 export type GpuErrorContext = {
   [GPU_CODE_RANGE_START]: { reason: string };
@@ -22,4 +24,5 @@ export type GpuErrorContext = {
   [GPU_INPUT_MISMATCH]: { name: string; expected: string; received: string };
   [GPU_NATIVE_UNAVAILABLE]: { reason: string };
   [GPU_KERNEL_ARGUMENT]: { name: string; expected: string; received: string };
+  [GPU_KERNEL_FAILED]: { op: string; reason: string };
 };

@@ -182,6 +182,151 @@ int psyche_cuda_sign_descent(float* w, const float* d, size_t n, double lr) {
 
 }  // extern "C"
 
+// ------------------------------------------------------------------ C API on host buffers
+// Each call copies its inputs to the device, runs, synchronizes and copies the outputs back (what
+// the Node addon uses: @psyche/distro's DistroKernels works on host Float32Arrays). 0 = success;
+// on failure, psyche_cuda_error() describes the last error of this thread.
+namespace {
+thread_local char g_error[256] = "";
+
+int Fail(const char* what, cudaError_t e) {
+  snprintf(g_error, sizeof g_error, "%s: %s", what, cudaGetErrorString(e));
+  return -3;
+}
+
+// Device buffers freed on every return path.
+struct DeviceBuffers {
+  std::vector<void*> ptrs;
+  ~DeviceBuffers() {
+    for (void* p : ptrs) cudaFree(p);
+  }
+  template <typename T>
+  cudaError_t Alloc(T** out, size_t count) {
+    void* p = nullptr;
+    cudaError_t e = cudaMalloc(&p, count * sizeof(T) + 1);
+    if (e == cudaSuccess) ptrs.push_back(p);
+    *out = static_cast<T*>(p);
+    return e;
+  }
+};
+
+#define PSYCHE_CUDA_TRY(what, expr)                 \
+  do {                                              \
+    cudaError_t e_ = (expr);                        \
+    if (e_ != cudaSuccess) return Fail(what, e_);   \
+  } while (0)
+
+// Elementwise ops on host buffers: `second` is read-only, `first` is updated in place.
+int HostElementwise(float* first, const float* second, size_t n, int (*run)(float*, const float*, size_t, double, double), double a, double b2) {
+  DeviceBuffers b;
+  float *d1, *d2;
+  PSYCHE_CUDA_TRY("cudaMalloc", b.Alloc(&d1, n));
+  PSYCHE_CUDA_TRY("cudaMalloc", b.Alloc(&d2, n));
+  PSYCHE_CUDA_TRY("copy to device", cudaMemcpy(d1, first, n * sizeof(float), cudaMemcpyHostToDevice));
+  PSYCHE_CUDA_TRY("copy to device", cudaMemcpy(d2, second, n * sizeof(float), cudaMemcpyHostToDevice));
+  run(d1, d2, n, a, b2);
+  PSYCHE_CUDA_TRY("elementwise kernel", cudaDeviceSynchronize());
+  PSYCHE_CUDA_TRY("copy to host", cudaMemcpy(first, d1, n * sizeof(float), cudaMemcpyDeviceToHost));
+  return 0;
+}
+
+}  // namespace
+
+extern "C" {
+
+const char* psyche_cuda_error() { return g_error; }
+
+// Number of visible CUDA devices (0 when there is no driver or no GPU); the name of device 0.
+int psyche_cuda_device_count() {
+  int n = 0;
+  return cudaGetDeviceCount(&n) == cudaSuccess ? n : 0;
+}
+
+int psyche_cuda_device_name(char* out, int capacity) {
+  cudaDeviceProp prop;
+  PSYCHE_CUDA_TRY("cudaGetDeviceProperties", cudaGetDeviceProperties(&prop, 0));
+  snprintf(out, size_t(capacity), "%s", prop.name);
+  return 0;
+}
+
+int psyche_cuda_host_dct(const float* in, float* out, int rows, int cols, int R, int C, int inverse) {
+  const size_t n = size_t(rows) * cols;
+  DeviceBuffers b;
+  float *din, *dout;
+  PSYCHE_CUDA_TRY("cudaMalloc", b.Alloc(&din, n));
+  PSYCHE_CUDA_TRY("cudaMalloc", b.Alloc(&dout, n));
+  PSYCHE_CUDA_TRY("copy to device", cudaMemcpy(din, in, n * sizeof(float), cudaMemcpyHostToDevice));
+  if (psyche_cuda_encode(din, dout, rows, cols, R, C, inverse) == -1) {
+    snprintf(g_error, sizeof g_error, "chunk %dx%d unsupported (at most %dx%d, dividing %dx%d)", R, C, kMaxChunk, kMaxChunk, rows, cols);
+    return -1;
+  }
+  PSYCHE_CUDA_TRY("dct kernel", cudaDeviceSynchronize());
+  PSYCHE_CUDA_TRY("copy to host", cudaMemcpy(out, dout, n * sizeof(float), cudaMemcpyDeviceToHost));
+  return 0;
+}
+
+int psyche_cuda_host_topk(const float* coeffs, int chunks, int elems, int k, uint32_t* indices, float* values) {
+  const size_t n = size_t(chunks) * elems, m = size_t(chunks) * k;
+  DeviceBuffers b;
+  float *dc, *dv;
+  uint32_t* di;
+  PSYCHE_CUDA_TRY("cudaMalloc", b.Alloc(&dc, n));
+  PSYCHE_CUDA_TRY("cudaMalloc", b.Alloc(&di, m));
+  PSYCHE_CUDA_TRY("cudaMalloc", b.Alloc(&dv, m));
+  PSYCHE_CUDA_TRY("copy to device", cudaMemcpy(dc, coeffs, n * sizeof(float), cudaMemcpyHostToDevice));
+  if (psyche_cuda_topk(dc, chunks, elems, k, di, dv) == -1) {
+    snprintf(g_error, sizeof g_error, "k = %d out of range for chunks of %d", k, elems);
+    return -1;
+  }
+  PSYCHE_CUDA_TRY("topk kernel", cudaDeviceSynchronize());
+  PSYCHE_CUDA_TRY("copy to host", cudaMemcpy(indices, di, m * sizeof(uint32_t), cudaMemcpyDeviceToHost));
+  PSYCHE_CUDA_TRY("copy to host", cudaMemcpy(values, dv, m * sizeof(float), cudaMemcpyDeviceToHost));
+  return 0;
+}
+
+int psyche_cuda_host_scatter_mean(const uint32_t* const* indices, const float* const* values, const int* ks, int selections, int chunks, int elems, float* out) {
+  DeviceBuffers b;
+  std::vector<const uint32_t*> di(static_cast<size_t>(selections));
+  std::vector<const float*> dv(static_cast<size_t>(selections));
+  for (int s = 0; s < selections; s++) {
+    const size_t m = size_t(chunks) * ks[s];
+    uint32_t* pi;
+    float* pv;
+    PSYCHE_CUDA_TRY("cudaMalloc", b.Alloc(&pi, m));
+    PSYCHE_CUDA_TRY("cudaMalloc", b.Alloc(&pv, m));
+    PSYCHE_CUDA_TRY("copy to device", cudaMemcpy(pi, indices[s], m * sizeof(uint32_t), cudaMemcpyHostToDevice));
+    PSYCHE_CUDA_TRY("copy to device", cudaMemcpy(pv, values[s], m * sizeof(float), cudaMemcpyHostToDevice));
+    di[size_t(s)] = pi;
+    dv[size_t(s)] = pv;
+  }
+  const uint32_t** ddi;
+  const float** ddv;
+  int* dks;
+  float* dout;
+  const size_t n = size_t(chunks) * elems;
+  PSYCHE_CUDA_TRY("cudaMalloc", b.Alloc(&ddi, size_t(selections)));
+  PSYCHE_CUDA_TRY("cudaMalloc", b.Alloc(&ddv, size_t(selections)));
+  PSYCHE_CUDA_TRY("cudaMalloc", b.Alloc(&dks, size_t(selections)));
+  PSYCHE_CUDA_TRY("cudaMalloc", b.Alloc(&dout, n));
+  PSYCHE_CUDA_TRY("copy to device", cudaMemcpy(ddi, di.data(), di.size() * sizeof(void*), cudaMemcpyHostToDevice));
+  PSYCHE_CUDA_TRY("copy to device", cudaMemcpy(ddv, dv.data(), dv.size() * sizeof(void*), cudaMemcpyHostToDevice));
+  PSYCHE_CUDA_TRY("copy to device", cudaMemcpy(dks, ks, size_t(selections) * sizeof(int), cudaMemcpyHostToDevice));
+  psyche_cuda_scatter_mean(ddi, ddv, dks, selections, chunks, elems, dout);
+  PSYCHE_CUDA_TRY("scatter-mean kernel", cudaDeviceSynchronize());
+  PSYCHE_CUDA_TRY("copy to host", cudaMemcpy(out, dout, n * sizeof(float), cudaMemcpyDeviceToHost));
+  return 0;
+}
+
+int psyche_cuda_host_decay_accumulate(float* delta, const float* grad, size_t n, double decay, double lr) {
+  return HostElementwise(delta, grad, n, psyche_cuda_decay_accumulate, decay, lr);
+}
+
+int psyche_cuda_host_sign_descent(float* w, const float* d, size_t n, double lr) {
+  return HostElementwise(w, d, n, [](float* a, const float* c, size_t m, double x, double) { return psyche_cuda_sign_descent(a, c, m, x); }, lr, 0);
+}
+
+}  // extern "C"
+
 #ifdef PSYCHE_CUDA_CHECK
 // ------------------------------------------------------------------ check against a CPU reference, then time
 #include <algorithm>

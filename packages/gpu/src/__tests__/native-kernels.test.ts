@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { createRng, fillGaussian, isPsycheError } from '@psyche/core';
+import { GPU_NATIVE_UNAVAILABLE, createRng, fillGaussian, isPsycheError } from '@psyche/core';
 import { checkKernelsAgainstReference, computeChunkLayout, referenceKernels, type ChunkLayout } from '@psyche/distro';
-import { bestKernels, nativeKernels } from '../native-kernels.ts';
+import { existsSync } from 'node:fs';
+import { bestKernels, cudaAddonPath, cudaKernels, nativeKernels } from '../native-kernels.ts';
 
 // The addon is built by the package's install script (or `npm run build:native -w @psyche/gpu`);
 // where it could not be built the suite checks the fallback instead.
@@ -236,5 +237,38 @@ describe('kernel selection', () => {
     expect(lines.length).toBeLessThanOrEqual(1);
     const report = await checkKernelsAgainstReference(k, { shapes: [[64, 64]] });
     expect(report.ok).toBe(true);
+  });
+});
+
+// The CUDA kernels are built only where nvcc exists (`npm run build:cuda -w @psyche/gpu`) and run only
+// where a device is visible. On a GPU machine this suite is their check against the reference; here
+// (no GPU) it checks that they are reported unavailable with a coded error and never chosen silently.
+let cuda: ReturnType<typeof cudaKernels> | undefined;
+let cudaError: unknown;
+try {
+  cuda = cudaKernels();
+} catch (e) {
+  cudaError = e;
+  console.warn(`CUDA kernels not checked here: ${(e as Error).message}`);
+}
+
+describe('CUDA DisTrO kernels', () => {
+  it.runIf(cuda)('agree with the reference on every op (run only where a CUDA device is visible)', async () => {
+    const report = await checkKernelsAgainstReference(cuda!, { shapes: [[256, 256], [100, 37], [1000], [130, 64], [512, 512]], k: 32 });
+    for (const c of report.checks) console.log(`${report.kernels} ${c.op} [${c.shape.join('×')}]: max diff ${c.maxDiff.toExponential(2)} (tolerance ${c.tolerance})`);
+    expect(report.ok).toBe(true);
+  });
+
+  it.runIf(!cuda)('without a built addon or a device: a coded error saying which, and bestKernels({ cuda: true }) falls back with one line', () => {
+    expect(isPsycheError(cudaError) && cudaError.code === GPU_NATIVE_UNAVAILABLE).toBe(true);
+    expect((cudaError as Error).message).toMatch(existsSync(cudaAddonPath()) ? /no CUDA device/ : /build:cuda/);
+    const lines: string[] = [];
+    const k = bestKernels({ cuda: true, warn: (l) => lines.push(l) });
+    expect(k.name).not.toMatch(/^cuda/);
+    expect(lines.filter((l) => /CUDA/.test(l))).toHaveLength(1);
+  });
+
+  it('a missing CUDA addon names the command that builds it', () => {
+    expect(() => cudaKernels('/nonexistent/psyche_distro_cuda.node')).toThrow(/build:cuda/);
   });
 });
