@@ -12,12 +12,16 @@ export async function* readStream(stream: Stream, highWaterBytes = 2 * 1024 * 10
   let ended = stream.readableEnded;
   let error: Error | undefined;
   let wake: (() => void) | undefined;
+  let resuming = false;
+  const pauseIfFull = () => {
+    if (queued >= highWaterBytes && stream.readStatus === 'readable') stream.pause();
+  };
   const onMessage = (event: Event) => {
     const data = (event as Event & { data: Uint8Array | { subarray(): Uint8Array } }).data;
     const chunk = data instanceof Uint8Array ? data : data.subarray();
     queue.push(chunk);
     queued += chunk.length;
-    if (queued >= highWaterBytes && stream.readStatus === 'readable') stream.pause();
+    if (!resuming) pauseIfFull();
     wake?.();
   };
   const onEnd = () => {
@@ -38,7 +42,19 @@ export async function* readStream(stream: Stream, highWaterBytes = 2 * 1024 * 10
       const chunk = queue.shift();
       if (chunk !== undefined) {
         queued -= chunk.length;
-        if (queued < highWaterBytes / 2 && stream.readStatus === 'paused') stream.resume();
+        if (queued < highWaterBytes / 2 && stream.readStatus === 'paused') {
+          // resume() hands over what the stream buffered while paused (our onMessage runs inside
+          // it) and only then re-opens yamux's window. A pause() from inside that handover would be
+          // undone by the re-opening and leave the window open on a "paused" stream, which then
+          // buffers without bound (measured: 8 MiB against a 4 MiB limit). So pause after it.
+          resuming = true;
+          try {
+            stream.resume();
+          } finally {
+            resuming = false;
+          }
+          pauseIfFull();
+        }
         yield chunk;
         continue;
       }
