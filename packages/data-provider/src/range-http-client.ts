@@ -5,6 +5,8 @@ import { DATA_HTTP_FAILED, DATA_HTTP_SHORT_READ, PsycheError } from '@psyche/cor
 export interface ResponseHead {
   statusCode: number;
   headers: Record<string, string | undefined>;
+  /** '1.0' or '1.1' where known (HTTP/1.0 closes unless it says keep-alive). */
+  httpVersion?: string;
 }
 
 /** What a request's caller does with its response; `data` views are valid only during the call. */
@@ -96,7 +98,8 @@ class Connection {
         return;
       }
       this.bodyLeft = Number(length);
-      this.keepAlive = (parsed.headers['connection'] ?? '').toLowerCase() !== 'close';
+      const connection = (parsed.headers['connection'] ?? '').toLowerCase();
+      this.keepAlive = parsed.httpVersion === '1.0' ? connection === 'keep-alive' : connection !== 'close';
       // The body starts right after the blank line, in this chunk (earlier chunks held no blank line).
       at = end + 4 - before;
       if (!handlers.head(parsed)) {
@@ -146,7 +149,7 @@ class Connection {
 /** `HTTP/1.x 206 Partial Content\r\nName: value…` → status and lower-cased headers (last value wins). */
 export function parseHead(text: string): ResponseHead | undefined {
   const lines = text.split('\r\n');
-  const status = /^HTTP\/1\.[01] (\d{3})(?: .*)?$/.exec(lines[0] ?? '');
+  const status = /^HTTP\/(1\.[01]) (\d{3})(?: .*)?$/.exec(lines[0] ?? '');
   if (status === null) return undefined;
   const headers: Record<string, string | undefined> = {};
   for (const line of lines.slice(1)) {
@@ -154,7 +157,7 @@ export function parseHead(text: string): ResponseHead | undefined {
     if (colon <= 0) return undefined;
     headers[line.slice(0, colon).trim().toLowerCase()] = line.slice(colon + 1).trim();
   }
-  return { statusCode: Number(status[1]), headers };
+  return { statusCode: Number(status[2]), headers, httpVersion: status[1]! };
 }
 
 /**

@@ -51,8 +51,10 @@ interface ReadGroup {
 
 /**
  * A DataProvider over a manifest and a ShardReader. One request: map ids to sequences, sort and
- * merge consecutive sequences into runs (one read each, bounded in bytes), read runs with bounded
- * concurrency, copy each id's row out and check tokens < vocabSize unless the reader verified them.
+ * merge consecutive sequences into runs (bounded in bytes), pack runs into groups read together
+ * where the reader takes several ranges at once (a multi-range request, a sync read loop), read
+ * groups with bounded concurrency, check tokens < vocabSize unless the reader verified them, and
+ * copy each id's row out in request order.
  */
 export class ShardedProvider implements DataProvider {
   readonly manifest: DatasetManifest;

@@ -61,8 +61,8 @@ afterEach(() => {
 
 describe('RangeHttpClient (Range GETs over plain http)', () => {
   it('parses response heads and refuses malformed ones', () => {
-    expect(parseHead('HTTP/1.1 206 Partial Content\r\nContent-Length: 5\r\nX-A:  b ')).toEqual({ statusCode: 206, headers: { 'content-length': '5', 'x-a': 'b' } });
-    expect(parseHead('HTTP/1.0 200')).toEqual({ statusCode: 200, headers: {} });
+    expect(parseHead('HTTP/1.1 206 Partial Content\r\nContent-Length: 5\r\nX-A:  b ')).toEqual({ statusCode: 206, headers: { 'content-length': '5', 'x-a': 'b' }, httpVersion: '1.1' });
+    expect(parseHead('HTTP/1.0 200')).toEqual({ statusCode: 200, headers: {}, httpVersion: '1.0' });
     for (const bad of ['HTTP/2 200 OK', 'SMTP 220', 'HTTP/1.1 20 OK', 'HTTP/1.1 200 OK\r\nno colon']) expect(parseHead(bad)).toBeUndefined();
   });
 
@@ -86,6 +86,22 @@ describe('RangeHttpClient (Range GETs over plain http)', () => {
     await client.getRange(server.url, 0, new Uint8Array(10), file.length);
     await client.getRange(server.url, 0, new Uint8Array(10), file.length);
     expect(server.connections()).toBe(2);
+    await server.close();
+  });
+
+  it('an HTTP/1.0 answer closes the connection unless it says keep-alive', async () => {
+    let keepAlive = false;
+    const server = await rawHttpServer((start, end, socket) => {
+      const response = partial(start, end, keepAlive ? 'Connection: keep-alive\r\n' : '');
+      socket.write(Buffer.concat([Buffer.from('HTTP/1.0'), response.subarray('HTTP/1.1'.length)]));
+      if (!keepAlive) socket.end();
+    });
+    const client = fetcher();
+    for (let i = 0; i < 3; i++) await client.getRange(server.url, i, new Uint8Array(10), file.length);
+    expect(server.connections()).toBe(3);
+    keepAlive = true;
+    for (let i = 0; i < 3; i++) await client.getRange(server.url, i, new Uint8Array(10), file.length);
+    expect(server.connections()).toBe(4);
     await server.close();
   });
 
