@@ -62,8 +62,10 @@ describe('run config (TOML)', () => {
     const run = parseRunFile(text);
     expect(run.run.totalSteps).toBe(100n);
     expect(run.run.distroTopk).toBe(4);
-    expect(run.model.vocab_size).toBe(257);
+    expect(run.model.vocab_size % 64).toBe(0); // padded so every matrix tiles into 64×64 chunks
+    expect(run.verify.recompute).toBe(true);
     const again = parseRunFile(serializeRunFile(run, 'test'));
+    expect(again.verify).toEqual(run.verify);
     expect(again.run).toEqual(run.run);
     expect(again.model).toEqual(run.model);
     expect(again.schedule).toEqual(run.schedule);
@@ -77,6 +79,7 @@ describe('run config (TOML)', () => {
       [text.replace('kind = "example"', 'kind = "s3"'), 'data.kind'],
       ['[run\nname = 1', 'toml'],
       [text.replace('max_position_embeddings = 128', 'max_position_embeddings = 64'), 'model.max_position_embeddings'],
+      [text.replace('recompute = true', 'recompute = "yes"'), 'verify.recompute'],
     ];
     for (const [bad, field] of cases) {
       try {
