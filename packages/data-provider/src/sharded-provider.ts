@@ -113,9 +113,11 @@ export class ShardedProvider implements DataProvider {
       const scratch = this.takeScratch(group.bytes);
       try {
         await this.readGroup(group, scratch, options.signal);
+        // One check over the whole group (padding zeroed: token 0 is always valid); a run-by-run pass only to locate a bad token.
+        const locate = !this.reader.contentVerified && this.groupHasBadToken(group, scratch);
         group.runs.forEach((run, index) => {
           const tokens = tokensFromBytes(dtype, scratch.subarray(group.offsets[index]!, group.offsets[index]! + this.runBytes(run)));
-          if (!this.reader.contentVerified) this.checkTokens(tokens, run.firstSequence * seqLen);
+          if (locate) this.checkTokens(tokens, run.firstSequence * seqLen);
           for (let s = 0; s < run.sequences; s++) {
             const rowView = tokens.subarray(s * seqLen, s * seqLen + rowTokens);
             for (const row of rowsOf.get(run.firstSequence + s)!) out.set(rowView, row * rowTokens);
@@ -126,6 +128,11 @@ export class ShardedProvider implements DataProvider {
       }
     });
     return { dtype, seqLen, batchIds: [...batchIds], tokens: out };
+  }
+
+  private groupHasBadToken(group: ReadGroup, scratch: Uint8Array): boolean {
+    group.runs.forEach((run, index) => scratch.fill(0, group.offsets[index]! + this.runBytes(run), group.offsets[index + 1] ?? group.bytes));
+    return findTokenOutOfRange(tokensFromBytes(this.manifest.dtype, scratch.subarray(0, group.bytes)), this.manifest.vocabSize) >= 0;
   }
 
   /** Checks a run's tokens (which start at stream position `firstToken`) against vocabSize. */

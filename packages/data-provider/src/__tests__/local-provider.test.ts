@@ -9,6 +9,7 @@ import {
   DATA_MANIFEST_MALFORMED,
   DATA_MANIFEST_MISMATCH,
   DATA_TOKEN_OUT_OF_RANGE,
+  isPsycheError,
 } from '@psyche/core';
 import { createInMemoryProvider, dataProviderComplianceTests, openLocalProvider, verifyDatasetDirectory, writeDataset } from '../index.ts';
 import { makeTempDir, randomTokens, rejectionCode } from './helpers.ts';
@@ -130,6 +131,27 @@ describe('local provider on bad input', () => {
     expect(await codeOf(provider.getSequences([1]))).toBe(DATA_TOKEN_OUT_OF_RANGE);
     expect((await provider.getSequences([3])).tokens.length).toBe(seqLen + 1);
     await provider.close();
+    temp.remove();
+  });
+
+  it('a bad token inside a group of scattered runs is found with its stream position; groups without it pass', async () => {
+    const temp = freshDataset();
+    const path = join(temp.dir, 'shard-00000.bin');
+    const bytes = readFileSync(path);
+    // Token 250 is in sequence 10 (tokens 240…264) and, as its first token's predecessor, nowhere else.
+    bytes.writeUInt16LE(vocabSize + 7, 2 * 250);
+    writeFileSync(path, bytes);
+    for (const io of ['sync', 'async'] as const) {
+      const provider = await openLocalProvider({ dir: temp.dir, verify: 'size', io });
+      try {
+        await provider.getSequences([2, 30, 10, 5, 20, 0]);
+        expect.unreachable('the bad token was not found');
+      } catch (error) {
+        expect(isPsycheError(error, DATA_TOKEN_OUT_OF_RANGE) && [error.context.position, error.context.token]).toEqual([250, vocabSize + 7]);
+      }
+      expect((await provider.getSequences([2, 30, 5, 20, 0, 8, 12])).tokens.length).toBe(7 * (seqLen + 1));
+      await provider.close();
+    }
     temp.remove();
   });
 
