@@ -1,7 +1,7 @@
 // Throughput of the providers at seq_len 2048 (u16) against raw sequential reads of the same files,
 // in one run. Writes ../../BENCHMARKS.md. Run: npm run bench -w @psyche/data-provider
 import { execSync, fork } from 'node:child_process';
-import { closeSync, createReadStream, mkdtempSync, openSync, readSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, createReadStream, mkdtempSync, openSync, readFileSync, readSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -22,6 +22,22 @@ const BATCH = 256;
 const RUNS = Number(process.env['BENCH_RUNS'] ?? 5);
 const SHUFFLED_SEQUENCES = 16_384;
 const strideBytes = SEQ_LEN * 2;
+
+/** CPU time (user + system) of another process so far, in µs, from /proc (Linux); undefined elsewhere. */
+function processCpuMicros(pid: number | undefined): number | undefined {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    // utime and stime, fields 14 and 15 of stat(5), in clock ticks (100 per second on Linux).
+    return (Number(fields[11]) + Number(fields[12])) * 10_000;
+  } catch {
+    return undefined;
+  }
+}
+
+const ownCpuMicros = (): number => {
+  const usage = process.cpuUsage();
+  return usage.user + usage.system;
+};
 
 const median = (values: number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 
@@ -81,7 +97,9 @@ const PATTERNS = [
 
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'psyche-data-bench-'));
-  const rows: { name: string; pattern: string; seqPerSec: number[]; vsStream: number[]; vsSync: number[] }[] = [];
+  const rows: { name: string; pattern: string; seqPerSec: number[]; vsStream: number[]; vsSync: number[]; clientCpu: number[]; serverCpu: number[] }[] = [];
+  // CPU µs per MiB delivered: a measure of the work each side does that the machine's load disturbs far less than throughput.
+  const rawStreamCpu: number[] = [];
   const rawSync: number[] = [];
   const rawStream: number[] = [];
   // The 1-minute load average at every measurement: the machine is shared, and the figures mean little without it.
@@ -114,15 +132,25 @@ async function main(): Promise<void> {
         for (const { label: pattern, shuffled, depth } of PATTERNS) {
           loads.push(loadavg()[0]!);
           const rawSyncNow = rawReadSync(paths) / strideBytes;
+          const streamCpuStart = ownCpuMicros();
           const rawStreamNow = (await rawReadStream(paths)) / strideBytes;
+          rawStreamCpu.push((ownCpuMicros() - streamCpuStart) / (DATASET_BYTES / 2 ** 20));
           rawSync.push(rawSyncNow);
           rawStream.push(rawStreamNow);
           const provider = await factory(shuffled ? 1 : undefined);
           const count = shuffled ? SHUFFLED_SEQUENCES : sequenceCount;
+          const clientCpuStart = ownCpuMicros();
+          const serverCpuStart = processCpuMicros(servers.pid);
           const value = await throughput(provider, count, depth);
+          const mebibytes = (count * strideBytes) / 2 ** 20;
+          const clientCpu = (ownCpuMicros() - clientCpuStart) / mebibytes;
+          const serverCpuEnd = processCpuMicros(servers.pid);
+          const serverCpu = name.startsWith('local') || serverCpuStart === undefined || serverCpuEnd === undefined ? Number.NaN : (serverCpuEnd - serverCpuStart) / mebibytes;
           await provider.close();
           let row = rows.find((r) => r.name === name && r.pattern === pattern);
-          if (row === undefined) rows.push((row = { name, pattern, seqPerSec: [], vsStream: [], vsSync: [] }));
+          if (row === undefined) rows.push((row = { name, pattern, seqPerSec: [], vsStream: [], vsSync: [], clientCpu: [], serverCpu: [] }));
+          row.clientCpu.push(clientCpu);
+          row.serverCpu.push(serverCpu);
           row.seqPerSec.push(value);
           row.vsStream.push(value / rawStreamNow);
           row.vsSync.push(value / rawSyncNow);
@@ -165,6 +193,17 @@ async function main(): Promise<void> {
         const value = median(row.seqPerSec);
         const vsStream = median(row.vsStream);
         return `| ${row.name} | ${row.pattern} | ${value.toFixed(0)} | ${mb(value)} | ${(median(row.vsSync) * 100).toFixed(0)}% | ${(vsStream * 100).toFixed(0)}% | ${bar(row.name) * 100}% | ${vsStream >= bar(row.name) ? 'yes' : 'no'} |`;
+      }),
+      '',
+      '## CPU per MiB delivered',
+      '',
+      `CPU time (user + system, \`process.cpuUsage\` here and /proc for the server process) per MiB of sequences delivered, median of the ${RUNS} runs: the work each side does, which the other agents' load disturbs much less than throughput (contention still inflates it). fs.createReadStream spent ${median(rawStreamCpu).toFixed(0)} µs/MiB (range ${Math.min(...rawStreamCpu).toFixed(0)}–${Math.max(...rawStreamCpu).toFixed(0)}) in the same runs. Client and server run in two processes, in parallel when two cores are free.`,
+      '',
+      '| provider | ids | client µs/MiB | server µs/MiB |',
+      '| --- | --- | ---: | ---: |',
+      ...rows.map((row) => {
+        const server = median(row.serverCpu);
+        return `| ${row.name} | ${row.pattern} | ${median(row.clientCpu).toFixed(0)} | ${Number.isNaN(server) ? '–' : server.toFixed(0)} |`;
       }),
       '',
     ];
