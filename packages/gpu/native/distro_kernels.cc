@@ -481,7 +481,7 @@ void EncodeTile64(const float* __restrict in, size_t ld, float* __restrict out, 
   for (int s = 0; s < 4; s++) {  // along the row index, 16 columns at a time
     for (int i = 0; i < 64; i++) v[i] = _mm512_loadu_ps(in + i * ld + 16 * s);
     if (next)
-      for (int i = 0; i < 64; i++) _mm_prefetch(reinterpret_cast<const char*>(next + i * ld + 16 * s), _MM_HINT_T0);
+      for (int i = 0; i < 64; i++) _mm_prefetch(reinterpret_cast<const char*>(next + i * ld + 16 * s), _MM_HINT_T1);  // to L2: 19.5 vs 21 (L1) vs 22 ms (none)
     Forward64(v);
     for (int k = 0; k < 64; k++) _mm512_store_ps(t + k * 64 + 16 * s, v[k]);
   }
