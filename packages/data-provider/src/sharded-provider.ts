@@ -5,7 +5,7 @@ import { forEachLimited } from './concurrency-internal.ts';
 import type { ByteRangeTarget } from './multipart-byteranges.ts';
 import { ShardLayout } from './shard-layout.ts';
 import { SequenceOrder } from './sequence-order.ts';
-import { allocateTokensUninitialized, bytesPerToken, findTokenOutOfRange, tokensFromBytes } from './token-dtype.ts';
+import { allocateTokensUninitialized, bytesPerToken, findTokenOutOfRange, tokensFromBytes, type TokenArray } from './token-dtype.ts';
 
 /** Where a sharded provider's bytes come from: a directory, an HTTP server, memory. */
 export interface ShardReader {
@@ -96,13 +96,28 @@ export class ShardedProvider implements DataProvider {
   }
 
   async getSequences(batchIds: readonly number[], options: GetSequencesOptions = {}): Promise<TokenBatch> {
+    // Every row is written before the batch is returned; a failed read discards the array.
+    return this.getSequencesInto(batchIds, allocateTokensUninitialized(this.manifest.dtype, batchIds.length * (this.manifest.seqLen + 1)), options);
+  }
+
+  /**
+   * getSequences into the caller's array (this provider's dtype, exactly ids × (seqLen + 1) tokens):
+   * a server that reuses its buffers saves a fresh allocation's page faults per request, which
+   * cost about as much as the copy itself here. The returned batch's tokens is `out`.
+   */
+  async getSequencesInto(batchIds: readonly number[], out: TokenArray, options: GetSequencesOptions = {}): Promise<TokenBatch> {
     if (this.closed) throw new PsycheError(DATA_PROVIDER_CLOSED, { provider: this.name }, `${this.name}: provider is closed`);
     throwIfAborted(options.signal, 'getSequences');
     const { dtype, seqLen } = this.manifest;
     const rowTokens = seqLen + 1;
+    if (out.length !== batchIds.length * rowTokens || (dtype === 'u16') !== out instanceof Uint16Array) {
+      throw new PsycheError(
+        DATA_INVALID_CONFIG,
+        { field: 'out', value: `${out.constructor.name}(${out.length})`, expected: `${dtype === 'u16' ? 'Uint16Array' : 'Uint32Array'}(${batchIds.length * rowTokens})` },
+        `${this.name}: output array must be a ${dtype} array of ${batchIds.length * rowTokens} tokens`,
+      );
+    }
     const sequences = this.order.sequencesFor(batchIds);
-    // Every row is written below before the batch is returned; a failed read discards it.
-    const out = allocateTokensUninitialized(dtype, sequences.length * rowTokens);
     const rowsOf = new Map<number, number[]>();
     sequences.forEach((sequence, row) => {
       const rows = rowsOf.get(sequence);

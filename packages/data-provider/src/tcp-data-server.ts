@@ -11,7 +11,8 @@ import {
   type DataRejectionReason,
 } from '@psyche/core';
 import type { DataProvider } from './data-provider.ts';
-import { bytesOfTokens, bytesPerToken } from './token-dtype.ts';
+import { ShardedProvider } from './sharded-provider.ts';
+import { allocateTokensUninitialized, bytesOfTokens, bytesPerToken, type TokenArray } from './token-dtype.ts';
 import {
   CONNECTION_REQUEST_ID,
   FrameDecoder,
@@ -98,6 +99,9 @@ export async function startTcpDataServer(options: TcpDataServerOptions): Promise
   const writeTimeoutMs = options.writeTimeoutMs ?? 30_000;
   const maxQueuedBytes = options.maxQueuedBytes ?? 16 * 1024 * 1024;
   const sockets = new Set<Socket>();
+  // A sharded provider can fill the server's own buffers: they are reused once the socket has sent them.
+  const fillable = options.provider instanceof ShardedProvider ? options.provider : undefined;
+  const buffers = new OutputBufferPool(maxQueuedBytes);
   const welcome = encodeMessage({
     type: 'welcome',
     version: TCP_PROTOCOL_VERSION,
@@ -135,9 +139,9 @@ export async function startTcpDataServer(options: TcpDataServerOptions): Promise
     );
     socket.setTimeout(idleTimeoutMs, () => drop(new PsycheError(DATA_TIMEOUT, { operation: 'idle', timeoutMs: idleTimeoutMs }, `idle for ${idleTimeoutMs} ms`)));
 
-    const write = async (parts: Uint8Array[]): Promise<void> => {
+    const write = async (parts: Uint8Array[], onSent?: () => void): Promise<void> => {
       socket.cork();
-      for (const part of parts) socket.write(part);
+      parts.forEach((part, index) => (index === parts.length - 1 && onSent !== undefined ? socket.write(part, onSent) : socket.write(part)));
       socket.uncork();
       if (socket.writableLength <= maxQueuedBytes || socket.destroyed) return;
       await new Promise<void>((resolve, reject) => {
@@ -185,14 +189,19 @@ export async function startTcpDataServer(options: TcpDataServerOptions): Promise
         return;
       }
       let tokens: Uint8Array;
+      const rowTokens = description.seqLen + 1;
+      const buffer = fillable === undefined ? undefined : buffers.take(description.dtype, batchIds.length * rowTokens);
       try {
-        tokens = bytesOfTokens((await options.provider.getSequences(batchIds, { step })).tokens);
+        const batch = buffer === undefined ? await options.provider.getSequences(batchIds, { step }) : await fillable!.getSequencesInto(batchIds, buffer, { step });
+        tokens = bytesOfTokens(batch.tokens);
       } catch (error) {
+        if (buffer !== undefined) buffers.give(buffer);
         const coded = asPsycheError(error);
         await write([encodeMessage({ type: 'error', requestId, code: coded.code, message: coded.message })]);
         return;
       }
-      await write([encodeSequencesHeader(requestId, batchIds.length, tokens.length), tokens]);
+      // The buffer goes back to the pool once the socket has handed it to the kernel (or dropped it).
+      await write([encodeSequencesHeader(requestId, batchIds.length, tokens.length), tokens], buffer === undefined ? undefined : () => buffers.give(buffer));
     };
 
     const pump = async (): Promise<void> => {
@@ -246,6 +255,35 @@ export async function startTcpDataServer(options: TcpDataServerOptions): Promise
         server.close(() => resolve());
       }),
   };
+}
+
+/**
+ * Reusable output arrays of a server, kept up to `maxBytes` in all (the bytes a connection may
+ * queue); a request takes one at least as long as it needs and gets a view of exactly its length.
+ */
+class OutputBufferPool {
+  private readonly free: TokenArray[] = [];
+  private freeBytes = 0;
+  private readonly owner = new WeakMap<TokenArray, TokenArray>();
+
+  constructor(private readonly maxBytes: number) {}
+
+  take(dtype: 'u16' | 'u32', length: number): TokenArray {
+    const index = this.free.findIndex((array) => array.length >= length && (dtype === 'u16') === array instanceof Uint16Array);
+    const whole = index >= 0 ? this.free.splice(index, 1)[0]! : allocateTokensUninitialized(dtype, length);
+    if (index >= 0) this.freeBytes -= whole.byteLength;
+    const view = whole.length === length ? whole : whole.subarray(0, length);
+    this.owner.set(view, whole);
+    return view;
+  }
+
+  give(view: TokenArray): void {
+    const whole = this.owner.get(view) ?? view;
+    this.owner.delete(view);
+    if (this.freeBytes + whole.byteLength > this.maxBytes) return;
+    this.free.push(whole);
+    this.freeBytes += whole.byteLength;
+  }
 }
 
 /** Row bytes of one sequence as served (for sizing client limits). */

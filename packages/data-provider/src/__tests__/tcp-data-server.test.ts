@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   DATA_CONNECTION_CLOSED,
+  DATA_INVALID_CONFIG,
   DATA_FRAME_MALFORMED,
   DATA_FRAME_TOO_LARGE,
   DATA_PROTOCOL_VERSION_MISMATCH,
@@ -83,6 +84,29 @@ describe('TCP data server + client', () => {
     expect(remote.tokens).toEqual(local.tokens);
     await client.close();
     await small.close();
+  });
+
+  it('reused server buffers never mix responses: two clients, many concurrent calls of different sizes', async () => {
+    const shared = await startTcpDataServer({ provider: memory(), authorize: () => 'ok', maxQueuedBytes: 4096 });
+    const clients = await Promise.all(
+      [2, 5].map((idsPerRequest) => connectTcpDataProvider({ host: '127.0.0.1', port: shared.port, clientId: `c${idsPerRequest}`, defaultStep: 0, idsPerRequest, maxInFlight: 4 })),
+    );
+    const reference = memory();
+    const calls = Array.from({ length: 24 }, (_, k) => Array.from({ length: 1 + ((k * 7) % 13) }, (_, i) => (k * 31 + i * 17) % 300));
+    const results = await Promise.all(calls.map((ids, k) => clients[k % 2]!.getSequences(ids)));
+    for (const [k, ids] of calls.entries()) expect(results[k]!.tokens).toEqual((await reference.getSequences(ids)).tokens);
+    await Promise.all(clients.map((client) => client.close()));
+    await shared.close();
+  });
+
+  it('getSequencesInto fills the caller\'s array and refuses one of the wrong size or dtype', async () => {
+    const provider = memory();
+    const out = new Uint16Array(3 * (seqLen + 1));
+    const batch = await provider.getSequencesInto([4, 9, 4], out);
+    expect(batch.tokens).toBe(out);
+    expect(out).toEqual((await provider.getSequences([4, 9, 4])).tokens);
+    expect(await codeOf(provider.getSequencesInto([4, 9], out))).toBe(DATA_INVALID_CONFIG);
+    expect(await codeOf(provider.getSequencesInto([4, 9, 4], new Uint32Array(3 * (seqLen + 1))))).toBe(DATA_INVALID_CONFIG);
   });
 
   it('pipelined sub-requests (any size, any depth) give the rows of one request; a rejected piece fails the call, not the connection', async () => {
