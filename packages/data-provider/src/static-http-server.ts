@@ -64,6 +64,19 @@ function readFully(fd: number, target: Uint8Array, position: number): void {
   }
 }
 
+/** Sent slices kept for reuse, across responses (bounded: at most BUFFERED_BYTES in all). */
+const freeSlices: Buffer[] = [];
+
+function takeSlice(length: number): Buffer {
+  const index = freeSlices.findIndex((slice) => slice.length >= length);
+  return index >= 0 ? freeSlices.splice(index, 1)[0]!.subarray(0, length) : Buffer.allocUnsafeSlow(length);
+}
+
+function giveSlice(slice: Buffer): void {
+  // Only whole 1 MiB slices are kept (a short last slice is not worth a pool slot).
+  if (slice.buffer.byteLength === SLICE_BYTES && freeSlices.length < BUFFERED_BYTES / SLICE_BYTES) freeSlices.push(Buffer.from(slice.buffer, 0, SLICE_BYTES));
+}
+
 async function drainIfFull(response: ServerResponse): Promise<void> {
   if (response.writableLength <= BUFFERED_BYTES || response.destroyed) return;
   await new Promise<void>((resolvePromise) => {
@@ -87,7 +100,7 @@ async function sendParts(fd: number, parts: readonly { head: string; start: numb
   let headWritten = false;
   let remaining = parts.reduce((sum, part) => sum + part.head.length + part.end - part.start + 1, 0);
   while (index < parts.length && !response.destroyed) {
-    const slice = Buffer.allocUnsafeSlow(Math.min(SLICE_BYTES, remaining));
+    const slice = takeSlice(Math.min(SLICE_BYTES, remaining));
     let used = 0;
     while (index < parts.length) {
       const part = parts[index]!;
@@ -108,7 +121,8 @@ async function sendParts(fd: number, parts: readonly { head: string; start: numb
       headWritten = false;
     }
     remaining -= used;
-    response.write(used === slice.length ? slice : slice.subarray(0, used));
+    // The slice is reused once the socket has sent it (fresh 1 MiB buffers page-fault as much as the read costs).
+    response.write(slice.subarray(0, used), () => giveSlice(slice));
     await drainIfFull(response);
   }
 }
