@@ -44,6 +44,14 @@ describe.runIf(native)('native DisTrO kernels vs the TypeScript reference', () =
     expect(report.ok).toBe(true);
   });
 
+  it('agrees on 32×32 and 16×16 chunks (generic transforms; the AVX-512 top-k on 1,024-element chunks)', async () => {
+    for (const chunk of [32, 16]) {
+      const report = await checkKernelsAgainstReference(native!, { shapes: [[256, 256], [96, 160]], chunk, k: chunk === 32 ? 40 : 8, seed: chunk });
+      for (const c of report.checks.filter((x) => !x.ok)) console.log(`chunk ${chunk} ${c.op} [${c.shape.join('×')}]: max diff ${c.maxDiff}`);
+      expect(report.ok).toBe(true);
+    }
+  });
+
   it('agrees with k = 32 on 64×64 chunks, including exact ties', async () => {
     const report = await checkKernelsAgainstReference(native!, { shapes: [[512, 512]], k: 32, seed: 9 });
     expect(report.ok).toBe(true);
