@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { DATA_ABORTED, DATA_BATCH_ID_OUT_OF_RANGE, DATA_PROVIDER_CLOSED, isPsycheError, type PsycheErrorCode } from '@psyche/core';
+import { DATA_ABORTED, DATA_BATCH_ID_OUT_OF_RANGE, DATA_INVALID_CONFIG, DATA_PROVIDER_CLOSED, isPsycheError, type PsycheErrorCode } from '@psyche/core';
 import type { DataProvider, GetSequencesOptions, TokenBatch } from './data-provider.ts';
 
 export interface ComplianceSubject {
@@ -92,6 +92,18 @@ export function dataProviderComplianceTests(hooks: ComplianceHooks): ComplianceT
       }
       const singles = await Promise.all(ids.map((id) => get(subject, [id])));
       singles.forEach((single, i) => assert.deepEqual(single.tokens, first.tokens.subarray(i * row, (i + 1) * row)));
+    }),
+    withSubject('fills a caller\'s array when given one (into), and refuses one of the wrong length or dtype', async (subject) => {
+      const d = subject.provider.describe();
+      const ids = [...sampleIds(d.sequenceCount), 0];
+      const length = ids.length * (d.seqLen + 1);
+      const into = d.dtype === 'u16' ? new Uint16Array(length) : new Uint32Array(length);
+      const batch = await get(subject, ids, { into });
+      assert.equal(batch.tokens, into, 'tokens is the given array');
+      assert.deepEqual(into, (await get(subject, ids)).tokens);
+      const short = d.dtype === 'u16' ? new Uint16Array(length - 1) : new Uint32Array(length - 1);
+      await expectCode(get(subject, ids, { into: short }), DATA_INVALID_CONFIG, 'too short');
+      await expectCode(get(subject, ids, { into: d.dtype === 'u16' ? new Uint32Array(length) : new Uint16Array(length) }), DATA_INVALID_CONFIG, 'other dtype');
     }),
     withSubject('serves duplicate ids and ids past one epoch', async (subject) => {
       const d = subject.provider.describe();

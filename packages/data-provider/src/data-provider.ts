@@ -1,5 +1,5 @@
-import { DATA_ABORTED, PsycheError } from '@psyche/core';
-import type { TokenArray, TokenDtype } from './token-dtype.ts';
+import { DATA_ABORTED, DATA_INVALID_CONFIG, PsycheError } from '@psyche/core';
+import { allocateTokensUninitialized, type TokenArray, type TokenDtype } from './token-dtype.ts';
 
 /** What a provider serves; equal descriptions mean interchangeable providers. */
 export interface DataDescription {
@@ -29,6 +29,13 @@ export interface GetSequencesOptions {
   signal?: AbortSignal;
   /** Training step the ids belong to; remote providers send it so the server can authorize the request. */
   step?: number;
+  /**
+   * Fill this array instead of allocating one: the provider's dtype, exactly ids × (seqLen + 1)
+   * tokens; the batch's `tokens` is then `into` itself. A loader that reuses a few arrays saves a
+   * fresh allocation per call (its page faults cost about as much as the copy). Another length or
+   * dtype is DATA_INVALID_CONFIG. On a failed call its contents are unspecified.
+   */
+  into?: TokenArray;
 }
 
 /**
@@ -57,6 +64,17 @@ export function batchRow(batch: TokenBatch, row: number): TokenArray {
 export function inputsAndTargets(batch: TokenBatch, row: number): { inputs: TokenArray; targets: TokenArray } {
   const full = batchRow(batch, row);
   return { inputs: full.subarray(0, batch.seqLen), targets: full.subarray(1) };
+}
+
+/** The array a call fills: `options.into` once checked against the provider's dtype and the ids, or a fresh one. */
+export function outputArray(description: Pick<DataDescription, 'name' | 'dtype' | 'seqLen'>, idCount: number, into: TokenArray | undefined): TokenArray {
+  const length = idCount * (description.seqLen + 1);
+  if (into === undefined) return allocateTokensUninitialized(description.dtype, length);
+  if (into.length !== length || (description.dtype === 'u16') !== into instanceof Uint16Array) {
+    const expected = `${description.dtype === 'u16' ? 'Uint16Array' : 'Uint32Array'}(${length})`;
+    throw new PsycheError(DATA_INVALID_CONFIG, { field: 'into', value: `${into.constructor.name}(${into.length})`, expected }, `${description.name}: into must be a ${expected}`);
+  }
+  return into;
 }
 
 export function throwIfAborted(signal: AbortSignal | undefined, operation: string): void {

@@ -1,7 +1,7 @@
 import { DATA_INVALID_CONFIG, DATA_PROVIDER_CLOSED, DATA_PROVIDER_INCOMPATIBLE, PsycheError, createRng, fisherYatesShuffle, type RngSeed } from '@psyche/core';
-import { throwIfAborted, type DataDescription, type DataProvider, type GetSequencesOptions, type TokenBatch } from './data-provider.ts';
+import { outputArray, throwIfAborted, type DataDescription, type DataProvider, type GetSequencesOptions, type TokenBatch } from './data-provider.ts';
 import { assertBatchId } from './sequence-order.ts';
-import { allocateTokens, type TokenDtype } from './token-dtype.ts';
+import type { TokenDtype } from './token-dtype.ts';
 
 export interface WeightedProvider {
   provider: DataProvider;
@@ -126,11 +126,13 @@ export class MixtureProvider implements DataProvider {
       groups[providerIndex]!.rows.push(row);
       groups[providerIndex]!.ids.push(innerId);
     });
-    const out = allocateTokens(dtype, batchIds.length * rowTokens);
+    const out = outputArray(this.description, batchIds.length, options.into);
+    // The caller's array is this mixture's; each provider fills its own (and may have another dtype).
+    const { into: _ownArray, ...forwarded } = options;
     await Promise.all(
       groups.map(async (group, index) => {
         if (group.ids.length === 0) return;
-        const batch = await this.providers[index]!.provider.getSequences(group.ids, options);
+        const batch = await this.providers[index]!.provider.getSequences(group.ids, forwarded);
         group.rows.forEach((row, k) => out.set(batch.tokens.subarray(k * rowTokens, (k + 1) * rowTokens), row * rowTokens));
       }),
     );

@@ -1,11 +1,11 @@
 import { DATA_INVALID_CONFIG, DATA_PROVIDER_CLOSED, DATA_TOKEN_OUT_OF_RANGE, PsycheError, type RngSeed } from '@psyche/core';
-import { throwIfAborted, type DataDescription, type DataProvider, type GetSequencesOptions, type TokenBatch } from './data-provider.ts';
+import { outputArray, throwIfAborted, type DataDescription, type DataProvider, type GetSequencesOptions, type TokenBatch } from './data-provider.ts';
 import { manifestSequenceCount, type DatasetManifest } from './dataset-manifest.ts';
 import { forEachLimited } from './concurrency-internal.ts';
 import type { ByteRangeTarget } from './multipart-byteranges.ts';
 import { ShardLayout } from './shard-layout.ts';
 import { SequenceOrder } from './sequence-order.ts';
-import { allocateTokensUninitialized, bytesPerToken, findTokenOutOfRange, tokensFromBytes, type TokenArray } from './token-dtype.ts';
+import { bytesPerToken, findTokenOutOfRange, tokensFromBytes, type TokenArray } from './token-dtype.ts';
 
 /** Where a sharded provider's bytes come from: a directory, an HTTP server, memory. */
 export interface ShardReader {
@@ -96,27 +96,20 @@ export class ShardedProvider implements DataProvider {
   }
 
   async getSequences(batchIds: readonly number[], options: GetSequencesOptions = {}): Promise<TokenBatch> {
-    // Every row is written before the batch is returned; a failed read discards the array.
-    return this.getSequencesInto(batchIds, allocateTokensUninitialized(this.manifest.dtype, batchIds.length * (this.manifest.seqLen + 1)), options);
+    return this.getSequencesInto(batchIds, options.into, options);
   }
 
   /**
-   * getSequences into the caller's array (this provider's dtype, exactly ids × (seqLen + 1) tokens):
-   * a server that reuses its buffers saves a fresh allocation's page faults per request, which
-   * cost about as much as the copy itself here. The returned batch's tokens is `out`.
+   * getSequences into `into` (see GetSequencesOptions.into; a fresh array when undefined). The TCP
+   * server fills its own reused buffers with it.
    */
-  async getSequencesInto(batchIds: readonly number[], out: TokenArray, options: GetSequencesOptions = {}): Promise<TokenBatch> {
+  async getSequencesInto(batchIds: readonly number[], into: TokenArray | undefined, options: GetSequencesOptions = {}): Promise<TokenBatch> {
     if (this.closed) throw new PsycheError(DATA_PROVIDER_CLOSED, { provider: this.name }, `${this.name}: provider is closed`);
     throwIfAborted(options.signal, 'getSequences');
     const { dtype, seqLen } = this.manifest;
     const rowTokens = seqLen + 1;
-    if (out.length !== batchIds.length * rowTokens || (dtype === 'u16') !== out instanceof Uint16Array) {
-      throw new PsycheError(
-        DATA_INVALID_CONFIG,
-        { field: 'out', value: `${out.constructor.name}(${out.length})`, expected: `${dtype === 'u16' ? 'Uint16Array' : 'Uint32Array'}(${batchIds.length * rowTokens})` },
-        `${this.name}: output array must be a ${dtype} array of ${batchIds.length * rowTokens} tokens`,
-      );
-    }
+    // Every row is written before the batch is returned; a failed read leaves the array unspecified.
+    const out = outputArray({ name: this.name, dtype, seqLen }, batchIds.length, into);
     const sequences = this.order.sequencesFor(batchIds);
     const rowsOf = new Map<number, number[]>();
     sequences.forEach((sequence, row) => {

@@ -14,10 +14,10 @@ import {
   PsycheError,
   isPsycheError,
 } from '@psyche/core';
-import { throwIfAborted, type DataDescription, type DataProvider, type GetSequencesOptions, type TokenBatch } from './data-provider.ts';
+import { outputArray, throwIfAborted, type DataDescription, type DataProvider, type GetSequencesOptions, type TokenBatch } from './data-provider.ts';
 import { assertBatchId } from './sequence-order.ts';
 import { forEachLimited } from './concurrency-internal.ts';
-import { allocateTokensUninitialized, bytesOfTokens, bytesPerToken, findTokenOutOfRange } from './token-dtype.ts';
+import { bytesOfTokens, bytesPerToken, findTokenOutOfRange } from './token-dtype.ts';
 import { CONNECTION_REQUEST_ID, FrameDecoder, TCP_PROTOCOL_VERSION, decodeMessage, encodeMessage, type DataMessage } from './tcp-frames.ts';
 
 export interface TcpDataClientOptions {
@@ -192,8 +192,8 @@ export class TcpDataClient implements DataProvider {
     const { dtype, seqLen, vocabSize } = this.description;
     const rowTokens = seqLen + 1;
     const rowBytes = rowTokens * bytesPerToken(dtype);
-    // Every row is written by a response before the batch is returned; a failure discards it.
-    const out = allocateTokensUninitialized(dtype, batchIds.length * rowTokens);
+    // Every row is written by a response before the batch is returned.
+    const out = outputArray(this.description, batchIds.length, options.into);
     const outBytes = bytesOfTokens(out);
     const idsPerRequest = Math.max(1, Math.min(this.maxIdsPerRequest, this.options.idsPerRequest ?? 64));
     await forEachLimited(chunkStarts(batchIds.length, idsPerRequest), this.options.maxInFlight ?? 8, async (start) => {

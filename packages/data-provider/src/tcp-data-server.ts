@@ -11,7 +11,6 @@ import {
   type DataRejectionReason,
 } from '@psyche/core';
 import type { DataProvider } from './data-provider.ts';
-import { ShardedProvider } from './sharded-provider.ts';
 import { allocateTokensUninitialized, bytesOfTokens, bytesPerToken, type TokenArray } from './token-dtype.ts';
 import {
   CONNECTION_REQUEST_ID,
@@ -99,8 +98,7 @@ export async function startTcpDataServer(options: TcpDataServerOptions): Promise
   const writeTimeoutMs = options.writeTimeoutMs ?? 30_000;
   const maxQueuedBytes = options.maxQueuedBytes ?? 16 * 1024 * 1024;
   const sockets = new Set<Socket>();
-  // A sharded provider can fill the server's own buffers: they are reused once the socket has sent them.
-  const fillable = options.provider instanceof ShardedProvider ? options.provider : undefined;
+  // The provider fills the server's own buffers (GetSequencesOptions.into): reused once the socket has sent them.
   const buffers = new OutputBufferPool(maxQueuedBytes);
   const welcome = encodeMessage({
     type: 'welcome',
@@ -190,18 +188,17 @@ export async function startTcpDataServer(options: TcpDataServerOptions): Promise
       }
       let tokens: Uint8Array;
       const rowTokens = description.seqLen + 1;
-      const buffer = fillable === undefined ? undefined : buffers.take(description.dtype, batchIds.length * rowTokens);
+      const buffer = buffers.take(description.dtype, batchIds.length * rowTokens);
       try {
-        const batch = buffer === undefined ? await options.provider.getSequences(batchIds, { step }) : await fillable!.getSequencesInto(batchIds, buffer, { step });
-        tokens = bytesOfTokens(batch.tokens);
+        tokens = bytesOfTokens((await options.provider.getSequences(batchIds, { step, into: buffer })).tokens);
       } catch (error) {
-        if (buffer !== undefined) buffers.give(buffer);
+        buffers.give(buffer);
         const coded = asPsycheError(error);
         await write([encodeMessage({ type: 'error', requestId, code: coded.code, message: coded.message })]);
         return;
       }
       // The buffer goes back to the pool once the socket has handed it to the kernel (or dropped it).
-      await write([encodeSequencesHeader(requestId, batchIds.length, tokens.length), tokens], buffer === undefined ? undefined : () => buffers.give(buffer));
+      await write([encodeSequencesHeader(requestId, batchIds.length, tokens.length), tokens], () => buffers.give(buffer));
     };
 
     const pump = async (): Promise<void> => {

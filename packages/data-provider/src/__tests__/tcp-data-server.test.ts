@@ -3,7 +3,6 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   DATA_CONNECTION_CLOSED,
-  DATA_INVALID_CONFIG,
   DATA_FRAME_MALFORMED,
   DATA_FRAME_TOO_LARGE,
   DATA_PROTOCOL_VERSION_MISMATCH,
@@ -97,16 +96,6 @@ describe('TCP data server + client', () => {
     for (const [k, ids] of calls.entries()) expect(results[k]!.tokens).toEqual((await reference.getSequences(ids)).tokens);
     await Promise.all(clients.map((client) => client.close()));
     await shared.close();
-  });
-
-  it('getSequencesInto fills the caller\'s array and refuses one of the wrong size or dtype', async () => {
-    const provider = memory();
-    const out = new Uint16Array(3 * (seqLen + 1));
-    const batch = await provider.getSequencesInto([4, 9, 4], out);
-    expect(batch.tokens).toBe(out);
-    expect(out).toEqual((await provider.getSequences([4, 9, 4])).tokens);
-    expect(await codeOf(provider.getSequencesInto([4, 9], out))).toBe(DATA_INVALID_CONFIG);
-    expect(await codeOf(provider.getSequencesInto([4, 9, 4], new Uint32Array(3 * (seqLen + 1))))).toBe(DATA_INVALID_CONFIG);
   });
 
   it('pipelined sub-requests (any size, any depth) give the rows of one request; a rejected piece fails the call, not the connection', async () => {
