@@ -75,14 +75,17 @@ async function rawReadStream(paths: string[]): Promise<number> {
  * Sequences per second reading ids 0…count−1 in batches of BATCH with `depth` batches in flight
  * (a data loader prefetching the next batches while the current one trains).
  */
-async function throughput(provider: DataProvider, count: number, depth: number): Promise<number> {
+async function throughput(provider: DataProvider, count: number, depth: number, reuseArrays: boolean): Promise<number> {
   const started = performance.now();
   let next = 0;
   const lane = async (): Promise<void> => {
+    // With reuseArrays, each lane fills one array of its own (GetSequencesOptions.into), as a loader with staging buffers would.
+    const own = new Uint16Array(BATCH * (SEQ_LEN + 1));
     while (next < count) {
       const start = next;
       next += BATCH;
-      await provider.getSequences(Array.from({ length: Math.min(BATCH, count - start) }, (_, i) => start + i));
+      const ids = Array.from({ length: Math.min(BATCH, count - start) }, (_, i) => start + i);
+      await provider.getSequences(ids, reuseArrays && ids.length === BATCH ? { into: own } : {});
     }
   };
   await Promise.all(Array.from({ length: depth }, lane));
@@ -90,9 +93,10 @@ async function throughput(provider: DataProvider, count: number, depth: number):
 }
 
 const PATTERNS = [
-  { label: 'contiguous ids, 1 batch in flight', shuffled: false, depth: 1 },
-  { label: 'contiguous ids, 4 batches in flight', shuffled: false, depth: 4 },
-  { label: 'shuffled ids, 4 batches in flight', shuffled: true, depth: 4 },
+  { label: 'contiguous ids, 1 batch in flight', shuffled: false, depth: 1, reuseArrays: false },
+  { label: 'contiguous ids, 4 batches in flight', shuffled: false, depth: 4, reuseArrays: false },
+  { label: 'contiguous ids, 4 batches in flight, into reused arrays', shuffled: false, depth: 4, reuseArrays: true },
+  { label: 'shuffled ids, 4 batches in flight', shuffled: true, depth: 4, reuseArrays: false },
 ] as const;
 
 async function main(): Promise<void> {
@@ -129,7 +133,7 @@ async function main(): Promise<void> {
     // computed per pair: other agents load this machine, and pairing cancels the slow drift of that load.
     for (let run = 0; run < RUNS; run++) {
       for (const [name, factory] of Object.entries(open)) {
-        for (const { label: pattern, shuffled, depth } of PATTERNS) {
+        for (const { label: pattern, shuffled, depth, reuseArrays } of PATTERNS) {
           loads.push(loadavg()[0]!);
           const rawSyncNow = rawReadSync(paths) / strideBytes;
           const streamCpuStart = ownCpuMicros();
@@ -141,7 +145,7 @@ async function main(): Promise<void> {
           const count = shuffled ? SHUFFLED_SEQUENCES : sequenceCount;
           const clientCpuStart = ownCpuMicros();
           const serverCpuStart = processCpuMicros(servers.pid);
-          const value = await throughput(provider, count, depth);
+          const value = await throughput(provider, count, depth, reuseArrays);
           const mebibytes = (count * strideBytes) / 2 ** 20;
           const clientCpu = (ownCpuMicros() - clientCpuStart) / mebibytes;
           const serverCpuEnd = processCpuMicros(servers.pid);
@@ -173,7 +177,7 @@ async function main(): Promise<void> {
       `- Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 1024 ** 3).toFixed(0)} GiB, node ${process.version}; shared with other agents.`,
       `- Load (\`uptime\`) at the start of the run: ${loadAtStart}; at the end: ${load}. 1-minute load average at the ${loads.length} measurements: median ${median(loads).toFixed(2)}, range ${Math.min(...loads).toFixed(2)}–${Math.max(...loads).toFixed(2)} (2 cores: above 2, other agents' work competes with the benchmark).`,
       `- Dataset: ${SHARDS} u16 shards, ${(DATASET_BYTES / 1024 ** 2).toFixed(0)} MiB in all (${sequenceCount} sequences of seq_len ${SEQ_LEN}, ${SEQ_LEN + 1} tokens read each), generated in a temp dir and deleted afterwards; read from the page cache (warmed first).`,
-      `- Requests: batches of ${BATCH} ids, with 1 or 4 batches in flight (a loader prefetching while the model trains). "contiguous ids": every id 0…N−1 with the file order (a trainer's contiguous assignment over an unshuffled dataset: one read of ${BATCH} sequences per batch). "shuffled ids": ids 0…${SHUFFLED_SEQUENCES - 1} with a seeded shuffle (one random ${strideBytes + 2}-byte range per sequence: locally one pread each, over HTTP one multi-range request per batch, over TCP the server's local reads).`,
+      `- Requests: batches of ${BATCH} ids, with 1 or 4 batches in flight (a loader prefetching while the model trains). "contiguous ids": every id 0…N−1 with the file order (a trainer's contiguous assignment over an unshuffled dataset: one read of ${BATCH} sequences per batch). "into reused arrays": each loader lane passes the same array every call (GetSequencesOptions.into) instead of getting a fresh one. "shuffled ids": ids 0…${SHUFFLED_SEQUENCES - 1} with a seeded shuffle (one random ${strideBytes + 2}-byte range per sequence: locally one pread each, over HTTP one multi-range request per batch, over TCP the server's local reads).`,
       `- Local: verify 'full' at open (the default; timed below), so reads skip the per-token check. HTTP: the package's static Range server (scattered sequences of a batch come in one multi-range request); TCP: the data server over a local provider (a batch is pipelined as requests of 64 ids, 8 in flight); both servers in a child process (as on separate machines), clients in this one, on 127.0.0.1; HTTP and TCP clients check every token they receive (WebAssembly SIMD max, tested against the plain loop).`,
       `- ${RUNS} runs. Every provider measurement is paired with both raw reads taken just before it; the ratios are medians of the per-pair ratios (this cancels the drift of the other agents' load). Sequences/s of a raw read = bytes/s ÷ ${strideBytes} (one sequence's stride).`,
       `- Full open-time verification (sha256 + token range of all ${(DATASET_BYTES / 1024 ** 2).toFixed(0)} MiB): ${verifySeconds.toFixed(2)} s.`,
