@@ -39,6 +39,12 @@ const ownCpuMicros = (): number => {
   return usage.user + usage.system;
 };
 
+/**
+ * A full collection before every timed section (the bench script runs node with --expose-gc), so
+ * no measurement pays for the garbage of the one before it (fresh output arrays, stream chunks).
+ */
+const collectGarbage = (globalThis as { gc?: () => void }).gc ?? ((): void => {});
+
 const median = (values: number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 
 function generate(dir: string): string[] {
@@ -135,7 +141,9 @@ async function main(): Promise<void> {
       for (const [name, factory] of Object.entries(open)) {
         for (const { label: pattern, shuffled, depth, reuseArrays } of PATTERNS) {
           loads.push(loadavg()[0]!);
+          collectGarbage();
           const rawSyncNow = rawReadSync(paths) / strideBytes;
+          collectGarbage();
           const streamCpuStart = ownCpuMicros();
           const rawStreamNow = (await rawReadStream(paths)) / strideBytes;
           rawStreamCpu.push((ownCpuMicros() - streamCpuStart) / (DATASET_BYTES / 2 ** 20));
@@ -143,6 +151,7 @@ async function main(): Promise<void> {
           rawStream.push(rawStreamNow);
           const provider = await factory(shuffled ? 1 : undefined);
           const count = shuffled ? SHUFFLED_SEQUENCES : sequenceCount;
+          collectGarbage();
           const clientCpuStart = ownCpuMicros();
           const serverCpuStart = processCpuMicros(servers.pid);
           const value = await throughput(provider, count, depth, reuseArrays);
@@ -179,7 +188,7 @@ async function main(): Promise<void> {
       `- Dataset: ${SHARDS} u16 shards, ${(DATASET_BYTES / 1024 ** 2).toFixed(0)} MiB in all (${sequenceCount} sequences of seq_len ${SEQ_LEN}, ${SEQ_LEN + 1} tokens read each), generated in a temp dir and deleted afterwards; read from the page cache (warmed first).`,
       `- Requests: batches of ${BATCH} ids, with 1 or 4 batches in flight (a loader prefetching while the model trains). "contiguous ids": every id 0…N−1 with the file order (a trainer's contiguous assignment over an unshuffled dataset: one read of ${BATCH} sequences per batch). "into reused arrays": each loader lane passes the same array every call (GetSequencesOptions.into) instead of getting a fresh one. "shuffled ids": ids 0…${SHUFFLED_SEQUENCES - 1} with a seeded shuffle (one random ${strideBytes + 2}-byte range per sequence: locally one pread each, over HTTP one multi-range request per batch, over TCP the server's local reads).`,
       `- Local: verify 'full' at open (the default; timed below), so reads skip the per-token check. HTTP: the package's static Range server (scattered sequences of a batch come in one multi-range request); TCP: the data server over a local provider (a batch is pipelined as requests of 64 ids, 8 in flight); both servers in a child process (as on separate machines), clients in this one, on 127.0.0.1; HTTP and TCP clients check every token they receive (WebAssembly SIMD max, tested against the plain loop).`,
-      `- ${RUNS} runs. Every provider measurement is paired with both raw reads taken just before it; the ratios are medians of the per-pair ratios (this cancels the drift of the other agents' load). Sequences/s of a raw read = bytes/s ÷ ${strideBytes} (one sequence's stride).`,
+      `- ${RUNS} runs. ${(globalThis as { gc?: unknown }).gc === undefined ? 'No garbage collection is forced (run node with --expose-gc for it).' : 'A full garbage collection runs before every timed section, so none pays for the garbage of the one before.'} Every provider measurement is paired with both raw reads taken just before it; the ratios are medians of the per-pair ratios (this cancels the drift of the other agents' load). Sequences/s of a raw read = bytes/s ÷ ${strideBytes} (one sequence's stride).`,
       `- Full open-time verification (sha256 + token range of all ${(DATASET_BYTES / 1024 ** 2).toFixed(0)} MiB): ${verifySeconds.toFixed(2)} s.`,
       '',
       '## Raw sequential read (the baseline)',
