@@ -9,7 +9,7 @@ import { writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { createRng, fillGaussian } from '@psyche/core';
-import { computeChunkLayout, encodeDistroResult, referenceKernels, typescriptKernels, type DistroKernels } from '../index.ts';
+import { computeChunkLayout, encodeCompactResult, encodeDistroResult, referenceKernels, resultLayout, typescriptKernels, type DistroKernels } from '../index.ts';
 
 const N = 4096;
 const K = 32;
@@ -65,10 +65,9 @@ console.log('torch 1 thread', torch1, 'torch 2 threads', torch2);
 
 const topk4 = computeChunkLayout([N, N], 64);
 const n4 = topk4.numChunks * 4;
-const wire = encodeDistroResult(
-  { parameters: [{ name: 'model.layers.0.mlp.down_proj.weight', layout: topk4, k: 4, indices: Uint32Array.from({ length: n4 }, (_, i) => i % 4), values: new Float32Array(n4).fill(1) }] },
-  'sign',
-);
+const oneMatrix = { parameters: [{ name: 'model.layers.0.mlp.down_proj.weight', layout: topk4, k: 4, indices: Uint32Array.from({ length: n4 }, (_, i) => i % 4), values: new Float32Array(n4).fill(1) }] };
+const wire = encodeDistroResult(oneMatrix, 'sign');
+const compact = encodeCompactResult(oneMatrix, resultLayout(oneMatrix.parameters, 'sign'));
 const dense = N * N * 2;
 
 const row = (name: string, t: { compress: number; decompress: number }) =>
@@ -100,6 +99,7 @@ Bar: fast TypeScript compress + decompress ≤ 600 ms → **${(fast.compress + f
 | encoding | bytes | vs dense bf16 (${dense.toLocaleString('en-US')} B) |
 | --- | --- | --- |
 | wire v1: 12-bit packed indices + sign bits, headers included | ${wire.length.toLocaleString('en-US')} | ${(dense / wire.length).toFixed(1)}× |
+| wire v2 (compact): 13-byte header with the layout digest, one bit stream | ${compact.length.toLocaleString('en-US')} | ${(dense / compact.length).toFixed(1)}× |
 | Psyche's u16 indices + sign bits (payload only) | ${(topk4.numChunks * 4 * 17) / 8} | ${(dense / ((topk4.numChunks * 4 * 17) / 8)).toFixed(1)}× |
 
 Bar: ≥ 1,250× → **${(dense / wire.length).toFixed(1)}×**.
