@@ -83,7 +83,7 @@ export function resultLayout(entries: readonly ResultLayoutEntry[], encoding: Va
     if (name === '' || names.has(name)) throw layoutMismatch(name, 'empty or duplicate parameter name');
     names.add(name);
     if (!Number.isInteger(k) || k < 1 || k > layout.chunkElems) throw layoutMismatch(name, `k=${k} outside [1, ${layout.chunkElems}]`);
-    descriptor.lengthPrefixedBytes(utf8Encode(name)).u8(layout.shape.length);
+    descriptor.lengthPrefixedBytes(utf8Encode(name)).u32(layout.shape.length);
     for (const d of layout.shape) descriptor.u32(d);
     descriptor.u32(layout.chunkRows).u32(layout.chunkCols).u32(k);
     const count = layout.numChunks * k;

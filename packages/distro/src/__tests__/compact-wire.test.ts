@@ -9,6 +9,7 @@ import {
   DISTRO_WIRE_UNSUPPORTED_VERSION,
   createRng,
   psycheErrorCodeOf,
+  toHex,
 } from '@psyche/core';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -87,6 +88,23 @@ describe('wire format v2 (compact, layout known to both ends)', () => {
       parameters: [selectionOf('model.layers.0.mlp.up_proj.weight', [256, 96], 4, 1), ...sample.parameters.slice(1)],
     };
     expect(psycheErrorCodeOf(() => decodeResultWithLayout(encodeDistroResult(bigger, 'sign'), layout))).toBe(DISTRO_WIRE_LIMIT_EXCEEDED);
+  });
+
+  it('golden bytes: the digest and the bit layout are stable (peers of other builds must agree)', () => {
+    const layout = resultLayoutOf([{ name: 'w', shape: [64, 64] }, { name: 'b', shape: [64] }], { topk: 2 }, 'sign');
+    const [w, b] = layout.parameters;
+    const bytes = encodeCompactResult(
+      {
+        parameters: [
+          { name: 'w', layout: w!.layout, k: 2, indices: Uint32Array.of(0, 4095), values: Float32Array.of(-1, 1) },
+          { name: 'b', layout: b!.layout, k: 2, indices: Uint32Array.of(1, 63), values: Float32Array.of(1, -1) },
+        ],
+      },
+      layout,
+    );
+    expect(toHex(layout.digest)).toBe('b990b8776fba66d7');
+    // "PSDT" 02 digest | 0 (12 bits) 4095 (12) signs 1 0 | 1 (6 bits) 63 (6) signs 0 1 = 40 bits
+    expect(toHex(bytes)).toBe('5053445402' + 'b990b8776fba66d7' + '00f0ff05bf');
   });
 
   it('a 4096×4096 matrix at chunk 64, top-4, 1-bit: 13 bytes of header, 1,259× smaller than dense bf16', () => {
