@@ -11,7 +11,7 @@ import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 
-const { values } = parseArgs({ options: { steps: { type: 'string', default: '5' }, nodes: { type: 'string', default: '3' }, distro: { type: 'string', default: '3700' }, dense: { type: 'string', default: '804352' } } });
+const { values } = parseArgs({ options: { steps: { type: 'string', default: '5' }, nodes: { type: 'string', default: '3' }, distro: { type: 'string', default: '737' }, dense: { type: 'string', default: '869632' } } });
 const steps = Number(values.steps);
 const nodes = Number(values.nodes);
 const prefix = 'psyrn';
@@ -147,9 +147,7 @@ Payload sizes: the local run's DisTrO result and its dense bf16 gradient (what A
 ${line('DisTrO top-4, 1-bit', Number(values.distro), distro)}
 ${line('dense bf16 gradient', Number(values.dense), dense)}
 
-Compute per step on this machine (train + DisTrO generate, from the local run's logs) is a few hundred ms per
-node, so through such links the dense exchange alone costs about as much as the compute, and the DisTrO
-exchange is bounded by latency (announcement + blob request round trips), not bandwidth.
+How these combine with compute into a step time for each optimizer: the section "Step time through shaped links" above.
 Load average at the end: ${loadavg().map((x) => x.toFixed(2)).join(' ')}. One run each.
 `;
   process.stdout.write(md);
