@@ -49,9 +49,11 @@ describe('DirectoryBlobStorage', () => {
       clearInterval(sampler);
       // Live buffers, both ends being in this process: the provider's 1 MiB file chunk and yamux
       // send buffer, the fetcher's 2 MiB read queue (then it pauses the stream), the 4 MiB yamux
-      // window, noise frames. Measured here: 17 MiB for 48 MiB, 21 MiB for 160 MiB; a buffered
-      // fetch would hold the whole blob; 32 MiB leaves room for a loaded machine.
-      expect(peak).toBeLessThan(32 * MiB);
+      // window, noise frames. Measured here: 17 MiB for 48 MiB, 21 MiB for 160 MiB alone, but 8-41
+      // MiB for this 64 MiB blob across runs of the whole suite (with the reader of before and after
+      // the pause-after-resume fix alike). A buffered fetch would hold the whole 64 MiB blob plus
+      // its buffers, so 48 MiB still tells the two apart.
+      expect(peak).toBeLessThan(48 * MiB);
       const path = join(dir, 'fetcher', blobHashToString(ticket.hash));
       expect((await stat(path)).size).toBe(size);
       expect(blake3(await readFile(path))).toEqual(ticket.hash);
