@@ -9,7 +9,7 @@ import { PsycheNode } from './psyche-node.ts';
 const USAGE = `usage:
   psyche-node run --config <run.toml> --run <run address> --rpc <url> [--ws <url>] [--key <file>] [--data-dir <dir>]
                   [--peers-dir <dir>] [--bootstrap <multiaddr>]... [--metrics-port <n>] [--log json|human]
-                  [--threads <n>] [--airdrop] [--fault garbage|flip]
+                  [--threads <n>] [--airdrop] [--fault garbage|flip|reject]
   psyche-node create-run --config <run.toml> --rpc <url> [--min-clients <n>]   prints the run account address`;
 
 /** The CLI; returns the exit code. SIGINT/SIGTERM leave the run cleanly (withdraw, stop p2p). */
@@ -50,7 +50,7 @@ export async function runNodeCli(argv: readonly string[]): Promise<number> {
       return 0;
     }
     if (!values.run) throw new Error('--run is required');
-    if (values.fault !== undefined && values.fault !== 'garbage' && values.fault !== 'flip') throw new Error(`--fault: expected garbage or flip, got ${values.fault}`);
+    if (values.fault !== undefined && values.fault !== 'garbage' && values.fault !== 'flip' && values.fault !== 'reject') throw new Error(`--fault: expected garbage, flip or reject, got ${values.fault}`);
     const format = values.log as LogFormat;
     const node = new PsycheNode({
       runFile,
@@ -64,7 +64,7 @@ export async function runNodeCli(argv: readonly string[]): Promise<number> {
       ...(values['metrics-port'] !== undefined ? { metricsPort: Number(values['metrics-port']) } : {}),
       threads: Number(values.threads),
       airdrop: values.airdrop,
-      ...(values.fault !== undefined ? { fault: values.fault as 'garbage' | 'flip' } : {}),
+      ...(values.fault !== undefined ? { fault: values.fault as 'garbage' | 'flip' | 'reject' } : {}),
       log: createNodeLog('node', format === 'json' ? 'json' : 'human'),
     });
     const leave = (signal: string) => void node.stop(signal).then(() => process.exit(0));

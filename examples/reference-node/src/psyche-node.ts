@@ -69,9 +69,10 @@ export interface PsycheNodeOptions {
   readonly exitWhenFinished?: boolean;
   /**
    * Test faults: 'garbage' publishes signed random bytes instead of results; 'flip' publishes a
-   * well-formed result with every value's sign flipped (caught only by recomputation).
+   * well-formed result with every value's sign flipped (caught only by recomputation); 'reject' is
+   * a lying verifier that rejects every other member's result.
    */
-  readonly fault?: 'garbage' | 'flip';
+  readonly fault?: 'garbage' | 'flip' | 'reject';
   readonly log: NodeLog;
 }
 
@@ -608,12 +609,15 @@ export class PsycheNode {
     }
   }
 
-  /** Drops a sender's result for a step: witnesses stop waiting for it and leave it out of their votes. */
+  /**
+   * Rejects a sender's result for a step: this node's witness stops waiting for it and leaves it out
+   * of its vote. A result that decoded is kept all the same: if the chain counts it anyway (the
+   * quorum of witnesses accepted it), every node must apply it to keep identical weights.
+   */
   private rejectResult(step: number, sender: string, reason: string, details: Record<string, unknown> = {}): void {
     this.status.resultsRejected++;
     this.options.log('result_rejected', { step, sender, reason, ...details });
     this.announcements.get(step)?.delete(sender);
-    this.results.get(step)?.delete(sender);
     let r = this.rejected.get(step);
     if (!r) this.rejected.set(step, (r = new Set()));
     r.add(sender);
@@ -659,7 +663,7 @@ export class PsycheNode {
         const similarity = { jaccard: round4(verdict.similarity.jaccard), signHamming: round4(verdict.similarity.signHamming), relativeManhattan: round4(verdict.similarity.relativeManhattan), cosine: round4(verdict.similarity.cosine) };
         o.log('verified', { step, sender, accepted: verdict.accepted, ...similarity, ms: Math.round(performance.now() - started) });
         this.status.resultsVerified++;
-        if (!verdict.accepted) {
+        if (!verdict.accepted || o.fault === 'reject') {
           this.replays.delete(sender);
           this.rejectResult(step, sender, `recomputation disagrees (${verdict.failed.join(', ')})`, similarity);
         }
@@ -727,6 +731,8 @@ export class PsycheNode {
     // Old rounds are no longer needed.
     for (const old of [...this.results.keys()]) if (old < q - 2) this.results.delete(old);
     for (const old of [...this.announcements.keys()]) if (old < q - 2) this.announcements.delete(old);
+    for (const old of [...this.rejected.keys()]) if (old < q - 2) this.rejected.delete(old);
+    for (const old of [...this.verdictsSettled.keys()]) if (old < q - 2) this.verdictsSettled.delete(old);
   }
 
   /** Witness duty: wait for every member's result (or the deadline), then report who delivered. */
@@ -745,7 +751,7 @@ export class PsycheNode {
       if (Number(now.step) !== step || now.state !== RunState.RoundTrain) break;
       await sleep(100);
     }
-    const accepted = members.map((m, i) => ({ m, i, r: this.results.get(step)?.get(m) })).filter((x) => x.r !== undefined);
+    const accepted = members.map((m, i) => ({ m, i, r: this.results.get(step)?.get(m) })).filter((x) => x.r !== undefined && !this.rejected.get(step)?.has(x.m));
     const participants = accepted.map((x) => x.i);
     const resultRoot = merkleRoot(accepted.map((x) => x.r!.dataHash).sort(compareBytes));
     const seed = new DataView((record?.seed ?? new Uint8Array(32)).buffer, (record?.seed ?? new Uint8Array(32)).byteOffset).getBigUint64(0, true);

@@ -158,6 +158,25 @@ describe('local run (separate node processes on loopback)', () => {
     });
   }, 200_000);
 
+  it('a lying verifier that rejects every honest result is outvoted: every result is applied on every node, the liar included, and all end identical', async () => {
+    const verifying = (r: RunFile): RunFile => ({ ...small({ totalSteps: 4n })(r), verify: { recompute: true } });
+    await withRun('liar', { nodes: 3, overrides: verifying, skipEvaluation: true, nodeArgs: (i) => (i === 2 ? ['--fault', 'reject'] : []) }, async (run) => {
+      for (let i = 0; i < 3; i++) run.startNode(i);
+      await run.waitForNodes(150_000);
+      const liarRejections = run.view.nodes[2]!.events.filter((e) => e.event === 'result_rejected');
+      expect(liarRejections.length).toBeGreaterThanOrEqual(2);
+      // The honest quorum counted every member, so the liar applies the results it voted against.
+      for (const i of [0, 1, 2]) {
+        const applied = run.view.nodes[i]!.events.filter((e) => e.event === 'applied');
+        expect(applied.length).toBe(4);
+        expect(applied.every((e) => (e.senders as string[]).length === 3)).toBe(true);
+        expect(run.view.nodes[i]!.events.some((e) => e.event === 'apply_incomplete')).toBe(false);
+      }
+      expect(new Set([0, 1, 2].map((i) => lastCheckpoint(run, i))).size).toBe(1);
+      expect(lastCheckpoint(run, 0)).toBeDefined();
+    });
+  }, 200_000);
+
   it('the localnet restarts from its snapshot mid-round and the run resumes to the end with identical weights', async () => {
     await withRun('restart', { nodes: 3, overrides: small({ totalSteps: 7n }), skipEvaluation: true }, async (run) => {
       for (let i = 0; i < 3; i++) run.startNode(i);
