@@ -400,7 +400,7 @@ export class PsycheNode {
       this.epochFirstStep.set(epoch, first);
       const lr = learningRateAt(a.config.learningRate, o.runFile.schedule, Number(a.config.totalSteps), step);
       // Psyche's overlap: step s trains on weights with s−2 applied; s−1 is still being shared.
-      for (let q = first; q <= step - 2 && this.outOfSyncEpoch !== epoch; q++) if (!this.applied.has(q)) await this.applyStep(q, lr);
+      for (let q = first; q <= step - 2 && this.outOfSyncEpoch !== epoch; q++) if (!this.applied.has(q)) await this.applyStep(q, lr, epoch);
       if (this.outOfSyncEpoch === epoch) return;
       // Momentum restarts at each epoch's first step on every node, so members can replay each other.
       if (step === first) this.trainer.restartMomentum();
@@ -417,7 +417,7 @@ export class PsycheNode {
       const last = Number(a.step) - 1;
       if (first !== undefined && this.trained.size > 0) {
         const lr = learningRateAt(a.config.learningRate, o.runFile.schedule, Number(a.config.totalSteps), last);
-        for (let q = first; q <= last && this.outOfSyncEpoch !== epoch; q++) if (!this.applied.has(q)) await this.applyStep(q, lr);
+        for (let q = first; q <= last && this.outOfSyncEpoch !== epoch; q++) if (!this.applied.has(q)) await this.applyStep(q, lr, epoch);
       }
       await this.trainer.settle();
       if (first !== undefined && this.outOfSyncEpoch !== epoch) {
@@ -492,13 +492,21 @@ export class PsycheNode {
     this.status.parametersSha256 = fingerprint;
     this.status.checkpoints.push(dir);
     o.log('checkpoint_written', { epoch, dir, sha256: fingerprint, blake3: toHex(ticket.hash), bytes: bytes.length });
-    // One member records it on chain (the first in the client list); the others hold the same blob.
-    if (this.indexIn(a.clients, a.numClients) === 0) {
-      await this.coordinator
-        .submitCheckpoint(o.runAddress, this.signer, { hash: ticket.hash, location: `${CHECKPOINT_PREFIX}${toHex(ticket.hash)}:${bytes.length}` })
-        .then(() => o.log('checkpoint_recorded', { epoch }))
-        .catch((e: unknown) => o.log('checkpoint_record_failed', { error: String(e) }));
+    // The first member in the client list records it on chain; the others hold the same blob and
+    // record it only if that has not happened after a delay by their position (a stuck or dead first
+    // member must not leave the epoch unrecorded: the next epoch would restart from an older one).
+    const position = this.indexIn(a.clients, a.numClients);
+    if (position < 0) return;
+    if (position > 0) {
+      await sleep(500 * position);
+      const now = this.account ?? a;
+      const recorded = now.checkpoints.slice(0, Math.min(now.numCheckpoints, now.checkpoints.length)).some((c) => Number(c.epoch) === epoch);
+      if (recorded || now.state !== RunState.Cooldown || Number(now.epoch) !== epoch) return;
     }
+    await this.coordinator
+      .submitCheckpoint(o.runAddress, this.signer, { hash: ticket.hash, location: `${CHECKPOINT_PREFIX}${toHex(ticket.hash)}:${bytes.length}` })
+      .then(() => o.log('checkpoint_recorded', { epoch, position }))
+      .catch((e: unknown) => o.log('checkpoint_record_failed', { error: String(e) }));
   }
 
   // ---------------------------------------------------------------- training and results
@@ -695,7 +703,8 @@ export class PsycheNode {
     return members.filter((_, i) => record.votes[i]! >= quorum);
   }
 
-  private async applyStep(q: number, lr: number): Promise<void> {
+  /** Applies step `q` of `epoch`; when a counted result never comes, this node is out of sync for that epoch. */
+  private async applyStep(q: number, lr: number, epoch: number): Promise<void> {
     const o = this.options;
     // The round must be over on chain (votes final) and every counted result here.
     const deadline = Date.now() + 60_000;
@@ -709,7 +718,7 @@ export class PsycheNode {
         // Applying a subset would silently fork this node's weights: stop training for the rest of
         // the epoch instead (the health check drops it) and reload the checkpoint at the next one.
         o.log('apply_incomplete', { step: q, missing: senders?.filter((s) => !this.results.get(q)?.has(s)) ?? 'round record' });
-        this.outOfSyncEpoch = Number(this.account!.epoch);
+        this.outOfSyncEpoch = epoch; // the step's epoch, even when the chain has moved on while waiting
         this.weightsTag = 'dirty';
         return;
       }

@@ -11,7 +11,8 @@ import type { RunFile } from '../node-config.ts';
 // Whole runs with real node processes, the real coordinator program in LiteSVM behind JSON-RPC,
 // libp2p on loopback and ONNX Runtime. Small model and few steps: these are the slow tests.
 const root = mkdtempSync(join(tmpdir(), 'psyche-local-run-'));
-afterAll(() => rmSync(root, { recursive: true, force: true }));
+// PSYCHE_KEEP_TEST_RUNS=1 keeps every node's log and checkpoints for a post-mortem.
+afterAll(() => (process.env.PSYCHE_KEEP_TEST_RUNS ? process.stderr.write(`test runs kept in ${root}\n`) : rmSync(root, { recursive: true, force: true })));
 
 const small = (overrides: Partial<RunFile['run']>) => (r: RunFile): RunFile => ({
   ...r,
