@@ -33,24 +33,36 @@ export const DEFAULT_PENALTIES: Readonly<Partial<Record<PsycheErrorCode, number>
   [P2P_PROVIDER_UNREACHABLE]: 2,
 };
 
+/**
+ * Failures an honest peer causes by leaving, restarting or not having a blob yet. They lower the
+ * score (the peer is tried after others) but never to a ban on their own: a node killed and
+ * restarted with the same key must be fetchable again (a permanent ban once left a restarted peer's
+ * results unfetchable for the rest of a run).
+ */
+export const BENIGN_FAILURES: ReadonlySet<PsycheErrorCode> = new Set<PsycheErrorCode>([P2P_PROVIDER_UNREACHABLE, P2P_BLOB_NOT_FOUND]);
+
 export interface PeerScoresOptions {
   /** A peer at or below this score is banned: its messages are dropped and it is tried last. */
   banThreshold?: number;
   /** Score never rises above this through good behaviour (so credit cannot be banked). */
   maxScore?: number;
   penalties?: Partial<Record<PsycheErrorCode, number>>;
+  /** Lowest score that BENIGN_FAILURES alone can lead to (default: half the ban threshold). */
+  benignFloor?: number;
 }
 
 /** Scores of remote peers, keyed by node id. Starts at 0; penalties subtract, good deliveries add 1. */
 export class PeerScores {
   readonly banThreshold: number;
   readonly maxScore: number;
+  readonly benignFloor: number;
   readonly #penalties: Partial<Record<PsycheErrorCode, number>>;
   readonly #scores = new Map<string, number>();
 
   constructor(options: PeerScoresOptions = {}) {
     this.banThreshold = options.banThreshold ?? -100;
     this.maxScore = options.maxScore ?? 20;
+    this.benignFloor = options.benignFloor ?? this.banThreshold / 2;
     this.#penalties = { ...DEFAULT_PENALTIES, ...options.penalties };
   }
 
@@ -62,10 +74,12 @@ export class PeerScores {
     return this.score(peer) <= this.banThreshold;
   }
 
-  /** Subtracts the penalty of `code` (1 for codes without one) and returns the new score. */
+  /** Subtracts the penalty of `code` (1 for codes without one; benign failures stop at benignFloor) and returns the new score. */
   penalize(peer: NodeId, code: PsycheErrorCode): number {
     const key = nodeIdToString(peer);
-    const next = (this.#scores.get(key) ?? 0) - (this.#penalties[code] ?? 1);
+    const current = this.#scores.get(key) ?? 0;
+    const lowered = current - (this.#penalties[code] ?? 1);
+    const next = BENIGN_FAILURES.has(code) ? Math.min(current, Math.max(lowered, this.benignFloor)) : lowered;
     this.#scores.set(key, next);
     return next;
   }

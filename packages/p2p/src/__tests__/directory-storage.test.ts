@@ -18,7 +18,7 @@ setFlagsFromString('--expose_gc');
 const collectGarbage = runInNewContext('gc') as () => void;
 
 describe('DirectoryBlobStorage', () => {
-  it('streams a 64 MiB blob over libp2p to disk with bounded memory, verified, and reopens with it', async () => {
+  it('streams a 128 MiB blob over libp2p to disk with bounded memory, verified, and reopens with it', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'psyche-blobs-'));
     const provider = await createP2pNode({ identity: generateIdentity() });
     const fetcher = await createP2pNode({ identity: generateIdentity() });
@@ -26,7 +26,7 @@ describe('DirectoryBlobStorage', () => {
       const providerStore = await createLibp2pBlobStore(provider, { storage: await DirectoryBlobStorage.open(join(dir, 'provider')) });
       const fetcherStore = await createLibp2pBlobStore(fetcher, { storage: await DirectoryBlobStorage.open(join(dir, 'fetcher')) });
       const rng = createRng(5);
-      const size = 64 * MiB;
+      const size = 128 * MiB;
       // Streamed in: the provider never holds the blob in memory either.
       const chunk = new Uint8Array(MiB);
       const ticket = await providerStore.add(
@@ -50,10 +50,10 @@ describe('DirectoryBlobStorage', () => {
       // Live buffers, both ends being in this process: the provider's 1 MiB file chunk and yamux
       // send buffer, the fetcher's 2 MiB read queue (then it pauses the stream), the 4 MiB yamux
       // window, noise frames. Measured here: 17 MiB for 48 MiB, 21 MiB for 160 MiB alone, but 8-41
-      // MiB for this 64 MiB blob across runs of the whole suite (with the reader of before and after
-      // the pause-after-resume fix alike). A buffered fetch would hold the whole 64 MiB blob plus
-      // its buffers, so 48 MiB still tells the two apart.
-      expect(peak).toBeLessThan(48 * MiB);
+      // MiB for a 64 MiB blob across runs of the whole suite (a 48 MiB limit failed now and then).
+      // A buffered fetch would hold the whole 128 MiB blob plus its buffers, so 80 MiB tells the two
+      // apart with room for that noise.
+      expect(peak).toBeLessThan(80 * MiB);
       const path = join(dir, 'fetcher', blobHashToString(ticket.hash));
       expect((await stat(path)).size).toBe(size);
       expect(blake3(await readFile(path))).toEqual(ticket.hash);
