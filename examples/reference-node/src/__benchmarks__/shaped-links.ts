@@ -74,7 +74,9 @@ async function setupTunStar(): Promise<void> {
     sh('ip', '-n', ns(i), 'link', 'set', 'lo', 'up');
     sh('tc', '-n', ns(i), 'qdisc', 'add', 'dev', 'tun0', 'root', 'tbf', 'rate', '100mbit', 'burst', '32kb', 'latency', '200ms');
   }
-  const hub = spawn('python3', [resolve(import.meta.dirname, 'delay-hub.py'), '20', ...Array.from({ length: nodes }, (_, i) => ns(i))], { stdio: ['ignore', 'pipe', 'inherit'] });
+  // The relay lives with @psyche/p2p's benchmarks (one copy for both).
+  const relay = resolve(import.meta.dirname, '../../../../packages/p2p/src/__benchmarks__/delay-hub.py');
+  const hub = spawn('python3', [relay, '20', ...Array.from({ length: nodes }, (_, i) => ns(i))], { stdio: ['ignore', 'pipe', 'inherit'] });
   delayHub = hub;
   await new Promise<void>((ok, fail) => {
     const timer = setTimeout(() => fail(new Error('delay-hub.py did not start')), 10_000);

@@ -311,7 +311,7 @@ async function shapedLink(bytes: number, runs: number): Promise<void> {
   try {
     const a = namespaces.add('a');
     const b = namespaces.add('b');
-    // This kernel lacks sch_netem, so the 20 ms each way comes from delay-link.py relaying IP
+    // This kernel lacks sch_netem, so the 20 ms each way comes from delay-hub.py relaying IP
     // packets between a TUN device in each namespace; tbf on each TUN shapes to 100 Mbit/s.
     for (const [ns, local, remote] of [[a, '10.77.30.1', '10.77.30.2'], [b, '10.77.30.2', '10.77.30.1']] as const) {
       namespaces.exec(ns, ['ip', 'tuntap', 'add', 'dev', 'tun0', 'mode', 'tun']);
@@ -319,7 +319,7 @@ async function shapedLink(bytes: number, runs: number): Promise<void> {
       namespaces.exec(ns, ['ip', 'link', 'set', 'tun0', 'txqueuelen', '10000', 'up']);
       namespaces.exec(ns, ['tc', 'qdisc', 'add', 'dev', 'tun0', 'root', 'tbf', 'rate', '100mbit', 'burst', '32kb', 'latency', '200ms']);
     }
-    const delayLink = spawn('python3', [resolve(PACKAGE_DIR, 'src/__benchmarks__/delay-link.py'), a, b, '20'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const delayLink = spawn('python3', [resolve(PACKAGE_DIR, 'src/__benchmarks__/delay-hub.py'), '20', a, b], { stdio: ['ignore', 'pipe', 'inherit'] });
     stopLink = () => delayLink.kill('SIGKILL');
     await once(delayLink.stdout!, 'data');
     const ping = spawnSync('ip', ['netns', 'exec', b, 'ping', '-c', '3', '-i', '0.2', '10.77.30.1'], { encoding: 'utf8', timeout: 10_000 });

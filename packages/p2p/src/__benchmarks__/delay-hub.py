@@ -1,11 +1,14 @@
 #!/usr/bin/env python3
-"""A star of links with a fixed one-way delay between N network namespaces (IPv4 only).
+"""Links with a fixed one-way delay between N network namespaces (IPv4 only): a star, or for N = 2
+a point-to-point link.
 
 This machine's kernel has no sch_netem, so latency is added in user space: each namespace has a
-persistent TUN device `tun0` (created beforehand with `ip tuntap add dev tun0 mode tun`) holding
-address 10.231.0.(i+1)/24; this process reads every IP packet leaving namespace i, and after
-`delay_ms` writes it into the namespace that owns the destination address (last octet − 1).
-Rate limits are tbf qdiscs on each tun0, applied before packets reach this process.
+persistent TUN device `tun0` (created beforehand with `ip tuntap add dev tun0 mode tun`) whose
+address ends in i+1 for namespace i (e.g. 10.77.30.1 and 10.77.30.2, or 10.231.0.1..N); this process
+reads every IP packet leaving namespace i and, after `delay_ms`, writes it into the namespace that
+owns the destination address (its last octet − 1). Rate limits are tbf qdiscs on each tun0,
+applied before packets reach this process. Used by @psyche/p2p's shaped-link bench and by
+examples/reference-node's bench:links.
 
 usage: delay-hub.py DELAY_MS NS_0 NS_1 ...   (prints "ready" once every end is open; runs until killed)
 """
