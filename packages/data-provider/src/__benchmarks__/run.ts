@@ -1,7 +1,7 @@
 // Throughput of the providers at seq_len 2048 (u16) against raw sequential reads of the same files,
 // in one run. Writes ../../BENCHMARKS.md. Run: npm run bench -w @psyche/data-provider
-import { execSync, fork } from 'node:child_process';
-import { closeSync, createReadStream, mkdtempSync, openSync, readFileSync, readSync, rmSync, writeFileSync } from 'node:fs';
+import { execSync, fork, spawnSync } from 'node:child_process';
+import { closeSync, createReadStream, mkdtempSync, openSync, readFileSync, readSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -98,6 +98,39 @@ async function throughput(provider: DataProvider, count: number, depth: number, 
   return count / ((performance.now() - started) / 1000);
 }
 
+/**
+ * Drops the files from the page cache (posix_fadvise DONTNEED; no privileges needed for clean
+ * pages), so the next read comes from the disk. Node has no fadvise, hence python3.
+ */
+const EVICT_SCRIPT = 'import os, sys\nfor p in sys.argv[1:]:\n    fd = os.open(p, os.O_RDONLY)\n    os.fsync(fd)\n    os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)\n    os.close(fd)';
+function evictFromPageCache(paths: string[]): void {
+  const result = spawnSync('python3', ['-c', EVICT_SCRIPT, ...paths], { stdio: ['ignore', 'ignore', 'pipe'] });
+  if (result.status !== 0) throw new Error(`evicting from the page cache failed: ${result.error?.message ?? result.stderr.toString()}`);
+}
+
+/** Why the cold section cannot run here, or undefined when it can. */
+function coldSkipReason(): string | undefined {
+  const probe = spawnSync('python3', ['-c', 'import os; os.posix_fadvise; os.POSIX_FADV_DONTNEED'], { stdio: 'ignore' });
+  if (probe.error !== undefined) return `python3 is not available (${probe.error.message})`;
+  if (probe.status !== 0) return 'python3 has no os.posix_fadvise on this system';
+  return process.env['BENCH_SKIP_COLD'] === '1' ? 'BENCH_SKIP_COLD=1' : undefined;
+}
+
+const COLD_PATTERNS = [
+  { label: 'contiguous ids, 4 batches in flight', shuffled: false, depth: 4, reuseArrays: false },
+  { label: 'shuffled ids, 4 batches in flight', shuffled: true, depth: 4, reuseArrays: false },
+] as const;
+
+interface Row {
+  name: string;
+  pattern: string;
+  seqPerSec: number[];
+  vsStream: number[];
+  vsSync: number[];
+  clientCpu: number[];
+  serverCpu: number[];
+}
+
 const PATTERNS = [
   { label: 'contiguous ids, 1 batch in flight', shuffled: false, depth: 1, reuseArrays: false },
   { label: 'contiguous ids, 4 batches in flight', shuffled: false, depth: 4, reuseArrays: false },
@@ -105,15 +138,23 @@ const PATTERNS = [
   { label: 'shuffled ids, 4 batches in flight', shuffled: true, depth: 4, reuseArrays: false },
 ] as const;
 
+/** One table's measurements: rows and the raw reads paired with them. */
+interface Section {
+  rows: Row[];
+  rawSync: number[];
+  rawStream: number[];
+  rawStreamCpu: number[];
+  loads: number[];
+}
+
+const newSection = (): Section => ({ rows: [], rawSync: [], rawStream: [], rawStreamCpu: [], loads: [] });
+
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'psyche-data-bench-'));
-  const rows: { name: string; pattern: string; seqPerSec: number[]; vsStream: number[]; vsSync: number[]; clientCpu: number[]; serverCpu: number[] }[] = [];
   // CPU µs per MiB delivered: a measure of the work each side does that the machine's load disturbs far less than throughput.
-  const rawStreamCpu: number[] = [];
-  const rawSync: number[] = [];
-  const rawStream: number[] = [];
-  // The 1-minute load average at every measurement: the machine is shared, and the figures mean little without it.
-  const loads: number[] = [];
+  const warm = newSection();
+  const cold = newSection();
+  const coldSkipped = coldSkipReason();
   const loadAtStart = execSync('uptime').toString().trim();
   try {
     const paths = generate(dir);
@@ -130,54 +171,107 @@ async function main(): Promise<void> {
     await verified.close();
     const open = {
       // verify 'full' (the default) checked every token at open (timed above), so reads skip the check.
-      'local (readSync)': (seed?: number) => openLocalProvider({ dir, ...(seed === undefined ? {} : { shuffleSeed: seed }) }),
+      'local (readSync)': (seed?: number) => openLocalProvider({ dir, io: 'sync', ...(seed === undefined ? {} : { shuffleSeed: seed }) }),
       'local (thread pool)': (seed?: number) => openLocalProvider({ dir, io: 'async', ...(seed === undefined ? {} : { shuffleSeed: seed }) }),
       'HTTP (loopback)': (seed?: number) => openHttpProvider({ source: { manifestUrl: `${ports.httpUrl}manifest.json` }, ...(seed === undefined ? {} : { shuffleSeed: seed }) }),
       'TCP (loopback)': (seed?: number) => connectTcpDataProvider({ host: '127.0.0.1', port: seed === undefined ? ports.tcpPort : ports.tcpShuffledPort, clientId: 'bench', defaultStep: 0 }),
     };
+    const all = [...paths, ...readdirSync(dir).filter((file) => file.endsWith('.json')).map((file) => join(dir, file))];
+    // Cold: every shard leaves the page cache before each timed read (raw or provider), so each one reads from the disk.
+    const beforeTimed = (section: Section): void => {
+      if (section === cold) evictFromPageCache(all);
+      collectGarbage();
+    };
+    const measure = async (section: Section, run: number, name: string, factory: (seed?: number) => Promise<DataProvider>, pattern: (typeof PATTERNS)[number]): Promise<void> => {
+      const { label, shuffled, depth, reuseArrays } = pattern;
+      section.loads.push(loadavg()[0]!);
+      beforeTimed(section);
+      const rawSyncNow = rawReadSync(paths) / strideBytes;
+      beforeTimed(section);
+      const streamCpuStart = ownCpuMicros();
+      const rawStreamNow = (await rawReadStream(paths)) / strideBytes;
+      section.rawStreamCpu.push((ownCpuMicros() - streamCpuStart) / (DATASET_BYTES / 2 ** 20));
+      section.rawSync.push(rawSyncNow);
+      section.rawStream.push(rawStreamNow);
+      // Opened before the eviction: opening a local provider hashes every shard (verify 'full').
+      const provider = await factory(shuffled ? 1 : undefined);
+      const count = shuffled ? SHUFFLED_SEQUENCES : sequenceCount;
+      beforeTimed(section);
+      const clientCpuStart = ownCpuMicros();
+      const serverCpuStart = processCpuMicros(servers.pid);
+      const value = await throughput(provider, count, depth, reuseArrays);
+      const mebibytes = (count * strideBytes) / 2 ** 20;
+      const clientCpu = (ownCpuMicros() - clientCpuStart) / mebibytes;
+      const serverCpuEnd = processCpuMicros(servers.pid);
+      const serverCpu = name.startsWith('local') || serverCpuStart === undefined || serverCpuEnd === undefined ? Number.NaN : (serverCpuEnd - serverCpuStart) / mebibytes;
+      await provider.close();
+      let row = section.rows.find((r) => r.name === name && r.pattern === label);
+      if (row === undefined) section.rows.push((row = { name, pattern: label, seqPerSec: [], vsStream: [], vsSync: [], clientCpu: [], serverCpu: [] }));
+      row.clientCpu.push(clientCpu);
+      row.serverCpu.push(serverCpu);
+      row.seqPerSec.push(value);
+      row.vsStream.push(value / rawStreamNow);
+      row.vsSync.push(value / rawSyncNow);
+      process.stderr.write(
+        `${section === cold ? 'cold' : 'warm'} run ${run + 1}/${RUNS} ${name} ${label}: ${value.toFixed(0)} seq/s (${((value / rawSyncNow) * 100).toFixed(0)}% of readSync, ${((value / rawStreamNow) * 100).toFixed(0)}% of createReadStream)\n`,
+      );
+    };
     // Each provider measurement is paired with raw reads taken right before it, and the ratio is
     // computed per pair: other agents load this machine, and pairing cancels the slow drift of that load.
     for (let run = 0; run < RUNS; run++) {
-      for (const [name, factory] of Object.entries(open)) {
-        for (const { label: pattern, shuffled, depth, reuseArrays } of PATTERNS) {
-          loads.push(loadavg()[0]!);
-          collectGarbage();
-          const rawSyncNow = rawReadSync(paths) / strideBytes;
-          collectGarbage();
-          const streamCpuStart = ownCpuMicros();
-          const rawStreamNow = (await rawReadStream(paths)) / strideBytes;
-          rawStreamCpu.push((ownCpuMicros() - streamCpuStart) / (DATASET_BYTES / 2 ** 20));
-          rawSync.push(rawSyncNow);
-          rawStream.push(rawStreamNow);
-          const provider = await factory(shuffled ? 1 : undefined);
-          const count = shuffled ? SHUFFLED_SEQUENCES : sequenceCount;
-          collectGarbage();
-          const clientCpuStart = ownCpuMicros();
-          const serverCpuStart = processCpuMicros(servers.pid);
-          const value = await throughput(provider, count, depth, reuseArrays);
-          const mebibytes = (count * strideBytes) / 2 ** 20;
-          const clientCpu = (ownCpuMicros() - clientCpuStart) / mebibytes;
-          const serverCpuEnd = processCpuMicros(servers.pid);
-          const serverCpu = name.startsWith('local') || serverCpuStart === undefined || serverCpuEnd === undefined ? Number.NaN : (serverCpuEnd - serverCpuStart) / mebibytes;
-          await provider.close();
-          let row = rows.find((r) => r.name === name && r.pattern === pattern);
-          if (row === undefined) rows.push((row = { name, pattern, seqPerSec: [], vsStream: [], vsSync: [], clientCpu: [], serverCpu: [] }));
-          row.clientCpu.push(clientCpu);
-          row.serverCpu.push(serverCpu);
-          row.seqPerSec.push(value);
-          row.vsStream.push(value / rawStreamNow);
-          row.vsSync.push(value / rawSyncNow);
-          process.stderr.write(`run ${run + 1}/${RUNS} ${name} ${pattern}: ${value.toFixed(0)} seq/s (${((value / rawStreamNow) * 100).toFixed(0)}% of createReadStream)\n`);
-        }
+      if (process.env['BENCH_SKIP_WARM'] !== '1') {
+        for (const [name, factory] of Object.entries(open)) for (const pattern of PATTERNS) await measure(warm, run, name, factory, pattern);
+      }
+      if (coldSkipped === undefined) {
+        for (const [name, factory] of Object.entries(open)) for (const pattern of COLD_PATTERNS) await measure(cold, run, name, factory, pattern);
       }
     }
     servers.kill();
 
     const load = execSync('uptime').toString().trim();
-    const rawSyncMedian = median(rawSync);
-    const rawStreamMedian = median(rawStream);
+    const loads = [...warm.loads, ...cold.loads];
     const mb = (seqPerSec: number): string => ((seqPerSec * strideBytes) / 1e6).toFixed(0);
     const bar = (name: string): number => (name.startsWith('local') ? 0.8 : 0.5);
+    const verdict = (ratio: number, name: string): string => (ratio >= bar(name) ? 'yes' : 'no');
+    const range = (values: number[]): string => `${Math.min(...values).toFixed(0)}–${Math.max(...values).toFixed(0)}`;
+    const sectionTables = (section: Section, title: string): string[] => {
+      if (section.rows.length === 0) return [];
+      const rawSyncMedian = median(section.rawSync);
+      const rawStreamMedian = median(section.rawStream);
+      return [
+        `### ${title}: raw sequential read (the baseline)`,
+        '',
+        '| method | seq/s (median) | MB/s | min–max seq/s |',
+        '| --- | ---: | ---: | --- |',
+        `| readSync, 1 MiB chunks | ${rawSyncMedian.toFixed(0)} | ${mb(rawSyncMedian)} | ${range(section.rawSync)} |`,
+        `| fs.createReadStream (64 KiB chunks, node's default) | ${rawStreamMedian.toFixed(0)} | ${mb(rawStreamMedian)} | ${range(section.rawStream)} |`,
+        '',
+        `### ${title}: providers`,
+        '',
+        `1-minute load average at these ${section.loads.length} measurements: median ${median(section.loads).toFixed(2)}, range ${Math.min(...section.loads).toFixed(2)}–${Math.max(...section.loads).toFixed(2)}.`,
+        '',
+        '| provider | ids | seq/s (median) | MB/s | vs readSync 1 MiB | vs createReadStream | bar | meets bar vs readSync | meets bar vs createReadStream |',
+        '| --- | --- | ---: | ---: | ---: | ---: | ---: | --- | --- |',
+        ...section.rows.map((row) => {
+          const value = median(row.seqPerSec);
+          const vsStream = median(row.vsStream);
+          const vsSync = median(row.vsSync);
+          return `| ${row.name} | ${row.pattern} | ${value.toFixed(0)} | ${mb(value)} | ${(vsSync * 100).toFixed(0)}% | ${(vsStream * 100).toFixed(0)}% | ${bar(row.name) * 100}% | ${verdict(vsSync, row.name)} | ${verdict(vsStream, row.name)} |`;
+        }),
+        '',
+        `### ${title}: CPU per MiB delivered`,
+        '',
+        `CPU time (user + system, \`process.cpuUsage\` here and /proc for the server process) per MiB of sequences delivered, median of the ${RUNS} runs: the work each side does, which the other agents' load disturbs much less than throughput (contention still inflates it). fs.createReadStream spent ${median(section.rawStreamCpu).toFixed(0)} µs/MiB (range ${range(section.rawStreamCpu)}) in the same runs. Client and server run in two processes, in parallel when two cores are free.`,
+        '',
+        '| provider | ids | client µs/MiB | server µs/MiB |',
+        '| --- | --- | ---: | ---: |',
+        ...section.rows.map((row) => {
+          const server = median(row.serverCpu);
+          return `| ${row.name} | ${row.pattern} | ${median(row.clientCpu).toFixed(0)} | ${Number.isNaN(server) ? '–' : server.toFixed(0)} |`;
+        }),
+        '',
+      ];
+    };
     const lines = [
       '# @psyche/data-provider benchmarks',
       '',
@@ -185,42 +279,22 @@ async function main(): Promise<void> {
       '',
       `- Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 1024 ** 3).toFixed(0)} GiB, node ${process.version}; shared with other agents.`,
       `- Load (\`uptime\`) at the start of the run: ${loadAtStart}; at the end: ${load}. 1-minute load average at the ${loads.length} measurements: median ${median(loads).toFixed(2)}, range ${Math.min(...loads).toFixed(2)}–${Math.max(...loads).toFixed(2)} (2 cores: above 2, other agents' work competes with the benchmark).`,
-      `- Dataset: ${SHARDS} u16 shards, ${(DATASET_BYTES / 1024 ** 2).toFixed(0)} MiB in all (${sequenceCount} sequences of seq_len ${SEQ_LEN}, ${SEQ_LEN + 1} tokens read each), generated in a temp dir and deleted afterwards; read from the page cache (warmed first).`,
-      `- Requests: batches of ${BATCH} ids, with 1 or 4 batches in flight (a loader prefetching while the model trains). "contiguous ids": every id 0…N−1 with the file order (a trainer's contiguous assignment over an unshuffled dataset: one read of ${BATCH} sequences per batch). "into reused arrays": each loader lane passes the same array every call (GetSequencesOptions.into) instead of getting a fresh one. "shuffled ids": ids 0…${SHUFFLED_SEQUENCES - 1} with a seeded shuffle (one random ${strideBytes + 2}-byte range per sequence: locally one pread each, over HTTP one multi-range request per batch, over TCP the server's local reads).`,
+      `- Dataset: ${SHARDS} u16 shards, ${(DATASET_BYTES / 1024 ** 2).toFixed(0)} MiB in all (${sequenceCount} sequences of seq_len ${SEQ_LEN}, ${SEQ_LEN + 1} tokens read each), generated in a temp dir and deleted afterwards.`,
+      `- WARM sections: every read (raw and provider) comes from the page cache (warmed first), so the "raw sequential read" is a memcpy out of the cache. COLD sections: ${coldSkipped === undefined ? 'before every timed read (each raw read and each provider measurement) every shard and manifest is evicted from the page cache (fsync, then posix_fadvise DONTNEED through python3: node has no fadvise), so every byte comes from the disk (a virtio block device here); the servers in the child process read cold too (same files).' : `skipped: ${coldSkipped}.`}`,
+      `- Requests: batches of ${BATCH} ids, with 1 or 4 batches in flight (cold: 4; a loader prefetching while the model trains). "contiguous ids": every id 0…N−1 with the file order (a trainer's contiguous assignment over an unshuffled dataset: one read of ${BATCH} sequences per batch). "into reused arrays": each loader lane passes the same array every call (GetSequencesOptions.into) instead of getting a fresh one. "shuffled ids": ids 0…${SHUFFLED_SEQUENCES - 1} with a seeded shuffle (one random ${strideBytes + 2}-byte range per sequence: locally one pread each, over HTTP one multi-range request per batch, over TCP the server's local reads).`,
       `- Local: verify 'full' at open (the default; timed below), so reads skip the per-token check. HTTP: the package's static Range server (scattered sequences of a batch come in one multi-range request); TCP: the data server over a local provider (a batch is pipelined as requests of 64 ids, 8 in flight); both servers in a child process (as on separate machines), clients in this one, on 127.0.0.1; HTTP and TCP clients check every token they receive (WebAssembly SIMD max, tested against the plain loop).`,
       `- ${RUNS} runs. ${(globalThis as { gc?: unknown }).gc === undefined ? 'No garbage collection is forced (run node with --expose-gc for it).' : 'A full garbage collection runs before every timed section, so none pays for the garbage of the one before.'} Every provider measurement is paired with both raw reads taken just before it; the ratios are medians of the per-pair ratios (this cancels the drift of the other agents' load). Sequences/s of a raw read = bytes/s ÷ ${strideBytes} (one sequence's stride).`,
       `- Full open-time verification (sha256 + token range of all ${(DATASET_BYTES / 1024 ** 2).toFixed(0)} MiB): ${verifySeconds.toFixed(2)} s.`,
       '',
-      '## Raw sequential read (the baseline)',
+      '## WARM (page cache)',
       '',
-      '| method | seq/s (median) | MB/s | min–max seq/s |',
-      '| --- | ---: | ---: | --- |',
-      `| readSync, 1 MiB chunks | ${rawSyncMedian.toFixed(0)} | ${mb(rawSyncMedian)} | ${Math.min(...rawSync).toFixed(0)}–${Math.max(...rawSync).toFixed(0)} |`,
-      `| fs.createReadStream (64 KiB chunks, node's default) | ${rawStreamMedian.toFixed(0)} | ${mb(rawStreamMedian)} | ${Math.min(...rawStream).toFixed(0)}–${Math.max(...rawStream).toFixed(0)} |`,
+      ...sectionTables(warm, 'WARM'),
+      '## COLD (every read from the disk)',
       '',
-      '## Providers',
-      '',
-      '| provider | ids | seq/s (median) | MB/s | vs readSync 1 MiB | vs createReadStream | bar | meets bar vs createReadStream |',
-      '| --- | --- | ---: | ---: | ---: | ---: | ---: | --- |',
-      ...rows.map((row) => {
-        const value = median(row.seqPerSec);
-        const vsStream = median(row.vsStream);
-        return `| ${row.name} | ${row.pattern} | ${value.toFixed(0)} | ${mb(value)} | ${(median(row.vsSync) * 100).toFixed(0)}% | ${(vsStream * 100).toFixed(0)}% | ${bar(row.name) * 100}% | ${vsStream >= bar(row.name) ? 'yes' : 'no'} |`;
-      }),
-      '',
-      '## CPU per MiB delivered',
-      '',
-      `CPU time (user + system, \`process.cpuUsage\` here and /proc for the server process) per MiB of sequences delivered, median of the ${RUNS} runs: the work each side does, which the other agents' load disturbs much less than throughput (contention still inflates it). fs.createReadStream spent ${median(rawStreamCpu).toFixed(0)} µs/MiB (range ${Math.min(...rawStreamCpu).toFixed(0)}–${Math.max(...rawStreamCpu).toFixed(0)}) in the same runs. Client and server run in two processes, in parallel when two cores are free.`,
-      '',
-      '| provider | ids | client µs/MiB | server µs/MiB |',
-      '| --- | --- | ---: | ---: |',
-      ...rows.map((row) => {
-        const server = median(row.serverCpu);
-        return `| ${row.name} | ${row.pattern} | ${median(row.clientCpu).toFixed(0)} | ${Number.isNaN(server) ? '–' : server.toFixed(0)} |`;
-      }),
-      '',
+      ...(coldSkipped === undefined ? sectionTables(cold, 'COLD') : [`Skipped: ${coldSkipped}.`, '']),
     ];
-    const out = new URL('../../BENCHMARKS.md', import.meta.url);
+    // BENCH_OUT: write elsewhere (a trial run that should not replace the committed figures).
+    const out = process.env['BENCH_OUT'] === undefined ? new URL('../../BENCHMARKS.md', import.meta.url) : new URL(`file://${process.env['BENCH_OUT']}`);
     const existing = (() => {
       try {
         return execSync(`cat ${JSON.stringify(out.pathname)}`).toString();
