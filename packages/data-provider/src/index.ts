@@ -10,6 +10,7 @@ export * from './simd-token-scan.ts';
 export * from './dataset-manifest.ts';
 export * from './sequence-order.ts';
 export * from './shard-layout.ts';
+export * from './coalesced-reads.ts';
 export * from './data-provider.ts';
 export * from './sharded-provider.ts';
 export * from './dataset-writer.ts';

@@ -1,4 +1,4 @@
-import { closeSync, openSync, read, readSync, type Stats } from 'node:fs';
+import { closeSync, openSync, type Stats } from 'node:fs';
 import { open, readFile, stat } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import { join, resolve } from 'node:path';
@@ -15,6 +15,7 @@ import {
 import { throwIfAborted } from './data-provider.ts';
 import { MANIFEST_FILE_NAME, MAX_MANIFEST_BYTES, parseManifest, type DatasetManifest, type ShardFile } from './dataset-manifest.ts';
 import type { ByteRangeTarget } from './multipart-byteranges.ts';
+import { readRangesCoalesced, type ReadMode } from './coalesced-reads.ts';
 import { ShardedProvider, type ShardReader, type ShardedProviderOptions } from './sharded-provider.ts';
 import { findTokenOutOfRange, tokensFromBytes } from './token-dtype.ts';
 
@@ -27,11 +28,17 @@ export interface LocalProviderOptions extends ShardedProviderOptions {
    */
   verify?: 'full' | 'size';
   /**
-   * 'sync' (default): positional reads with readSync, from the page cache comparable to or faster
-   * than the thread-pool path (up to 2×, BENCHMARKS.md); blocks the event loop for the duration
-   * of one read. 'async': FileHandle.read on libuv's thread pool.
+   * How a call's ranges are read (after sorting them by offset and merging near ones, see
+   * maxGapBytes). 'adaptive' (default): readSync while reads come at page-cache speed, then,
+   * once two were slow (the data is on the disk), the rest of the call on libuv's thread pool
+   * with queueDepth reads in flight. 'sync': readSync only (fastest from the page cache, queue
+   * depth 1 on a disk; blocks the event loop for each read). 'async': thread pool only.
    */
-  io?: 'sync' | 'async';
+  io?: ReadMode;
+  /** Ranges of one call closer than this are read as one span, gap included (default DEFAULT_MAX_GAP_BYTES, 32 KiB). */
+  maxGapBytes?: number;
+  /** Reads in flight at once when reads go to the thread pool (default DEFAULT_QUEUE_DEPTH, 16). */
+  queueDepth?: number;
   /** Progress of the open-time verification, in bytes. */
   onVerifyProgress?: (doneBytes: number, totalBytes: number) => void;
 }
@@ -140,18 +147,19 @@ export async function verifyDatasetDirectory(
 
 class LocalShardReader implements ShardReader {
   readonly contentVerified: boolean;
-  /** With sync I/O, scattered runs are read in one loop (no promise per range); the thread pool reads runs in parallel instead. */
-  readonly maxRangesPerRead: number;
+  /** Every run of a call in one readRangesInto: it sorts, merges near ranges and reads them (concurrently once on the disk). */
+  readonly maxRangesPerRead = 1024;
   private readonly descriptors = new Map<number, number>();
 
   constructor(
     private readonly dir: string,
     private readonly manifest: DatasetManifest,
     verified: boolean,
-    private readonly io: 'sync' | 'async',
+    private readonly io: ReadMode,
+    private readonly maxGapBytes: number | undefined,
+    private readonly queueDepth: number | undefined,
   ) {
     this.contentVerified = verified;
-    this.maxRangesPerRead = io === 'sync' ? 1024 : 1;
   }
 
   private descriptor(fileIndex: number): number {
@@ -169,32 +177,17 @@ class LocalShardReader implements ShardReader {
   }
 
   async readInto(fileIndex: number, byteOffset: number, target: Uint8Array, signal: AbortSignal | undefined): Promise<void> {
-    throwIfAborted(signal, 'local read');
-    if (this.io === 'sync') return this.readSyncInto(fileIndex, byteOffset, target);
-    const fd = this.descriptor(fileIndex);
-    for (let done = 0; done < target.length; ) {
-      const bytesRead = await readAsync(fd, target, done, target.length - done, byteOffset + done);
-      if (bytesRead === 0) this.truncated(fileIndex, byteOffset + done);
-      done += bytesRead;
-    }
+    await this.readRangesInto(fileIndex, [{ start: byteOffset, target }], signal);
   }
 
   async readRangesInto(fileIndex: number, ranges: readonly ByteRangeTarget[], signal: AbortSignal | undefined): Promise<void> {
     throwIfAborted(signal, 'local read');
-    if (this.io !== 'sync') {
-      for (const range of ranges) await this.readInto(fileIndex, range.start, range.target, signal);
-      return;
-    }
-    for (const range of ranges) this.readSyncInto(fileIndex, range.start, range.target);
-  }
-
-  private readSyncInto(fileIndex: number, byteOffset: number, target: Uint8Array): void {
-    const fd = this.descriptor(fileIndex);
-    for (let done = 0; done < target.length; ) {
-      const bytesRead = readSync(fd, target, done, target.length - done, byteOffset + done);
-      if (bytesRead === 0) this.truncated(fileIndex, byteOffset + done);
-      done += bytesRead;
-    }
+    await readRangesCoalesced(this.descriptor(fileIndex), ranges, {
+      mode: this.io,
+      ...(this.maxGapBytes === undefined ? {} : { maxGapBytes: this.maxGapBytes }),
+      ...(this.queueDepth === undefined ? {} : { queueDepth: this.queueDepth }),
+      onEnd: (position) => this.truncated(fileIndex, position),
+    });
   }
 
   private truncated(fileIndex: number, actualBytes: number): never {
@@ -207,12 +200,6 @@ class LocalShardReader implements ShardReader {
     for (const fd of this.descriptors.values()) closeSync(fd);
     this.descriptors.clear();
   }
-}
-
-function readAsync(fd: number, target: Uint8Array, offset: number, length: number, position: number): Promise<number> {
-  return new Promise((resolvePromise, reject) => {
-    read(fd, target, offset, length, position, (error, bytesRead) => (error ? reject(error) : resolvePromise(bytesRead)));
-  });
 }
 
 /**
@@ -228,5 +215,5 @@ export async function openLocalProvider(options: LocalProviderOptions): Promise<
   const verify = options.verify ?? 'full';
   const manifest = verify === 'full' ? await verifyDatasetDirectory(dir, options.onVerifyProgress ? { onProgress: options.onVerifyProgress } : {}) : await readManifestFile(dir);
   if (verify !== 'full') await checkShardSizes(dir, manifest);
-  return new ShardedProvider(dir, manifest, new LocalShardReader(dir, manifest, verify === 'full', options.io ?? 'sync'), options);
+  return new ShardedProvider(dir, manifest, new LocalShardReader(dir, manifest, verify === 'full', options.io ?? 'adaptive', options.maxGapBytes, options.queueDepth), options);
 }

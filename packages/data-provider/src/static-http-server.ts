@@ -1,10 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, fstatSync, openSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import { isSafeRelativePath } from './dataset-manifest.ts';
-import { byterangesClosing, byterangesParts } from './multipart-byteranges.ts';
+import { readRangesCoalesced, type ReadMode } from './coalesced-reads.ts';
+import { byterangesClosing, byterangesParts, type ByteRangeTarget } from './multipart-byteranges.ts';
 
 export interface StaticHttpServer {
   /** Base URL ending in '/', e.g. http://127.0.0.1:40123/ */
@@ -56,13 +57,9 @@ const SLICE_BYTES = 1024 * 1024;
 /** A response buffers up to this much before the server waits for the client to drain it. */
 const BUFFERED_BYTES = 4 * 1024 * 1024;
 
-function readFully(fd: number, target: Uint8Array, position: number): void {
-  for (let filled = 0; filled < target.length; ) {
-    const bytesRead = readSync(fd, target, filled, target.length - filled, position + filled);
-    if (bytesRead === 0) throw new Error('file shrank while serving it');
-    filled += bytesRead;
-  }
-}
+const fileShrank = (): never => {
+  throw new Error('file shrank while serving it');
+};
 
 /** Sent slices kept for reuse, across responses (bounded: at most BUFFERED_BYTES in all). */
 const freeSlices: Buffer[] = [];
@@ -93,14 +90,17 @@ async function drainIfFull(response: ServerResponse): Promise<void> {
 /**
  * Writes parts (an ASCII head, then bytes [start, end] of `fd`) in slices of about 1 MiB: heads and
  * bytes of a slice are laid into one buffer and written at once (one write for many small parts).
+ * The byte ranges of a slice are read together (readRangesCoalesced: sorted by offset, near ones
+ * merged, concurrently once they come from the disk).
  */
-async function sendParts(fd: number, parts: readonly { head: string; start: number; end: number }[], response: ServerResponse): Promise<void> {
+async function sendParts(fd: number, parts: readonly { head: string; start: number; end: number }[], response: ServerResponse, io: ReadMode): Promise<void> {
   let index = 0;
   let offsetInPart = 0;
   let headWritten = false;
   let remaining = parts.reduce((sum, part) => sum + part.head.length + part.end - part.start + 1, 0);
   while (index < parts.length && !response.destroyed) {
     const slice = takeSlice(Math.min(SLICE_BYTES, remaining));
+    const reads: ByteRangeTarget[] = [];
     let used = 0;
     while (index < parts.length) {
       const part = parts[index]!;
@@ -112,13 +112,19 @@ async function sendParts(fd: number, parts: readonly { head: string; start: numb
       }
       const take = Math.min(part.end - part.start + 1 - offsetInPart, slice.length - used);
       if (take === 0) break;
-      readFully(fd, slice.subarray(used, used + take), part.start + offsetInPart);
+      reads.push({ start: part.start + offsetInPart, target: slice.subarray(used, used + take) });
       used += take;
       offsetInPart += take;
       if (offsetInPart < part.end - part.start + 1) break;
       index++;
       offsetInPart = 0;
       headWritten = false;
+    }
+    try {
+      await readRangesCoalesced(fd, reads, { mode: io, onEnd: fileShrank });
+    } catch (error) {
+      giveSlice(slice);
+      throw error;
     }
     remaining -= used;
     // The slice is reused once the socket has sent it (fresh 1 MiB buffers page-fault as much as the read costs).
@@ -127,7 +133,7 @@ async function sendParts(fd: number, parts: readonly { head: string; start: numb
   }
 }
 
-async function serveFile(root: string, request: IncomingMessage, response: ServerResponse): Promise<void> {
+async function serveFile(root: string, request: IncomingMessage, response: ServerResponse, io: ReadMode): Promise<void> {
   const relative = decodeURIComponent(new URL(request.url ?? '/', 'http://x').pathname).replace(/^\/+/, '');
   if (!isSafeRelativePath(relative) || (request.method !== 'GET' && request.method !== 'HEAD')) {
     response.writeHead(request.method === 'GET' || request.method === 'HEAD' ? 404 : 405).end();
@@ -168,7 +174,7 @@ async function serveFile(root: string, request: IncomingMessage, response: Serve
       headers['content-length'] = parts.reduce((sum, part) => sum + Buffer.byteLength(part.head) + part.end - part.start + 1, Buffer.byteLength(closing));
       response.writeHead(206, headers);
       if (request.method === 'HEAD') return void response.end();
-      await sendParts(fd, parts, response);
+      await sendParts(fd, parts, response, io);
       response.end(closing);
       return;
     }
@@ -177,7 +183,7 @@ async function serveFile(root: string, request: IncomingMessage, response: Serve
     headers['content-length'] = info.size === 0 ? 0 : end - start + 1;
     response.writeHead(status, headers);
     if (request.method === 'HEAD' || info.size === 0) return void response.end();
-    await sendParts(fd, [{ head: '', start, end }], response);
+    await sendParts(fd, [{ head: '', start, end }], response, io);
     response.end();
   } finally {
     closeSync(fd);
@@ -187,13 +193,15 @@ async function serveFile(root: string, request: IncomingMessage, response: Serve
 /**
  * A minimal static file server with GET/HEAD and Range support, single and multiple ranges
  * (RFC 9110 §14), for serving a dataset directory to HTTP providers on a local network and in
- * tests. Paths are confined to `root`. Reads are positional readSync calls of ≤ 1 MiB (from the page
- * cache, cheaper than the thread pool, as in the local provider), written with backpressure.
+ * tests. Paths are confined to `root`. Reads fill ≤ 1 MiB slices with readRangesCoalesced (`io`,
+ * default 'adaptive': readSync from the page cache, concurrent reads on the thread pool once the
+ * data comes from the disk), written with backpressure.
  */
-export async function startStaticHttpServer(options: { root: string; host?: string; port?: number }): Promise<StaticHttpServer> {
+export async function startStaticHttpServer(options: { root: string; host?: string; port?: number; io?: ReadMode }): Promise<StaticHttpServer> {
+  const io = options.io ?? 'adaptive';
   const root = resolve(options.root);
   const server = createServer({ keepAliveTimeout: 5000 }, (request, response) => {
-    serveFile(root, request, response).catch(() => response.destroy());
+    serveFile(root, request, response, io).catch(() => response.destroy());
   });
   await new Promise<void>((resolvePromise, reject) => {
     server.once('error', reject);

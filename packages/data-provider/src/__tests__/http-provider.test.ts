@@ -247,25 +247,44 @@ describe('HTTP provider against a real loopback server', () => {
     parser.push(many.body);
     parser.finish();
     for (const { start, target } of targets) expect(Buffer.from(target)).toEqual(bytes.subarray(start, start + target.length));
+    // Parts out of file order and repeated (the server reads them merged): each part in request order, byte-exact.
+    const repeated = await get('bytes=700-799,0-3,700-799,2-9');
+    const body = repeated.body.toString('latin1');
+    const boundary = byterangesBoundary(repeated.type)!;
+    const partBodies = body.split(`--${boundary}`).slice(1, -1).map((part) => part.slice(part.indexOf('\r\n\r\n') + 4, -2));
+    expect(partBodies).toEqual([[700, 800], [0, 4], [700, 800], [2, 10]].map(([a, b]) => bytes.subarray(a, b).toString('latin1')));
     expect((await get(`bytes=${Array.from({ length: 1025 }, (_, i) => `${i}-${i}`).join(',')}`)).status).toBe(416);
     const head = await get('bytes=0-3,10-19', 'HEAD');
     expect([head.status, head.body.length]).toEqual([206, 0]);
   });
 
-  it('the static server streams parts that span its 1 MiB slices, many small parts and whole files byte-exactly', async () => {
+  it('the static server streams parts that span its 1 MiB slices, many small, near and overlapping parts and whole files byte-exactly (every io mode)', async () => {
     const big = Buffer.from(randomTokens(1_300_000, 65_536, 'big').buffer);
     writeFileSync(join(temp.dir, 'big.bin'), big);
     const fetcher = new HttpFetcher(fast);
+    const others = await Promise.all((['sync', 'async'] as const).map((io) => startStaticHttpServer({ root: temp.dir, io })));
     try {
-      const spans = [[0, 1_500_000], [1_500_003, 10], ...Array.from({ length: 300 }, (_, i) => [1_600_000 + i * 3001, 3000]), [2_500_000, 100_000]] as const;
-      const targets = spans.map(([start, length]) => ({ start, target: new Uint8Array(length) }));
-      expect(await fetcher.getRanges(`${server.url}big.bin`, targets, big.length)).toBe('done');
-      for (const { start, target } of targets) expect(Buffer.compare(Buffer.from(target), big.subarray(start, start + target.length))).toBe(0);
-      const whole = new Uint8Array(big.length - 5);
-      await fetcher.getRange(`${server.url}big.bin`, 5, whole, big.length);
-      expect(Buffer.compare(Buffer.from(whole), big.subarray(5))).toBe(0);
+      for (const { url } of [server, ...others]) {
+        const spans = [
+          [0, 1_500_000],
+          [1_500_003, 10],
+          ...Array.from({ length: 300 }, (_, i) => [1_600_000 + i * 3001, 3000]),
+          [2_500_000, 100_000],
+          // Out of file order, near each other, overlapping: served in request order.
+          [2_000_000, 4098],
+          [1_990_000, 4098],
+          [1_992_000, 9000],
+        ] as const;
+        const targets = spans.map(([start, length]) => ({ start, target: new Uint8Array(length) }));
+        expect(await fetcher.getRanges(`${url}big.bin`, targets, big.length)).toBe('done');
+        for (const { start, target } of targets) expect(Buffer.compare(Buffer.from(target), big.subarray(start, start + target.length))).toBe(0);
+        const whole = new Uint8Array(big.length - 5);
+        await fetcher.getRange(`${url}big.bin`, 5, whole, big.length);
+        expect(Buffer.compare(Buffer.from(whole), big.subarray(5))).toBe(0);
+      }
     } finally {
       fetcher.close();
+      await Promise.all(others.map((other) => other.close()));
     }
   });
 

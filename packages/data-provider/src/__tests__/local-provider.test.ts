@@ -1,8 +1,9 @@
-import { appendFileSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { appendFileSync, closeSync, openSync, readFileSync, readSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  DATA_BATCH_ID_OUT_OF_RANGE,
   DATA_CHECKSUM_MISMATCH,
   DATA_FILE_MISSING,
   DATA_FILE_TRUNCATED,
@@ -11,7 +12,16 @@ import {
   DATA_TOKEN_OUT_OF_RANGE,
   isPsycheError,
 } from '@psyche/core';
-import { createInMemoryProvider, dataProviderComplianceTests, openLocalProvider, verifyDatasetDirectory, writeDataset } from '../index.ts';
+import {
+  SequenceOrder,
+  ShardLayout,
+  createInMemoryProvider,
+  dataProviderComplianceTests,
+  openLocalProvider,
+  verifyDatasetDirectory,
+  writeDataset,
+  type DatasetManifest,
+} from '../index.ts';
 import { makeTempDir, randomTokens, rejectionCode } from './helpers.ts';
 
 const vocabSize = 1000;
@@ -28,7 +38,7 @@ describe('local provider', () => {
   afterAll(() => temp.remove());
 
   for (const verify of ['full', 'size'] as const) {
-    for (const io of ['sync', 'async'] as const) {
+    for (const io of ['sync', 'async', 'adaptive'] as const) {
       describe(`compliance (verify ${verify}, io ${io})`, () => {
         for (const test of dataProviderComplianceTests({
           setup: async () => ({
@@ -44,24 +54,72 @@ describe('local provider', () => {
     }
   }
 
-  it('grouped reads (runs coalesced, scattered runs read together, any read size) equal the one-run-at-a-time reference (fuzz)', async () => {
-    const reference = createInMemoryProvider({ shards, vocabSize, seqLen, shuffleSeed: 5 });
-    const count = reference.describe().sequenceCount;
+  /** The plain reference: one positional readSync per sequence of its seqLen + 1 tokens (pieces across a file boundary), in request order. */
+  function oneReadPerSequence(dir: string, ids: readonly number[], order: SequenceOrder): Uint16Array {
+    const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as DatasetManifest;
+    const layout = new ShardLayout('u16', manifest.files.map((file) => file.bytes));
+    const out = new Uint16Array(ids.length * (seqLen + 1));
+    const bytes = new Uint8Array(out.buffer);
+    ids.forEach((id, row) => {
+      let at = row * (seqLen + 1) * 2;
+      for (const piece of layout.pieces(order.sequenceFor(id) * seqLen, seqLen + 1)) {
+        const fd = openSync(join(dir, manifest.files[piece.fileIndex]!.path), 'r');
+        try {
+          expect(readSync(fd, bytes, at, piece.byteLength, piece.byteOffset)).toBe(piece.byteLength);
+        } finally {
+          closeSync(fd);
+        }
+        at += piece.byteLength;
+      }
+    });
+    return out;
+  }
+
+  it('sorted, gap-merged, concurrent reads equal one readSync per sequence, rows in request order: duplicates, any io mode, gap, read size, queue depth (fuzz)', async () => {
+    const count = createInMemoryProvider({ shards, vocabSize, seqLen }).describe().sequenceCount;
+    const order = new SequenceOrder(count, 5);
     await fc.assert(
       fc.asyncProperty(
-        fc.array(fc.nat(3 * count), { maxLength: 40 }),
+        // Ids past one epoch wrap; duplicates come from the small range and the explicit repeat.
+        fc.array(fc.nat(3 * count), { maxLength: 40 }).chain((ids) => fc.constant([...ids, ...ids.slice(0, 3)])),
         fc.integer({ min: 1, max: 600 }),
-        fc.constantFrom('sync' as const, 'async' as const),
-        async (ids, maxReadBytes, io) => {
-          const provider = await openLocalProvider({ dir: temp.dir, verify: 'size', io, shuffleSeed: 5, maxReadBytes, maxConcurrentReads: 3 });
+        fc.constantFrom('sync' as const, 'async' as const, 'adaptive' as const),
+        fc.nat(400),
+        fc.integer({ min: 1, max: 6 }),
+        async (ids, maxReadBytes, io, maxGapBytes, queueDepth) => {
+          const provider = await openLocalProvider({ dir: temp.dir, verify: 'size', io, shuffleSeed: 5, maxReadBytes, maxConcurrentReads: 3, maxGapBytes, queueDepth });
           try {
-            expect((await provider.getSequences(ids)).tokens).toEqual((await reference.getSequences(ids)).tokens);
+            const batch = await provider.getSequences(ids);
+            expect(batch.batchIds).toEqual(ids);
+            expect(batch.tokens).toEqual(oneReadPerSequence(temp.dir, ids, order));
           } finally {
             await provider.close();
           }
         },
       ),
       { numRuns: 60 },
+    );
+  });
+
+  it('out-of-range ids (negative, fractional, unsafe, NaN) among good ones → DATA_BATCH_ID_OUT_OF_RANGE in every io mode', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.nat(200), { maxLength: 10 }),
+        fc.constantFrom(-1, -7, 1.5, Number.MAX_SAFE_INTEGER + 2, Number.NaN, Number.POSITIVE_INFINITY),
+        fc.nat(10),
+        fc.constantFrom('sync' as const, 'async' as const, 'adaptive' as const),
+        async (good, bad, at, io) => {
+          const provider = await openLocalProvider({ dir: temp.dir, io });
+          try {
+            const ids = [...good];
+            ids.splice(Math.min(at, ids.length), 0, bad);
+            expect(await codeOf(provider.getSequences(ids))).toBe(DATA_BATCH_ID_OUT_OF_RANGE);
+          } finally {
+            await provider.close();
+          }
+        },
+      ),
+      { numRuns: 30 },
     );
   });
 
@@ -141,7 +199,7 @@ describe('local provider on bad input', () => {
     // Token 250 is in sequence 10 (tokens 240…264) and, as its first token's predecessor, nowhere else.
     bytes.writeUInt16LE(vocabSize + 7, 2 * 250);
     writeFileSync(path, bytes);
-    for (const io of ['sync', 'async'] as const) {
+    for (const io of ['sync', 'async', 'adaptive'] as const) {
       const provider = await openLocalProvider({ dir: temp.dir, verify: 'size', io });
       try {
         await provider.getSequences([2, 30, 10, 5, 20, 0]);

@@ -1,0 +1,107 @@
+import { closeSync, openSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DATA_FILE_TRUNCATED, PsycheError } from '@psyche/core';
+import { planCoalescedReads, readRangesCoalesced, readRangesOneByOne, type ReadMode } from '../index.ts';
+import { makeTempDir, rejectionCode } from './helpers.ts';
+
+const FILE_BYTES = 50_000;
+
+describe('planCoalescedReads', () => {
+  it('covers every non-empty range by exactly one read, in file order, merging only within the gap and span limits (fuzz)', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.record({ start: fc.nat(5000), length: fc.nat(300) }), { maxLength: 60 }),
+        fc.nat(400),
+        fc.integer({ min: 1, max: 2000 }),
+        (ranges, maxGap, maxSpan) => {
+          const reads = planCoalescedReads(ranges, maxGap, maxSpan);
+          const covered = reads.flatMap((read) => read.members).sort((a, b) => a - b);
+          expect(covered).toEqual(ranges.flatMap((range, index) => (range.length > 0 ? [index] : [])));
+          reads.forEach((read, index) => {
+            for (const member of read.members) {
+              const range = ranges[member]!;
+              expect(range.start).toBeGreaterThanOrEqual(read.start);
+              expect(range.start + range.length).toBeLessThanOrEqual(read.start + read.length);
+            }
+            // A merged span respects maxSpan; a lone range may be longer.
+            if (read.members.length > 1) expect(read.length).toBeLessThanOrEqual(maxSpan);
+            const previous = reads[index - 1];
+            if (previous !== undefined) {
+              expect(read.start).toBeGreaterThanOrEqual(previous.start);
+              const previousEnd = previous.start + previous.length;
+              const first = ranges[read.members[0]!]!;
+              // Not merged: either the gap is too wide or the merged span would be too long.
+              expect(read.start - previousEnd > maxGap || Math.max(previousEnd, first.start + first.length) - previous.start > maxSpan).toBe(true);
+            }
+          });
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  it('sequences 1 MiB apart stay apart; neighbours within the gap become one read', () => {
+    expect(planCoalescedReads([{ start: 2 << 20, length: 4098 }, { start: 0, length: 4098 }], 32768, 1 << 22)).toEqual([
+      { start: 0, length: 4098, members: [1] },
+      { start: 2 << 20, length: 4098, members: [0] },
+    ]);
+    expect(planCoalescedReads([{ start: 8192, length: 4098 }, { start: 0, length: 4098 }, { start: 8192, length: 4098 }], 32768, 1 << 22)).toEqual([
+      { start: 0, length: 12290, members: [1, 0, 2] },
+    ]);
+  });
+});
+
+describe('readRangesCoalesced', () => {
+  const temp = makeTempDir('coalesce');
+  const bytes = Uint8Array.from({ length: FILE_BYTES }, (_, i) => (i * 131 + (i >> 8)) & 0xff);
+  let fd: number;
+  beforeAll(() => {
+    writeFileSync(join(temp.dir, 'file.bin'), bytes);
+    fd = openSync(join(temp.dir, 'file.bin'), 'r');
+  });
+  afterAll(() => {
+    closeSync(fd);
+    temp.remove();
+  });
+  const onEnd = (position: number): never => {
+    throw new PsycheError(DATA_FILE_TRUNCATED, { file: 'file.bin', expectedBytes: FILE_BYTES + 1, actualBytes: position }, `ended at ${position}`);
+  };
+  const modes = ['sync', 'async', 'adaptive', 'adaptive-forced-slow'] as const;
+  const optionsFor = (mode: (typeof modes)[number]): { mode: ReadMode; isSlowRead?: () => boolean } =>
+    mode === 'adaptive-forced-slow' ? { mode: 'adaptive', isSlowRead: () => true } : { mode };
+
+  it('fills every target exactly like one readSync per range: any order, duplicates, overlaps, any gap / span / queue depth (fuzz)', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.record({ start: fc.nat(FILE_BYTES - 1), length: fc.nat(700) }), { maxLength: 50 }),
+        fc.constantFrom(...modes),
+        fc.nat(5000),
+        fc.integer({ min: 1, max: 8000 }),
+        fc.integer({ min: 1, max: 20 }),
+        async (specs, mode, maxGapBytes, maxSpanBytes, queueDepth) => {
+          const inside = specs.map(({ start, length }) => ({ start, length: Math.min(length, FILE_BYTES - start) }));
+          const ranges = inside.map(({ start, length }) => ({ start, target: new Uint8Array(length) }));
+          const reference = inside.map(({ start, length }) => ({ start, target: new Uint8Array(length) }));
+          await readRangesCoalesced(fd, ranges, { ...optionsFor(mode), maxGapBytes, maxSpanBytes, queueDepth, onEnd });
+          readRangesOneByOne(fd, reference, onEnd);
+          expect(ranges.map((range) => range.target)).toEqual(reference.map((range) => range.target));
+          inside.forEach(({ start, length }, index) => expect(ranges[index]!.target).toEqual(bytes.subarray(start, start + length)));
+        },
+      ),
+      { numRuns: 150 },
+    );
+  });
+
+  it('a range past the end of the file → the coded error, in every mode, with the other reads settled', async () => {
+    for (const mode of modes) {
+      const ranges = [
+        ...Array.from({ length: 30 }, (_, i) => ({ start: i * 1500, target: new Uint8Array(100) })),
+        { start: FILE_BYTES - 10, target: new Uint8Array(20) },
+      ];
+      expect(await rejectionCode(readRangesCoalesced(fd, ranges, { ...optionsFor(mode), maxGapBytes: 0, onEnd }))).toBe(DATA_FILE_TRUNCATED);
+      expect(await rejectionCode(Promise.resolve().then(() => readRangesOneByOne(fd, ranges, onEnd)))).toBe(DATA_FILE_TRUNCATED);
+    }
+  });
+});

@@ -1,0 +1,161 @@
+import { read, readSync } from 'node:fs';
+import { performance } from 'node:perf_hooks';
+import type { ByteRangeTarget } from './multipart-byteranges.ts';
+
+/**
+ * Ranges closer than this are read as one span, gap included. At the break-even of this machine's
+ * disk (BENCHMARKS.md): a cold random read costs ≈ 60–100 µs at queue depth 1, in which a
+ * sequential read moves ≈ 35–60 KB; from the page cache a pread costs ≈ 2 µs ≈ 15 KB of memcpy.
+ * 32 KiB (8 sequences of 2048 u16 tokens) is between the two.
+ */
+export const DEFAULT_MAX_GAP_BYTES = 32 * 1024;
+/** Spans are not grown by merging beyond this (a single range longer than it is still one span). */
+export const DEFAULT_MAX_SPAN_BYTES = 4 * 1024 * 1024;
+/** Reads in flight at once on libuv's thread pool once reads go concurrent. */
+export const DEFAULT_QUEUE_DEPTH = 16;
+
+/**
+ * 'sync': every span with readSync, in file order (queue depth 1; the cheapest from the page cache).
+ * 'async': every span on the thread pool, up to queueDepth in flight (the disk sees a queue).
+ * 'adaptive': readSync in file order while reads are as fast as the page cache; after two slow
+ * ones (the data is on the disk) the rest of the call goes concurrent.
+ */
+export type ReadMode = 'sync' | 'async' | 'adaptive';
+
+/** One read of the plan: bytes [start, start + length) of the file, covering the ranges `members` (indices, by start). */
+export interface CoalescedRead {
+  start: number;
+  length: number;
+  members: number[];
+}
+
+/**
+ * Sorts ranges by file offset and merges neighbours whose gap is at most `maxGapBytes` (overlapping
+ * and duplicate ranges always qualify) while the span stays within `maxSpanBytes`. Empty ranges are
+ * left out. Pure, so it is tested on its own.
+ */
+export function planCoalescedReads(ranges: readonly { start: number; length: number }[], maxGapBytes: number, maxSpanBytes: number): CoalescedRead[] {
+  const order = ranges
+    .map((_, index) => index)
+    .filter((index) => ranges[index]!.length > 0)
+    .sort((a, b) => ranges[a]!.start - ranges[b]!.start || a - b);
+  const reads: CoalescedRead[] = [];
+  let current: CoalescedRead | undefined;
+  for (const index of order) {
+    const { start, length } = ranges[index]!;
+    const end = start + length;
+    if (current !== undefined) {
+      const currentEnd = current.start + current.length;
+      const spanEnd = Math.max(currentEnd, end);
+      if (start <= currentEnd + maxGapBytes && spanEnd - current.start <= maxSpanBytes) {
+        current.length = spanEnd - current.start;
+        current.members.push(index);
+        continue;
+      }
+    }
+    current = { start, length, members: [index] };
+    reads.push(current);
+  }
+  return reads;
+}
+
+export interface ReadRangesOptions {
+  mode: ReadMode;
+  /** Default DEFAULT_MAX_GAP_BYTES; 0 merges only touching or overlapping ranges. */
+  maxGapBytes?: number;
+  maxSpanBytes?: number;
+  queueDepth?: number;
+  /** Whether a read of `bytes` that took `micros` came from the disk (default: slower than ≈ 1 GB/s + 40 µs). Tests force the switch with it. */
+  isSlowRead?: (bytes: number, micros: number) => boolean;
+  /** Called when the file ends before byte `position` of a range could be read; must throw (a coded error). */
+  onEnd: (position: number) => never;
+}
+
+/** Reading `bytes` took longer than the page cache plausibly needs: ≈ 1 GB/s plus 40 µs (a cached 4 KiB pread is ≈ 2–5 µs). */
+function isSlowRead(bytes: number, micros: number): boolean {
+  return micros > 40 + bytes / 1000;
+}
+
+/** Slow reads after which an adaptive call goes concurrent (one alone may be a preemption on a busy machine). */
+const SLOW_READS_TO_SWITCH = 2;
+
+/**
+ * Fills every range's target with its bytes of `fd`: the plan of planCoalescedReads, each span read
+ * straight into its target when it is a single exact range, else into a scratch buffer and copied
+ * out. Targets may be given in any order; each gets exactly its own bytes.
+ */
+export async function readRangesCoalesced(fd: number, ranges: readonly ByteRangeTarget[], options: ReadRangesOptions): Promise<void> {
+  const plan = planCoalescedReads(
+    ranges.map((range) => ({ start: range.start, length: range.target.length })),
+    options.maxGapBytes ?? DEFAULT_MAX_GAP_BYTES,
+    options.maxSpanBytes ?? DEFAULT_MAX_SPAN_BYTES,
+  );
+  const destination = (span: CoalescedRead): Uint8Array => {
+    const only = ranges[span.members[0]!]!;
+    return span.members.length === 1 && only.start === span.start && only.target.length === span.length ? only.target : new Uint8Array(span.length);
+  };
+  const scatter = (span: CoalescedRead, bytes: Uint8Array): void => {
+    for (const member of span.members) {
+      const range = ranges[member]!;
+      if (range.target !== bytes) range.target.set(bytes.subarray(range.start - span.start, range.start - span.start + range.target.length));
+    }
+  };
+  let next = 0;
+  if (options.mode !== 'async') {
+    let slowReads = 0;
+    const isSlow = options.isSlowRead ?? isSlowRead;
+    while (next < plan.length && (options.mode === 'sync' || slowReads < SLOW_READS_TO_SWITCH)) {
+      const span = plan[next++]!;
+      const bytes = destination(span);
+      const started = performance.now();
+      readFullySync(fd, bytes, span.start, options.onEnd);
+      if (isSlow(span.length, (performance.now() - started) * 1000)) slowReads++;
+      scatter(span, bytes);
+    }
+  }
+  if (next >= plan.length) return;
+  // Concurrent: the rest of the plan, in file order, with up to queueDepth reads on the thread pool.
+  const rest = plan.slice(next);
+  let taken = 0;
+  let failed = false;
+  const lane = async (): Promise<void> => {
+    while (taken < rest.length && !failed) {
+      const span = rest[taken++]!;
+      const bytes = destination(span);
+      try {
+        await readFullyAsync(fd, bytes, span.start, options.onEnd);
+      } catch (error) {
+        failed = true;
+        throw error;
+      }
+      scatter(span, bytes);
+    }
+  };
+  // Every lane settles before a failure is reported: no read may still write into a target the caller reuses.
+  const lanes = await Promise.allSettled(Array.from({ length: Math.min(Math.max(1, options.queueDepth ?? DEFAULT_QUEUE_DEPTH), rest.length) }, lane));
+  const failure = lanes.find((lane): lane is PromiseRejectedResult => lane.status === 'rejected');
+  if (failure !== undefined) throw failure.reason;
+}
+
+/** The reference: one positional readSync per range, in the given order, no merging. */
+export function readRangesOneByOne(fd: number, ranges: readonly ByteRangeTarget[], onEnd: (position: number) => never): void {
+  for (const range of ranges) readFullySync(fd, range.target, range.start, onEnd);
+}
+
+function readFullySync(fd: number, target: Uint8Array, position: number, onEnd: (position: number) => never): void {
+  for (let done = 0; done < target.length; ) {
+    const bytesRead = readSync(fd, target, done, target.length - done, position + done);
+    if (bytesRead === 0) onEnd(position + done);
+    done += bytesRead;
+  }
+}
+
+async function readFullyAsync(fd: number, target: Uint8Array, position: number, onEnd: (position: number) => never): Promise<void> {
+  for (let done = 0; done < target.length; ) {
+    const bytesRead = await new Promise<number>((resolve, reject) => {
+      read(fd, target, done, target.length - done, position + done, (error, count) => (error ? reject(error) : resolve(count)));
+    });
+    if (bytesRead === 0) onEnd(position + done);
+    done += bytesRead;
+  }
+}
