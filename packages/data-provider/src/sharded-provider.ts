@@ -5,7 +5,7 @@ import { forEachLimited } from './concurrency-internal.ts';
 import type { ByteRangeTarget } from './multipart-byteranges.ts';
 import { ShardLayout } from './shard-layout.ts';
 import { SequenceOrder } from './sequence-order.ts';
-import { bytesPerToken, findTokenOutOfRange, tokensFromBytes, type TokenArray } from './token-dtype.ts';
+import { bytesOfTokens, bytesPerToken, findTokenOutOfRange, tokensFromBytes, type TokenArray } from './token-dtype.ts';
 
 /** Where a sharded provider's bytes come from: a directory, an HTTP server, memory. */
 export interface ShardReader {
@@ -40,13 +40,21 @@ export interface ShardedProviderOptions {
 interface Run {
   firstSequence: number;
   sequences: number;
+  /**
+   * A lone sequence wanted by exactly one row is read straight into that row of the output (its
+   * seqLen + 1 tokens are the row): no scratch space, no copy. Set by getSequencesInto.
+   */
+  directRow?: number;
 }
 
 /** Runs read together into one scratch buffer, each at an 8-byte aligned offset. */
 interface ReadGroup {
   runs: Run[];
   offsets: number[];
+  /** Scratch bytes (direct runs take none). */
   bytes: number;
+  /** Bytes the group reads, direct runs included (bounded by maxReadBytes). */
+  readBytes: number;
 }
 
 /**
@@ -117,13 +125,23 @@ export class ShardedProvider implements DataProvider {
       if (rows === undefined) rowsOf.set(sequence, [row]);
       else rows.push(row);
     });
-    await forEachLimited(this.groupRuns(this.planRuns([...rowsOf.keys()])), this.maxConcurrentReads, async (group) => {
+    const runs = this.planRuns([...rowsOf.keys()]);
+    for (const run of runs) {
+      const rows = run.sequences === 1 ? rowsOf.get(run.firstSequence)! : [];
+      if (rows.length === 1) run.directRow = rows[0]!;
+    }
+    const outBytes = bytesOfTokens(out);
+    await forEachLimited(this.groupRuns(runs), this.maxConcurrentReads, async (group) => {
       const scratch = this.takeScratch(group.bytes);
       try {
-        await this.readGroup(group, scratch, options.signal);
+        await this.readGroup(group, scratch, outBytes, options.signal);
         // One check over the whole group (padding zeroed: token 0 is always valid); a run-by-run pass only to locate a bad token.
         const locate = !this.reader.contentVerified && this.groupHasBadToken(group, scratch);
         group.runs.forEach((run, index) => {
+          if (run.directRow !== undefined) {
+            if (!this.reader.contentVerified) this.checkTokens(out.subarray(run.directRow * rowTokens, (run.directRow + 1) * rowTokens), run.firstSequence * seqLen);
+            return;
+          }
           const tokens = tokensFromBytes(dtype, scratch.subarray(group.offsets[index]!, group.offsets[index]! + this.runBytes(run)));
           if (locate) this.checkTokens(tokens, run.firstSequence * seqLen);
           for (let s = 0; s < run.sequences; s++) {
@@ -139,7 +157,9 @@ export class ShardedProvider implements DataProvider {
   }
 
   private groupHasBadToken(group: ReadGroup, scratch: Uint8Array): boolean {
-    group.runs.forEach((run, index) => scratch.fill(0, group.offsets[index]! + this.runBytes(run), group.offsets[index + 1] ?? group.bytes));
+    group.runs.forEach((run, index) => {
+      if (run.directRow === undefined) scratch.fill(0, group.offsets[index]! + this.runBytes(run), group.offsets[index + 1] ?? group.bytes);
+    });
     return findTokenOutOfRange(tokensFromBytes(this.manifest.dtype, scratch.subarray(0, group.bytes)), this.manifest.vocabSize) >= 0;
   }
 
@@ -197,33 +217,43 @@ export class ShardedProvider implements DataProvider {
     let current: ReadGroup | undefined;
     for (const run of runs) {
       const bytes = this.runBytes(run);
-      const padded = bytes + ((8 - (bytes % 8)) % 8);
-      if (current === undefined || current.runs.length >= maxRanges || current.bytes + bytes > this.maxReadBytes + 8) {
-        current = { runs: [], offsets: [], bytes: 0 };
+      // A direct run takes no scratch space (its bytes go straight to the output row).
+      const scratchBytes = run.directRow === undefined ? bytes + ((8 - (bytes % 8)) % 8) : 0;
+      if (current === undefined || current.runs.length >= maxRanges || current.readBytes + bytes > this.maxReadBytes + 8) {
+        current = { runs: [], offsets: [], bytes: 0, readBytes: 0 };
         groups.push(current);
       }
       current.runs.push(run);
       current.offsets.push(current.bytes);
-      current.bytes += padded;
+      current.bytes += scratchBytes;
+      current.readBytes += bytes;
     }
     return groups;
   }
 
-  /** Reads every run of a group into its place in `scratch`: ranges of one file together when the reader can, else one by one. */
-  private async readGroup(group: ReadGroup, scratch: Uint8Array, signal: AbortSignal | undefined): Promise<void> {
+  /** Reads every run of a group into its place in `scratch`: ranges of one file together when the reader can, else one by one; files concurrently. */
+  private async readGroup(group: ReadGroup, scratch: Uint8Array, outBytes: Uint8Array, signal: AbortSignal | undefined): Promise<void> {
     const byFile = new Map<number, ByteRangeTarget[]>();
+    const rowBytes = (this.manifest.seqLen + 1) * bytesPerToken(this.manifest.dtype);
     group.runs.forEach((run, index) => {
-      let at = group.offsets[index]!;
+      const destination = run.directRow === undefined ? scratch : outBytes;
+      let at = run.directRow === undefined ? group.offsets[index]! : run.directRow * rowBytes;
       for (const piece of this.layout.pieces(run.firstSequence * this.manifest.seqLen, run.sequences * this.manifest.seqLen + 1)) {
         let ranges = byFile.get(piece.fileIndex);
         if (ranges === undefined) byFile.set(piece.fileIndex, (ranges = []));
-        ranges.push({ start: piece.byteOffset, target: scratch.subarray(at, at + piece.byteLength) });
+        ranges.push({ start: piece.byteOffset, target: destination.subarray(at, at + piece.byteLength) });
         at += piece.byteLength;
       }
     });
-    for (const [fileIndex, ranges] of byFile) {
-      if (ranges.length > 1 && this.reader.readRangesInto !== undefined) await this.reader.readRangesInto(fileIndex, ranges, signal);
-      else for (const range of ranges) await this.reader.readInto(fileIndex, range.start, range.target, signal);
-    }
+    // Files at once (a batch of shuffled ids touches every shard; on a disk each file's reads add to the queue).
+    // All settle before a failure is reported, so no read still writes into the scratch buffer once it is reused.
+    const files = await Promise.allSettled(
+      [...byFile].map(async ([fileIndex, ranges]) => {
+        if (ranges.length > 1 && this.reader.readRangesInto !== undefined) await this.reader.readRangesInto(fileIndex, ranges, signal);
+        else for (const range of ranges) await this.reader.readInto(fileIndex, range.start, range.target, signal);
+      }),
+    );
+    const failure = files.find((file): file is PromiseRejectedResult => file.status === 'rejected');
+    if (failure !== undefined) throw failure.reason;
   }
 }
