@@ -18,6 +18,7 @@ export * from './blob-ticket.ts';
 export * from './blob-storage.ts';
 export * from './blob-store.ts';
 export * from './memory-blob-store.ts';
+export * from './noise-encrypter.ts';
 export * from './p2p-node.ts';
 export * from './libp2p-gossip.ts';
 export * from './libp2p-blob-store.ts';

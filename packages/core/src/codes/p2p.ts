@@ -22,6 +22,7 @@ export const P2P_STOPPED = 5018;
 export const P2P_PEER_BANNED = 5019;
 export const P2P_ABORTED = 5020;
 export const P2P_INVALID_CONFIG = 5021;
+export const P2P_MALFORMED_NOISE_FRAME = 5022;
 
 export type P2pErrorContext = {
   [P2P_CODE_RANGE_START]: { reason: string };
@@ -46,4 +47,5 @@ export type P2pErrorContext = {
   [P2P_PEER_BANNED]: { peer: string; score: number };
   [P2P_ABORTED]: { what: string };
   [P2P_INVALID_CONFIG]: { field: string; value: string; expected: string };
+  [P2P_MALFORMED_NOISE_FRAME]: { reason: string };
 };

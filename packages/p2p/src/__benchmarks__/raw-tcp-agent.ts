@@ -1,11 +1,11 @@
 /**
- * Raw node TCP reference for the netns benchmark. `serve <port> <bytes>`: sends `bytes` in 1 MiB
- * writes to each client then closes it. `fetch <host> <port>`: reads to the end, prints
- * {"bytes","ms"}.
+ * Raw node TCP reference for the blob benchmarks. `serve <port> <bytes> [host]`: sends `bytes` in
+ * 1 MiB writes to each client then closes it (prints {"event":"listening","port"}). `fetch <host>
+ * <port>`: reads to the end, prints {"bytes","ms"}.
  */
 import { connect, createServer } from 'node:net';
 
-const [mode, a, b] = process.argv.slice(2);
+const [mode, a, b, host] = process.argv.slice(2);
 const CHUNK = new Uint8Array(1024 * 1024).fill(7);
 
 if (mode === 'serve') {
@@ -25,7 +25,10 @@ if (mode === 'serve') {
     };
     pump();
   });
-  server.listen(Number(a), '0.0.0.0', () => process.stdout.write(`${JSON.stringify({ event: 'listening' })}\n`));
+  server.listen(Number(a), host ?? '0.0.0.0', () => {
+    const { port } = server.address() as { port: number };
+    process.stdout.write(`${JSON.stringify({ event: 'listening', port })}\n`);
+  });
 } else {
   const started = performance.now();
   let bytes = 0;

@@ -6,12 +6,14 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { connect, createServer } from 'node:net';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { resolve } from 'node:path';
 import { PerformanceObserver, constants as perfConstants } from 'node:perf_hooks';
 import { createRng, toHex } from '@psyche/core';
+import { ticketFromString } from '../blob-ticket.ts';
 import { IncrementalBlake3 } from '../blake3.ts';
 import { Agent, Namespaces, PACKAGE_DIR } from '../__tests__/netns-internal.ts';
 import { waitFor } from '../compliance.ts';
@@ -38,6 +40,23 @@ const load = () => loadavg().map((l) => l.toFixed(2)).join(', ');
 const mbps = (bytes: number, ms: number) => bytes / 1e6 / (ms / 1000);
 const cpuSeconds = (usage: NodeJS.CpuUsage) => (usage.user + usage.system) / 1e6;
 
+/** Reads a raw TCP stream from `port` on loopback into one buffer of `bytes`. Returns ms from connect. */
+async function rawTcpReceive(port: number, bytes: number): Promise<number> {
+  const started = performance.now();
+  const socket = connect(port, '127.0.0.1');
+  // Received into one buffer, as the blob path stores its bytes: the same end state, minus crypto.
+  const sink = new Uint8Array(bytes);
+  let received = 0;
+  socket.on('data', (d: Buffer) => {
+    sink.set(d, received);
+    received += d.length;
+  });
+  await once(socket, 'end');
+  const ms = performance.now() - started;
+  if (received !== bytes) throw new Error(`raw tcp got ${received}`);
+  return ms;
+}
+
 async function rawTcpLoopback(bytes: number): Promise<number> {
   const chunk = new Uint8Array(MiB).fill(1);
   const server = createServer((socket) => {
@@ -54,20 +73,16 @@ async function rawTcpLoopback(bytes: number): Promise<number> {
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   const port = (server.address() as { port: number }).port;
-  const started = performance.now();
-  const socket = connect(port, '127.0.0.1');
-  // Received into one buffer, as the blob path stores its bytes: the same end state, minus crypto.
-  const sink = new Uint8Array(bytes);
-  let received = 0;
-  socket.on('data', (d: Buffer) => {
-    sink.set(d, received);
-    received += d.length;
-  });
-  await once(socket, 'end');
-  const ms = performance.now() - started;
+  const ms = await rawTcpReceive(port, bytes);
   server.close();
-  if (received !== bytes) throw new Error(`raw tcp got ${received}`);
   return ms;
+}
+
+/** CPU seconds (user + system) a child process has used so far, from /proc (10 ms ticks). */
+function childCpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  // utime and stime are fields 14 and 15 of stat; fields[0] here is field 3 (state).
+  return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
 /** Major (mark-compact) garbage collections and their total ms since the observer started. */
@@ -116,8 +131,74 @@ function blake3Floor(content: Uint8Array): number {
   return performance.now() - started;
 }
 
-async function blobLoopback(runs: number, bytes: number): Promise<void> {
-  log('## Blob throughput on loopback vs raw node TCP (same process, same run)');
+/**
+ * The topology of a real run: the serving node is another process (another machine in a run), the
+ * fetching node is this one. The raw TCP baseline is sent the same way, by a child process in 1 MiB
+ * writes, into one buffer here; the two alternate within each run.
+ */
+async function blobTwoProcesses(runs: number, bytes: number): Promise<{ ratio: number; text: string }> {
+  log('## Blob throughput on loopback vs raw node TCP: sender in a child process (separate nodes)');
+  log();
+  const loadBefore = load();
+  const fetcher = await createP2pNode({ identity: generateIdentity(rng) });
+  const fetcherStore = await createLibp2pBlobStore(fetcher);
+  const provider = new Agent(undefined, resolve(PACKAGE_DIR, 'src/__tests__/netns-agent.ts'), [
+    JSON.stringify({ secretKey: toHex(generateIdentity(rng).secretKey), listen: ['/ip4/127.0.0.1/tcp/0'], relays: [], runId: 'bench' }),
+  ], process.env.BENCH_PROVIDER_FLAGS?.split(' ').filter((f) => f !== '') ?? []);
+  const rawServer = new Agent(undefined, resolve(PACKAGE_DIR, 'src/__benchmarks__/raw-tcp-agent.ts'), ['serve', '0', String(bytes), '127.0.0.1']);
+  try {
+    const ready = await provider.waitFor((e) => e.event === 'ready', 30_000, 'provider');
+    const { port } = (await rawServer.waitFor((e) => e.event === 'listening', 30_000, 'raw server')) as { port: number };
+    const { ticket: ticketText } = await provider.request({ cmd: 'add', size: bytes, random: true }, 60_000);
+    const ticket = ticketFromString(String(ticketText));
+    await fetcher.dial((ready.addrs as string[])[0]!);
+    await fetcherStore.fetch(ticket); // warm-up: JIT on both sides
+    await fetcherStore.delete(ticket.hash);
+    await rawTcpReceive(port, bytes);
+    const blobMs: number[] = [];
+    const tcpMs: number[] = [];
+    const blobCpu: number[] = [];
+    const tcpCpu: number[] = [];
+    for (let run = 0; run < runs; run++) {
+      let cpuStart = process.cpuUsage();
+      let childStart = childCpuSeconds(provider.child.pid!);
+      let started = performance.now();
+      await fetcherStore.fetch(ticket);
+      blobMs.push(performance.now() - started);
+      blobCpu.push(cpuSeconds(process.cpuUsage(cpuStart)) + childCpuSeconds(provider.child.pid!) - childStart);
+      await fetcherStore.delete(ticket.hash);
+      cpuStart = process.cpuUsage();
+      childStart = childCpuSeconds(rawServer.child.pid!);
+      started = performance.now();
+      tcpMs.push(await rawTcpReceive(port, bytes));
+      tcpCpu.push(cpuSeconds(process.cpuUsage(cpuStart)) + childCpuSeconds(rawServer.child.pid!) - childStart);
+    }
+    const blob = mbps(bytes, median(blobMs));
+    const tcp = mbps(bytes, median(tcpMs));
+    const ratio = (100 * blob) / tcp;
+    const blobPerCpu = bytes / 1e6 / median(blobCpu);
+    const tcpPerCpu = bytes / 1e6 / median(tcpCpu);
+    const uptime = load();
+    log(`${bytes / MiB} MiB blob of random bytes, ${runs} runs, each a blob fetch then a raw TCP transfer; provider and raw TCP sender are child processes of the benchmark, which fetches and receives; load average before ${loadBefore}, after ${uptime}:`);
+    log();
+    log('| path | median MB/s (wall) | MB per CPU-second (both processes) | runs (MB/s) |');
+    log('|---|---|---|---|');
+    log(`| blob fetch (noise + yamux + BLAKE3 verify + store) | ${blob.toFixed(0)} | ${blobPerCpu.toFixed(0)} | ${blobMs.map((ms) => mbps(bytes, ms).toFixed(0)).join(', ')} |`);
+    log(`| raw node TCP into a buffer | ${tcp.toFixed(0)} | ${tcpPerCpu.toFixed(0)} | ${tcpMs.map((ms) => mbps(bytes, ms).toFixed(0)).join(', ')} |`);
+    log();
+    log(`Ratio: **${ratio.toFixed(0)}%** of raw TCP in wall time (bar ≥ 50%), ${((100 * blobPerCpu) / tcpPerCpu).toFixed(0)}% in bytes per CPU-second.`);
+    log();
+    return { ratio, text: `${ratio.toFixed(0)}% (blob ${blob.toFixed(0)} MB/s, raw TCP ${tcp.toFixed(0)} MB/s, median of ${runs} interleaved runs, load ${uptime})` };
+  } finally {
+    provider.kill();
+    rawServer.kill();
+    await fetcherStore.stop();
+    await fetcher.stop();
+  }
+}
+
+async function blobLoopback(runs: number, bytes: number): Promise<{ ratio: number; text: string }> {
+  log('## Blob throughput on loopback vs raw node TCP: both ends in one process (one thread)');
   log();
   const provider = await createP2pNode({ identity: generateIdentity(rng) });
   const fetcher = await createP2pNode({ identity: generateIdentity(rng) });
@@ -170,7 +251,6 @@ async function blobLoopback(runs: number, bytes: number): Promise<void> {
   log(`| blob fetch (noise + yamux + BLAKE3 verify + store) | ${blob.toFixed(0)} | ${blobPerCpu.toFixed(0)} | ${blobMs.map((ms) => mbps(bytes, ms).toFixed(0)).join(', ')} |`);
   log(`| raw node TCP into a buffer | ${tcp.toFixed(0)} | ${tcpPerCpu.toFixed(0)} | ${tcpMs.map((ms) => mbps(bytes, ms).toFixed(0)).join(', ')} |`);
   log();
-  summary.push(`- Blob throughput vs raw TCP on loopback: ${((100 * blob) / tcp).toFixed(0)}% (bar ≥ 50%): **${blob >= tcp / 2 ? 'met' : 'not met'}**`);
   log(`Ratio: **${((100 * blob) / tcp).toFixed(0)}%** of raw TCP in wall time (bar ≥ 50%), ${((100 * blobPerCpu) / tcpPerCpu).toFixed(0)}% in bytes per CPU-second (less sensitive to the other agents' load).`);
   log();
   // The floor: what any noise + BLAKE3 fetch must compute on this one thread, measured in the same runs.
@@ -188,6 +268,8 @@ async function blobLoopback(runs: number, bytes: number): Promise<void> {
   log();
   await Promise.all([providerStore.stop(), fetcherStore.stop()]);
   await Promise.all([provider.stop(), fetcher.stop()]);
+  const ratio = (100 * blob) / tcp;
+  return { ratio, text: `${ratio.toFixed(0)}% (blob ${blob.toFixed(0)} MB/s, raw TCP ${tcp.toFixed(0)} MB/s, median of ${runs} interleaved runs, load ${load()})` };
 }
 
 async function gossipLatency(nodeCount: number, messages: number, degree: number): Promise<void> {
@@ -379,7 +461,14 @@ log('# @psyche/p2p benchmarks');
 log();
 log(`Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 1024 ** 3).toFixed(0)} GiB, node ${process.version}, ${new Date().toISOString()}. Other agents share the CPU: load averages are given per section. Written by \`npm run bench -w @psyche/p2p\` (src/__benchmarks__/run.ts).`);
 log();
-if (want('loopback')) await blobLoopback(7, 64 * MiB);
+if (want('loopback')) {
+  const runs = Number(process.env.BENCH_BLOB_RUNS ?? 7);
+  const separate = await blobTwoProcesses(runs, 64 * MiB);
+  const together = await blobLoopback(runs, 64 * MiB);
+  summary.push(
+    `- Blob throughput vs raw node TCP on loopback, judged with the provider in another process (separate processes are separate nodes, as the peers of a run are separate machines): ${separate.text}: **${separate.ratio >= 50 ? 'met' : 'not met'}** (bar ≥ 50%). Both ends in one process (one thread does both ends' cipher): ${together.text}`,
+  );
+}
 if (want('gossip')) {
   log('## Gossip: time for a message to reach all of 20 nodes');
   log();

@@ -5,7 +5,7 @@
  * argv[2]: JSON {secretKey: hex, listen: string[], relays: string[], runId, storageDir?}
  */
 import { createInterface } from 'node:readline';
-import { fromHex } from '@psyche/core';
+import { createRng, fromHex } from '@psyche/core';
 import { blake3 } from '../blake3.ts';
 import { DirectoryBlobStorage, MemoryBlobStorage } from '../blob-storage.ts';
 import { ticketFromString, ticketToString } from '../blob-ticket.ts';
@@ -67,7 +67,14 @@ const handlers: Record<string, (cmd: Record<string, unknown>) => Promise<Record<
   add: async (cmd) => {
     const size = Number(cmd.size);
     const content = new Uint8Array(size);
-    for (let i = 0; i < size; i += 4096) content[i] = (i / 4096) & 255;
+    if (cmd.random === true) {
+      // Incompressible content, seeded: benchmarks must not depend on what the bytes are.
+      const rng = createRng(`agent-blob-${size}`);
+      const view = new DataView(content.buffer);
+      for (let i = 0; i + 4 <= size; i += 4) view.setUint32(i, rng.nextU32());
+    } else {
+      for (let i = 0; i < size; i += 4096) content[i] = (i / 4096) & 255;
+    }
     const ticket = await blobs.add(content);
     return { ticket: ticketToString(ticket) };
   },

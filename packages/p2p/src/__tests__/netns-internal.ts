@@ -78,7 +78,10 @@ export class Namespaces {
   }
 }
 
-/** A node process inside a namespace speaking the netns-agent JSON-lines protocol. */
+/**
+ * A node process speaking the netns-agent JSON-lines protocol, inside namespace `ns`, or a plain
+ * child process of this one when `ns` is undefined (a second node on loopback).
+ */
 export class Agent {
   readonly child: ChildProcess;
   readonly events: Record<string, unknown>[] = [];
@@ -86,12 +89,10 @@ export class Agent {
   #nextId = 0;
   stderr = '';
 
-  constructor(ns: string, script: string, args: string[]) {
-    this.child = spawn(
-      'ip',
-      ['netns', 'exec', ns, NODE_BIN, '--conditions=@psyche/source', '--import', 'tsx', script, ...args],
-      { cwd: PACKAGE_DIR, stdio: ['pipe', 'pipe', 'pipe'] },
-    );
+  constructor(ns: string | undefined, script: string, args: string[], nodeFlags: string[] = []) {
+    const command = [NODE_BIN, ...nodeFlags, '--conditions=@psyche/source', '--import', 'tsx', script, ...args];
+    if (ns !== undefined) command.unshift('ip', 'netns', 'exec', ns);
+    this.child = spawn(command[0]!, command.slice(1), { cwd: PACKAGE_DIR, stdio: ['pipe', 'pipe', 'pipe'] });
     createInterface({ input: this.child.stdout! }).on('line', (line) => {
       try {
         this.events.push(JSON.parse(line) as Record<string, unknown>);
