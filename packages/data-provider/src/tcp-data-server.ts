@@ -58,6 +58,12 @@ export interface TcpDataServerOptions {
    * to read (default 16 MiB): the next request is prepared while the client still reads the last one.
    */
   maxQueuedBytes?: number;
+  /**
+   * Requests of one connection read at once (default 4): a client pipelines a batch as several
+   * requests, and reading them together gives the disk a queue; responses still go out in request
+   * order. Each holds at most maxIdsPerRequest rows.
+   */
+  maxRequestsInFlight?: number;
   /** Called with each connection-level failure (malformed frames, timeouts); for logs. */
   onPeerError?: (peer: string, error: PsycheError) => void;
 }
@@ -67,6 +73,12 @@ export interface TcpDataServer {
   readonly port: number;
   readonly connections: number;
   close(): Promise<void>;
+}
+
+/** A prepared answer: frames to write in order, and what to do once the socket has sent them. */
+interface Response {
+  parts: Uint8Array[];
+  onSent?: () => void;
 }
 
 /** Request frames are tiny: type, id, step, count and 8 bytes per id. */
@@ -83,8 +95,9 @@ function asPsycheError(error: unknown): PsycheError {
  * Serves a DataProvider to trainers over TCP (length-prefixed frames, docs/data.md). A client says
  * hello with its id, gets the data description, then asks for batch ids at a step; the server
  * serves only what `authorize` allows and answers others with a rejection reason. Hostile peers
- * are bounded: frame size limit, handshake / idle / write deadlines, max connections, one request
- * processed at a time per connection (reading pauses meanwhile, which is the backpressure).
+ * are bounded: frame size limit, handshake / idle / write deadlines, max connections, at most
+ * maxRequestsInFlight requests prepared at once per connection (reading pauses while that many
+ * more wait, which is the backpressure).
  */
 export async function startTcpDataServer(options: TcpDataServerOptions): Promise<TcpDataServer> {
   const description = options.provider.describe();
@@ -97,6 +110,10 @@ export async function startTcpDataServer(options: TcpDataServerOptions): Promise
   const idleTimeoutMs = options.idleTimeoutMs ?? 120_000;
   const writeTimeoutMs = options.writeTimeoutMs ?? 30_000;
   const maxQueuedBytes = options.maxQueuedBytes ?? 16 * 1024 * 1024;
+  const maxRequestsInFlight = options.maxRequestsInFlight ?? 4;
+  if (!Number.isInteger(maxRequestsInFlight) || maxRequestsInFlight < 1 || maxRequestsInFlight > 64) {
+    throw new PsycheError(DATA_INVALID_CONFIG, { field: 'maxRequestsInFlight', value: String(maxRequestsInFlight), expected: 'integer in [1, 64]' }, 'maxRequestsInFlight must be in [1, 64]');
+  }
   const sockets = new Set<Socket>();
   // The provider fills the server's own buffers (GetSequencesOptions.into): reused once the socket has sent them.
   const buffers = new OutputBufferPool(maxQueuedBytes);
@@ -161,7 +178,12 @@ export async function startTcpDataServer(options: TcpDataServerOptions): Promise
       });
     };
 
-    const handle = async (message: DataMessage): Promise<void> => {
+    /**
+     * Everything a message needs before its response can be written: the handshake, the
+     * authorization, the provider's read. Runs synchronously up to its first await, so a hello
+     * sets clientId before the next message is looked at.
+     */
+    const prepare = async (message: DataMessage): Promise<Response> => {
       if (clientId === undefined) {
         if (message.type !== 'hello') throw new PsycheError(DATA_FRAME_MALFORMED, { offset: 0, reason: `expected hello, got ${message.type}` }, `expected hello, got ${message.type}`);
         if (message.version !== TCP_PROTOCOL_VERSION) {
@@ -169,8 +191,7 @@ export async function startTcpDataServer(options: TcpDataServerOptions): Promise
         }
         clearTimeout(handshakeTimer);
         clientId = message.clientId;
-        await write([welcome]);
-        return;
+        return { parts: [welcome] };
       }
       if (message.type !== 'request') throw new PsycheError(DATA_FRAME_MALFORMED, { offset: 0, reason: `unexpected ${message.type}` }, `unexpected ${message.type} from a client`);
       const { requestId, step, batchIds } = message;
@@ -179,12 +200,10 @@ export async function startTcpDataServer(options: TcpDataServerOptions): Promise
       try {
         verdict = await options.authorize({ clientId, step, batchIds });
       } catch (error) {
-        await write([encodeMessage({ type: 'error', requestId, code: asPsycheError(error).code, message: 'authorization failed' })]);
-        return;
+        return { parts: [encodeMessage({ type: 'error', requestId, code: asPsycheError(error).code, message: 'authorization failed' })] };
       }
       if (verdict !== 'ok') {
-        await write([encodeMessage({ type: 'rejected', requestId, reason: verdict.rejected, message: `${verdict.rejected} (step ${step})` })]);
-        return;
+        return { parts: [encodeMessage({ type: 'rejected', requestId, reason: verdict.rejected, message: `${verdict.rejected} (step ${step})` })] };
       }
       let tokens: Uint8Array;
       const rowTokens = description.seqLen + 1;
@@ -194,32 +213,52 @@ export async function startTcpDataServer(options: TcpDataServerOptions): Promise
       } catch (error) {
         buffers.give(buffer);
         const coded = asPsycheError(error);
-        await write([encodeMessage({ type: 'error', requestId, code: coded.code, message: coded.message })]);
-        return;
+        return { parts: [encodeMessage({ type: 'error', requestId, code: coded.code, message: coded.message })] };
       }
       // The buffer goes back to the pool once the socket has handed it to the kernel (or dropped it).
-      await write([encodeSequencesHeader(requestId, batchIds.length, tokens.length), tokens], () => buffers.give(buffer));
+      return { parts: [encodeSequencesHeader(requestId, batchIds.length, tokens.length), tokens], onSent: () => buffers.give(buffer) };
     };
 
+    // Up to maxRequestsInFlight messages are prepared at once; their responses are written in arrival order.
+    // Reading pauses while that many wait undecoded (the backpressure on a client that sends faster than it reads).
+    const preparing: Promise<Response>[] = [];
+    const startPreparing = (): void => {
+      while (queue.length > 0 && preparing.length < maxRequestsInFlight && !socket.destroyed) {
+        const started = prepare(decodeMessage(queue.shift()!));
+        // Failures are reported in order by the pump's await; this keeps a later one from being unhandled meanwhile.
+        started.catch(() => {});
+        preparing.push(started);
+      }
+      if (socket.destroyed) return;
+      if (queue.length >= maxRequestsInFlight) socket.pause();
+      else if (socket.isPaused()) socket.resume();
+    };
     const pump = async (): Promise<void> => {
       if (busy) return;
       busy = true;
-      socket.pause();
       try {
-        while (queue.length > 0 && !socket.destroyed) await handle(decodeMessage(queue.shift()!));
+        startPreparing();
+        while (preparing.length > 0 && !socket.destroyed) {
+          // Shifted only once settled: the one awaited still counts against maxRequestsInFlight.
+          const response = await preparing[0]!;
+          preparing.shift();
+          startPreparing();
+          await write(response.parts, response.onSent);
+        }
       } catch (error) {
+        preparing.length = 0;
+        queue.length = 0;
         drop(asPsycheError(error));
-        return;
       } finally {
         busy = false;
       }
-      if (!socket.destroyed) socket.resume();
     };
 
     socket.on('data', (chunk: Buffer) => {
       try {
         queue.push(...decoder.push(chunk));
         if (decoder.failure !== undefined) throw decoder.failure;
+        if (busy) startPreparing();
       } catch (error) {
         drop(asPsycheError(error));
         return;

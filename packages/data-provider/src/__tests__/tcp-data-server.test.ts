@@ -1,9 +1,11 @@
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
+import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   DATA_CONNECTION_CLOSED,
   DATA_FRAME_MALFORMED,
+  DATA_INVALID_CONFIG,
   DATA_FRAME_TOO_LARGE,
   DATA_PROTOCOL_VERSION_MISMATCH,
   DATA_REMOTE_ERROR,
@@ -11,6 +13,7 @@ import {
   DATA_SERVER_BUSY,
   DATA_TIMEOUT,
   DATA_TOKEN_OUT_OF_RANGE,
+  createRng,
   isPsycheError,
 } from '@psyche/core';
 import {
@@ -25,6 +28,7 @@ import {
   encodeSequencesHeader,
   startTcpDataServer,
   type DataMessage,
+  type DataProvider,
   type TcpDataServer,
 } from '../index.ts';
 import { randomTokens, rejectionCode } from './helpers.ts';
@@ -121,6 +125,55 @@ describe('TCP data server + client', () => {
       await client.close();
     }
     await picky.close();
+  });
+});
+
+describe('TCP data server: requests of a connection prepared together', () => {
+  it('reads up to maxRequestsInFlight requests at once and still answers in request order, whatever order the reads finish in (fuzz)', async () => {
+    const inner = memory();
+    let active = 0;
+    let peak = 0;
+    const delays = createRng('delays');
+    // A provider whose reads finish in a scrambled order: later requests often come back first.
+    const scrambled: DataProvider = {
+      describe: () => inner.describe(),
+      close: () => inner.close(),
+      getSequences: async (ids, options) => {
+        active++;
+        peak = Math.max(peak, active);
+        await new Promise((resolve) => setTimeout(resolve, delays.nextInt(6)));
+        active--;
+        return inner.getSequences(ids, options);
+      },
+    };
+    for (const maxRequestsInFlight of [1, 3, 8]) {
+      peak = 0;
+      const server = await startTcpDataServer({ provider: scrambled, authorize: () => 'ok', maxRequestsInFlight });
+      const client = await connectTcpDataProvider({ host: '127.0.0.1', port: server.port, clientId: 'order', defaultStep: 0, idsPerRequest: 3, maxInFlight: 8 });
+      await fc.assert(
+        fc.asyncProperty(fc.array(fc.nat(400), { minLength: 1, maxLength: 40 }), async (ids) => {
+          expect((await client.getSequences(ids)).tokens).toEqual((await memory().getSequences(ids)).tokens);
+        }),
+        { numRuns: 15 },
+      );
+      // Raw frames: 30 requests written at once come back as 30 responses in request order, each with its rows.
+      const peer = await rawPeer(server.port);
+      peer.socket.write(encodeMessage({ type: 'hello', version: TCP_PROTOCOL_VERSION, clientId: 'raw' }));
+      for (let i = 0; i < 30; i++) peer.socket.write(encodeMessage({ type: 'request', requestId: 100 + i, step: 0, batchIds: [i, 2 * i] }));
+      for (let waited = 0; peer.messages.length < 31 && waited < 5000; waited += 10) await new Promise((resolve) => setTimeout(resolve, 10));
+      const answers = peer.messages.slice(1);
+      expect(answers.map((message) => (message.type === 'sequences' ? message.requestId : -1))).toEqual(Array.from({ length: 30 }, (_, i) => 100 + i));
+      for (const [i, answer] of answers.entries()) {
+        const expected = (await memory().getSequences([i, 2 * i])).tokens;
+        expect(answer.type === 'sequences' ? new Uint16Array(Uint8Array.from(answer.tokens).buffer) : undefined).toEqual(expected);
+      }
+      peer.socket.destroy();
+      expect(peak).toBeLessThanOrEqual(maxRequestsInFlight);
+      if (maxRequestsInFlight > 1) expect(peak).toBeGreaterThan(1);
+      await client.close();
+      await server.close();
+    }
+    expect(await codeOf(startTcpDataServer({ provider: memory(), authorize: () => 'ok', maxRequestsInFlight: 0 }))).toBe(DATA_INVALID_CONFIG);
   });
 });
 
