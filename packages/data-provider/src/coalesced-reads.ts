@@ -65,6 +65,11 @@ export interface ReadRangesOptions {
   maxGapBytes?: number;
   maxSpanBytes?: number;
   queueDepth?: number;
+  /**
+   * 'adaptive' across calls: a reader passes the same state to every call, so that once reads come
+   * from the disk, later calls go concurrent at once instead of blocking on readSync first.
+   */
+  adaptiveState?: AdaptiveReadState;
   /** Whether a read of `bytes` that took `micros` came from the disk (default: slower than ≈ 1 GB/s + 40 µs). Tests force the switch with it. */
   isSlowRead?: (bytes: number, micros: number) => boolean;
   /** Called when the file ends before byte `position` of a range could be read; must throw (a coded error). */
@@ -78,6 +83,38 @@ function isSlowRead(bytes: number, micros: number): boolean {
 
 /** Slow reads after which an adaptive call goes concurrent (one alone may be a preemption on a busy machine). */
 const SLOW_READS_TO_SWITCH = 2;
+
+/** While reads come from the disk, every this many calls one starts with readSync again, to notice the data being cached. */
+export const ADAPTIVE_PROBE_INTERVAL = 16;
+
+/**
+ * What an adaptive reader learnt from its earlier calls. Once a call found the data on the disk,
+ * the following calls skip the readSync phase (readSync there blocks the event loop behind the
+ * thread pool's queued reads, which then starve), but for a probe every ADAPTIVE_PROBE_INTERVAL calls.
+ */
+export class AdaptiveReadState {
+  private onDisk = false;
+  private callsSinceProbe = 0;
+
+  /** True: read this call with readSync first (the data is believed cached, or it is a probe). */
+  startsWithSync(): boolean {
+    if (!this.onDisk) return true;
+    this.callsSinceProbe++;
+    if (this.callsSinceProbe < ADAPTIVE_PROBE_INTERVAL) return false;
+    this.callsSinceProbe = 0;
+    return true;
+  }
+
+  /** After a call's readSync phase: whether it found the data on the disk (and went concurrent). */
+  observe(foundOnDisk: boolean): void {
+    this.onDisk = foundOnDisk;
+    this.callsSinceProbe = 0;
+  }
+
+  get believesOnDisk(): boolean {
+    return this.onDisk;
+  }
+}
 
 /**
  * Fills every range's target with its bytes of `fd`: the plan of planCoalescedReads, each span read
@@ -101,7 +138,8 @@ export async function readRangesCoalesced(fd: number, ranges: readonly ByteRange
     }
   };
   let next = 0;
-  if (options.mode !== 'async') {
+  const state = options.mode === 'adaptive' ? options.adaptiveState : undefined;
+  if (options.mode === 'sync' || (options.mode === 'adaptive' && (state === undefined || state.startsWithSync()))) {
     let slowReads = 0;
     const isSlow = options.isSlowRead ?? isSlowRead;
     while (next < plan.length && (options.mode === 'sync' || slowReads < SLOW_READS_TO_SWITCH)) {
@@ -112,6 +150,7 @@ export async function readRangesCoalesced(fd: number, ranges: readonly ByteRange
       if (isSlow(span.length, (performance.now() - started) * 1000)) slowReads++;
       scatter(span, bytes);
     }
+    state?.observe(slowReads >= SLOW_READS_TO_SWITCH);
   }
   if (next >= plan.length) return;
   // Concurrent: the rest of the plan, in file order, with up to queueDepth reads on the thread pool.

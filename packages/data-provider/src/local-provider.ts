@@ -15,7 +15,7 @@ import {
 import { throwIfAborted } from './data-provider.ts';
 import { MANIFEST_FILE_NAME, MAX_MANIFEST_BYTES, parseManifest, type DatasetManifest, type ShardFile } from './dataset-manifest.ts';
 import type { ByteRangeTarget } from './multipart-byteranges.ts';
-import { readRangesCoalesced, type ReadMode } from './coalesced-reads.ts';
+import { AdaptiveReadState, readRangesCoalesced, type ReadMode } from './coalesced-reads.ts';
 import { ShardedProvider, type ShardReader, type ShardedProviderOptions } from './sharded-provider.ts';
 import { findTokenOutOfRange, tokensFromBytes } from './token-dtype.ts';
 
@@ -150,6 +150,7 @@ class LocalShardReader implements ShardReader {
   /** Every run of a call in one readRangesInto: it sorts, merges near ranges and reads them (concurrently once on the disk). */
   readonly maxRangesPerRead = 1024;
   private readonly descriptors = new Map<number, number>();
+  private readonly adaptiveState = new AdaptiveReadState();
 
   constructor(
     private readonly dir: string,
@@ -184,6 +185,7 @@ class LocalShardReader implements ShardReader {
     throwIfAborted(signal, 'local read');
     await readRangesCoalesced(this.descriptor(fileIndex), ranges, {
       mode: this.io,
+      adaptiveState: this.adaptiveState,
       ...(this.maxGapBytes === undefined ? {} : { maxGapBytes: this.maxGapBytes }),
       ...(this.queueDepth === undefined ? {} : { queueDepth: this.queueDepth }),
       onEnd: (position) => this.truncated(fileIndex, position),

@@ -4,7 +4,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import { isSafeRelativePath } from './dataset-manifest.ts';
-import { readRangesCoalesced, type ReadMode } from './coalesced-reads.ts';
+import { AdaptiveReadState, readRangesCoalesced, type ReadMode } from './coalesced-reads.ts';
 import { byterangesClosing, byterangesParts, type ByteRangeTarget } from './multipart-byteranges.ts';
 
 export interface StaticHttpServer {
@@ -93,7 +93,7 @@ async function drainIfFull(response: ServerResponse): Promise<void> {
  * The byte ranges of a slice are read together (readRangesCoalesced: sorted by offset, near ones
  * merged, concurrently once they come from the disk).
  */
-async function sendParts(fd: number, parts: readonly { head: string; start: number; end: number }[], response: ServerResponse, io: ReadMode): Promise<void> {
+async function sendParts(fd: number, parts: readonly { head: string; start: number; end: number }[], response: ServerResponse, io: ReadMode, adaptiveState: AdaptiveReadState): Promise<void> {
   let index = 0;
   let offsetInPart = 0;
   let headWritten = false;
@@ -121,7 +121,7 @@ async function sendParts(fd: number, parts: readonly { head: string; start: numb
       headWritten = false;
     }
     try {
-      await readRangesCoalesced(fd, reads, { mode: io, onEnd: fileShrank });
+      await readRangesCoalesced(fd, reads, { mode: io, adaptiveState, onEnd: fileShrank });
     } catch (error) {
       giveSlice(slice);
       throw error;
@@ -133,7 +133,7 @@ async function sendParts(fd: number, parts: readonly { head: string; start: numb
   }
 }
 
-async function serveFile(root: string, request: IncomingMessage, response: ServerResponse, io: ReadMode): Promise<void> {
+async function serveFile(root: string, request: IncomingMessage, response: ServerResponse, io: ReadMode, adaptiveState: AdaptiveReadState): Promise<void> {
   const relative = decodeURIComponent(new URL(request.url ?? '/', 'http://x').pathname).replace(/^\/+/, '');
   if (!isSafeRelativePath(relative) || (request.method !== 'GET' && request.method !== 'HEAD')) {
     response.writeHead(request.method === 'GET' || request.method === 'HEAD' ? 404 : 405).end();
@@ -174,7 +174,7 @@ async function serveFile(root: string, request: IncomingMessage, response: Serve
       headers['content-length'] = parts.reduce((sum, part) => sum + Buffer.byteLength(part.head) + part.end - part.start + 1, Buffer.byteLength(closing));
       response.writeHead(206, headers);
       if (request.method === 'HEAD') return void response.end();
-      await sendParts(fd, parts, response, io);
+      await sendParts(fd, parts, response, io, adaptiveState);
       response.end(closing);
       return;
     }
@@ -183,7 +183,7 @@ async function serveFile(root: string, request: IncomingMessage, response: Serve
     headers['content-length'] = info.size === 0 ? 0 : end - start + 1;
     response.writeHead(status, headers);
     if (request.method === 'HEAD' || info.size === 0) return void response.end();
-    await sendParts(fd, [{ head: '', start, end }], response, io);
+    await sendParts(fd, [{ head: '', start, end }], response, io, adaptiveState);
     response.end();
   } finally {
     closeSync(fd);
@@ -199,9 +199,11 @@ async function serveFile(root: string, request: IncomingMessage, response: Serve
  */
 export async function startStaticHttpServer(options: { root: string; host?: string; port?: number; io?: ReadMode }): Promise<StaticHttpServer> {
   const io = options.io ?? 'adaptive';
+  // One for the server: whether its files are being read from the disk, learnt across requests.
+  const adaptiveState = new AdaptiveReadState();
   const root = resolve(options.root);
   const server = createServer({ keepAliveTimeout: 5000 }, (request, response) => {
-    serveFile(root, request, response, io).catch(() => response.destroy());
+    serveFile(root, request, response, io, adaptiveState).catch(() => response.destroy());
   });
   await new Promise<void>((resolvePromise, reject) => {
     server.once('error', reject);

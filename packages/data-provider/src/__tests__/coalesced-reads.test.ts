@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DATA_FILE_TRUNCATED, PsycheError } from '@psyche/core';
-import { planCoalescedReads, readRangesCoalesced, readRangesOneByOne, type ReadMode } from '../index.ts';
+import { ADAPTIVE_PROBE_INTERVAL, AdaptiveReadState, planCoalescedReads, readRangesCoalesced, readRangesOneByOne, type ReadMode } from '../index.ts';
 import { makeTempDir, rejectionCode } from './helpers.ts';
 
 const FILE_BYTES = 50_000;
@@ -92,6 +92,24 @@ describe('readRangesCoalesced', () => {
       ),
       { numRuns: 150 },
     );
+  });
+
+  it('adaptive state: after a call finds the data on the disk, calls skip readSync but for a probe every ADAPTIVE_PROBE_INTERVAL calls; cached data keeps readSync', async () => {
+    const ranges = (): { start: number; target: Uint8Array }[] => Array.from({ length: 5 }, (_, i) => ({ start: i * 5000, target: new Uint8Array(64) }));
+    for (const slow of [true, false]) {
+      const state = new AdaptiveReadState();
+      const syncCalls: boolean[] = [];
+      for (let call = 0; call < 2 * ADAPTIVE_PROBE_INTERVAL + 2; call++) {
+        let timed = 0;
+        const targets = ranges();
+        await readRangesCoalesced(fd, targets, { mode: 'adaptive', adaptiveState: state, maxGapBytes: 0, isSlowRead: () => (timed++, slow), onEnd });
+        syncCalls.push(timed > 0);
+        for (const { start, target } of targets) expect(target).toEqual(bytes.subarray(start, start + 64));
+      }
+      const probes = syncCalls.flatMap((sync, call) => (sync ? [call] : []));
+      expect(probes).toEqual(slow ? [0, ADAPTIVE_PROBE_INTERVAL, 2 * ADAPTIVE_PROBE_INTERVAL] : syncCalls.map((_, call) => call));
+      expect(state.believesOnDisk).toBe(slow);
+    }
   });
 
   it('a range past the end of the file → the coded error, in every mode, with the other reads settled', async () => {
