@@ -19,10 +19,30 @@ export interface Libp2pBlobStoreOptions {
   requestTimeoutMs?: number;
 }
 
+/** Bytes a serving stream may hold unsent before the next storage chunk is read. */
+const SEND_QUEUE_LIMIT_BYTES = 1024 * 1024;
+
+/** Resolves on the stream's next 'drain' or 'close' event. */
+function nextDrainOrClose(stream: Stream): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      stream.removeEventListener('drain', done);
+      stream.removeEventListener('close', done);
+      resolve();
+    };
+    stream.addEventListener('drain', done);
+    stream.addEventListener('close', done);
+  });
+}
+
 async function sendAll(stream: Stream, chunks: AsyncIterable<Uint8Array>): Promise<void> {
   for await (const chunk of chunks) {
-    // Respect backpressure: memory stays bounded by the muxer window plus one storage chunk.
-    if (!stream.send(chunk)) await stream.onDrain();
+    stream.send(chunk);
+    // Backpressure on what the stream actually holds, not on send()'s answer and onDrain(): the
+    // muxer tells every stream "drain" when the connection drains, also one whose own yamux window
+    // is still closed, and each such drain let one more chunk in (measured: a 128 MiB blob served
+    // with 118 MiB queued on the serving stream). Memory stays within the window plus this limit.
+    while (stream.writeBufferLength >= SEND_QUEUE_LIMIT_BYTES && stream.status === 'open') await nextDrainOrClose(stream);
   }
 }
 

@@ -17,10 +17,14 @@ export async function* readStream(stream: Stream, highWaterBytes = 2 * 1024 * 10
     if (queued >= highWaterBytes && stream.readStatus === 'readable') stream.pause();
   };
   const onMessage = (event: Event) => {
-    const data = (event as Event & { data: Uint8Array | { subarray(): Uint8Array } }).data;
-    const chunk = data instanceof Uint8Array ? data : data.subarray();
-    queue.push(chunk);
-    queued += chunk.length;
+    const data = (event as Event & { data: Uint8Array | Iterable<Uint8Array> }).data;
+    // A Uint8ArrayList (what yamux delivers when its frame spans noise messages) is queued part by
+    // part: joining it (its subarray()) copied nearly every byte of a fetch once more.
+    for (const part of data instanceof Uint8Array ? [data] : data) {
+      if (part.byteLength === 0) continue;
+      queue.push(part);
+      queued += part.byteLength;
+    }
     if (!resuming) pauseIfFull();
     wake?.();
   };

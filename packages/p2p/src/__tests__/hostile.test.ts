@@ -79,4 +79,42 @@ describe('hostile peers', () => {
       await Promise.all([provider.stop(), client.stop()]);
     }
   });
+
+  it('serving streams queue at most about two storage chunks, also one whose reader stopped while its connection drains for another fetch', async () => {
+    const MiB = 1024 * 1024;
+    const provider = await createP2pNode({ identity: generateIdentity() });
+    const client = await createP2pNode({ identity: generateIdentity() });
+    try {
+      const providerStore = await createLibp2pBlobStore(provider);
+      const clientStore = await createLibp2pBlobStore(client);
+      const stalled = await providerStore.add(new Uint8Array(24 * MiB).fill(1));
+      const moving = await providerStore.add(new Uint8Array(48 * MiB).fill(2));
+      await client.dial(provider.multiaddrs()[0]!);
+      // A reader that asks and then stops reading: paused, its yamux window closes after 4 MiB.
+      const stream = await client.libp2p.dialProtocol(provider.peerId, BLOB_PROTOCOL);
+      stream.pause();
+      stream.send(encodeBlobRequest({ hash: stalled.hash, offset: 0 }));
+      let maxQueued = 0;
+      const sample = () => {
+        for (const connection of provider.libp2p.getConnections()) {
+          for (const served of connection.streams) {
+            if (served.protocol === BLOB_PROTOCOL) maxQueued = Math.max(maxQueued, served.writeBufferLength);
+          }
+        }
+      };
+      const sampler = setInterval(sample, 5);
+      // Meanwhile another fetch drains the connection again and again: each such drain reaches
+      // every stream, also the stalled one.
+      await clientStore.fetch(moving);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      clearInterval(sampler);
+      sample();
+      expect(maxQueued).toBeGreaterThan(0);
+      expect(maxQueued).toBeLessThanOrEqual(2 * MiB);
+      stream.abort(new Error('test done'));
+      await Promise.all([providerStore.stop(), clientStore.stop()]);
+    } finally {
+      await Promise.all([provider.stop(), client.stop()]);
+    }
+  });
 });

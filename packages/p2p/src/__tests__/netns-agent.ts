@@ -2,7 +2,7 @@
  * A peer driven over stdin/stdout by the netns test and benchmark: one JSON command per input
  * line, one JSON event per output line. Not part of the package API.
  *
- * argv[2]: JSON {secretKey: hex, listen: string[], relays: string[], runId, storageDir?}
+ * argv[2]: JSON {secretKey: hex, listen: string[], relays: string[], runId, storageDir?, stockNoiseStream?}
  */
 import { createInterface } from 'node:readline';
 import { createRng, fromHex } from '@psyche/core';
@@ -21,11 +21,12 @@ const config = JSON.parse(process.argv[2]!) as {
   relays: string[];
   runId: string;
   storageDir?: string;
+  stockNoiseStream?: boolean;
 };
 const emit = (event: Record<string, unknown>) => process.stdout.write(`${JSON.stringify(event)}\n`);
 
 const identity = identityFromSecretKey(fromHex(config.secretKey));
-const node = await createP2pNode({ identity, listen: config.listen, relays: config.relays });
+const node = await createP2pNode({ identity, listen: config.listen, relays: config.relays, stockNoiseStream: config.stockNoiseStream === true });
 const gossip = createLibp2pGossip(node, config.runId, { rebroadcast: { delaysMs: [1_000, 3_000] } });
 const storage = config.storageDir === undefined ? new MemoryBlobStorage() : await DirectoryBlobStorage.open(config.storageDir);
 const blobs = await createLibp2pBlobStore(node, { storage, limits: { stallTimeoutMs: 10_000 } });
