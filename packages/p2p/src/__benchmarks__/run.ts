@@ -79,6 +79,15 @@ async function rawTcpLoopback(bytes: number): Promise<number> {
   return ms;
 }
 
+/**
+ * Milliseconds the main threads of this process and of `pid` have spent runnable but not running
+ * (schedstat): what the other agents' load took from a transfer.
+ */
+function runQueueWaitMs(pid: number): number {
+  const wait = (of: number) => Number(readFileSync(`/proc/${of}/schedstat`, 'utf8').split(' ')[1]) / 1e6;
+  return wait(process.pid) + wait(pid);
+}
+
 /** CPU seconds (user + system) a child process has used so far, from /proc (10 ms ticks). */
 function childCpuSeconds(pid: number): number {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
@@ -152,6 +161,7 @@ async function blobTwoProcesses(runs: number, bytes: number): Promise<{ ratio: n
     ]),
     ms: [] as number[],
     cpu: [] as number[],
+    wait: [] as number[],
   }));
   const rawServer = new Agent(undefined, resolve(PACKAGE_DIR, 'src/__benchmarks__/raw-tcp-agent.ts'), ['serve', '0', String(bytes), '127.0.0.1']);
   const stores: BlobStore[] = [];
@@ -174,41 +184,50 @@ async function blobTwoProcesses(runs: number, bytes: number): Promise<{ ratio: n
     await rawTcpReceive(port, bytes);
     const tcpMs: number[] = [];
     const tcpCpu: number[] = [];
+    const tcpWait: number[] = [];
     for (let run = 0; run < runs; run++) {
       // Alternating order: neither noise stream always runs right after the raw transfer.
       for (const path of run % 2 === 0 ? ready : [...ready].reverse()) {
         const cpuStart = process.cpuUsage();
         const childStart = childCpuSeconds(path.provider.child.pid!);
+        const waitStart = runQueueWaitMs(path.provider.child.pid!);
         const started = performance.now();
         await path.store.fetch(path.ticket);
         path.ms.push(performance.now() - started);
         path.cpu.push(cpuSeconds(process.cpuUsage(cpuStart)) + childCpuSeconds(path.provider.child.pid!) - childStart);
+        path.wait.push(runQueueWaitMs(path.provider.child.pid!) - waitStart);
         await path.store.delete(path.ticket.hash);
       }
       const cpuStart = process.cpuUsage();
       const childStart = childCpuSeconds(rawServer.child.pid!);
+      const waitStart = runQueueWaitMs(rawServer.child.pid!);
       tcpMs.push(await rawTcpReceive(port, bytes));
       tcpCpu.push(cpuSeconds(process.cpuUsage(cpuStart)) + childCpuSeconds(rawServer.child.pid!) - childStart);
+      tcpWait.push(runQueueWaitMs(rawServer.child.pid!) - waitStart);
     }
     const tcp = mbps(bytes, median(tcpMs));
     const tcpPerCpu = bytes / 1e6 / median(tcpCpu);
     const uptime = load();
     log(`${bytes / MiB} MiB blob of random bytes, ${runs} runs, each a blob fetch per noise stream then a raw TCP transfer; providers and the raw TCP sender are child processes of the benchmark, which fetches and receives; load average before ${loadBefore}, after ${uptime}:`);
     log();
-    log('| path | median MB/s (wall) | of raw TCP | MB per CPU-second (both processes) | runs (MB/s) |');
-    log('|---|---|---|---|---|');
+    log('| path | median MB/s (wall) | of raw TCP | MB per CPU-second (both processes) | median ms (wall) | median run-queue wait, ms (both main threads) | runs (MB/s) |');
+    log('|---|---|---|---|---|---|---|');
     const label = { ours: 'blob fetch, NoiseTransportStream (the package)', stock: 'blob fetch, stock noise stream (reference)' };
     for (const path of ready) {
       const speed = mbps(bytes, median(path.ms));
-      log(`| ${label[path.kind]} | ${speed.toFixed(0)} | ${((100 * speed) / tcp).toFixed(0)}% | ${(bytes / 1e6 / median(path.cpu)).toFixed(0)} | ${path.ms.map((ms) => mbps(bytes, ms).toFixed(0)).join(', ')} |`);
+      log(`| ${label[path.kind]} | ${speed.toFixed(0)} | ${((100 * speed) / tcp).toFixed(0)}% | ${(bytes / 1e6 / median(path.cpu)).toFixed(0)} | ${median(path.ms).toFixed(0)} | ${median(path.wait).toFixed(0)} | ${path.ms.map((ms) => mbps(bytes, ms).toFixed(0)).join(', ')} |`);
     }
-    log(`| raw node TCP into a buffer | ${tcp.toFixed(0)} | 100% | ${tcpPerCpu.toFixed(0)} | ${tcpMs.map((ms) => mbps(bytes, ms).toFixed(0)).join(', ')} |`);
+    log(`| raw node TCP into a buffer | ${tcp.toFixed(0)} | 100% | ${tcpPerCpu.toFixed(0)} | ${median(tcpMs).toFixed(0)} | ${median(tcpWait).toFixed(0)} | ${tcpMs.map((ms) => mbps(bytes, ms).toFixed(0)).join(', ')} |`);
     log();
     const blob = mbps(bytes, median(ready[0]!.ms));
     const ratio = (100 * blob) / tcp;
     log(`Ratio: **${ratio.toFixed(0)}%** of raw TCP in wall time (bar ≥ 50%), ${((100 * bytes) / 1e6 / median(ready[0]!.cpu) / tcpPerCpu).toFixed(0)}% in bytes per CPU-second.`);
     log();
-    return { ratio, text: `${ratio.toFixed(0)}% (blob ${blob.toFixed(0)} MB/s, raw TCP ${tcp.toFixed(0)} MB/s, median of ${runs} interleaved runs, load ${uptime})` };
+    const stock = mbps(bytes, median(ready[1]!.ms));
+    return {
+      ratio,
+      text: `${ratio.toFixed(0)}% (blob ${blob.toFixed(0)} MB/s, raw TCP ${tcp.toFixed(0)} MB/s, median of ${runs} interleaved runs, load ${uptime}; with the stock noise stream ${((100 * stock) / tcp).toFixed(0)}%)`,
+    };
   } finally {
     for (const path of paths) path.provider.kill();
     rawServer.kill();
@@ -284,12 +303,36 @@ async function blobLoopback(runs: number, bytes: number): Promise<{ ratio: numbe
   log(`| BLAKE3 in 64 KiB updates (native) | ${median(hashMs).toFixed(0)} | ${mbps(bytes, median(hashMs)).toFixed(0)} MB/s |`);
   log(`| blob fetch | ${median(blobMs).toFixed(0)} | ${blob.toFixed(0)} MB/s |`);
   log();
-  log(`A fetch cannot take less than the raw transfer plus the cipher plus the hash: ${floorMs.toFixed(0)} ms, so the best ratio any noise-encrypted, BLAKE3-verified transfer can reach here with both ends on one thread is **${((100 * median(tcpMs)) / floorMs).toFixed(0)}%**; the cipher alone costs ${((100 * median(chachaMs)) / median(tcpMs)).toFixed(0)}% of the raw transfer. The rest of the gap is libp2p's framing and events, and garbage collection: a fetch allocates about five times the blob in short-lived buffers (cipher output on each side, noise's frame concatenation, socket reads, the stored copy), and V8 answers that external memory with major collections: median ${median(blobGc)} per blob fetch (${median(blobGcMs).toFixed(0)} ms) against ${median(tcpGc)} per raw transfer.`);
+  log(`A fetch cannot take less than the raw transfer plus the cipher plus the hash: ${floorMs.toFixed(0)} ms, so the best ratio any noise-encrypted, BLAKE3-verified transfer can reach here with both ends on one thread is **${((100 * median(tcpMs)) / floorMs).toFixed(0)}%**; the cipher alone costs ${((100 * median(chachaMs)) / median(tcpMs)).toFixed(0)}% of the raw transfer. The rest of the gap is libp2p's framing and events, and garbage collection: a fetch allocates about five times the blob in buffers (cipher output on each side, the sender's joined noise messages, socket reads, the stored copy), and V8 answers that external memory with major collections: median ${median(blobGc)} per blob fetch (${median(blobGcMs).toFixed(0)} ms) against ${median(tcpGc)} per raw transfer.`);
   log();
   await Promise.all([providerStore.stop(), fetcherStore.stop()]);
   await Promise.all([provider.stop(), fetcher.stop()]);
   const ratio = (100 * blob) / tcp;
   return { ratio, text: `${ratio.toFixed(0)}% (blob ${blob.toFixed(0)} MB/s, raw TCP ${tcp.toFixed(0)} MB/s, median of ${runs} interleaved runs, load ${load()})` };
+}
+
+/**
+ * What was tried on the blob path, measured by hand with src/__benchmarks__/profile-fetch.ts
+ * (--cpu-prof, strace, A/B against the stock stream) on 2026-11-22; kept here so that a rerun of
+ * the benchmark keeps the record.
+ */
+function blobTrials(): void {
+  log('### Where a two-process fetch spends its time, and what was tried');
+  log();
+  log('Fetching node\'s main thread, per 64 MiB fetch, from `--cpu-prof` of src/__benchmarks__/profile-fetch.ts (10 fetches, load average 4-6, so inflated by waiting on the CPU): writing into the freshly allocated 64 MiB store ~85 ms (page faults on first touch of each 4 KiB page; the raw TCP receiver pays the same, `new Uint8Array` page-faults alike), garbage collection ~70 ms (3-5 mark-compacts per fetch, triggered by external memory: socket reads, decrypted messages, the store), ChaCha20-Poly1305 decryption ~70 ms, BLAKE3 ~35 ms, yamux window updates ~40 ms (one per received data frame, each a syscall that wakes the provider), the rest yamux parsing and events. The provider spends about a third of that (encryption, its share of the socket writes). A blob fetch takes about 2.5 times the CPU of the raw transfer (MB per CPU-second column), so it loses more than raw TCP when the other agents leave less than two free cores (run-queue wait column).');
+  log();
+  log('| change | measured | kept |');
+  log('|---|---|---|');
+  log('| NoiseTransportStream (src/noise-encrypter.ts): the stock noise handshake and ciphers, own transport stream; a message split across socket reads is decrypted part by part (the stock stream joined the parts into a new buffer first: almost every message, as reads are 64 KiB and messages 65,537 bytes) | fetching node\'s CPU for 8 fetches 2.75-3.03 s against 3.46-3.62 s with the stock stream (A/B, alternating); table above: ours against stock in the same runs | yes |');
+  log('| each message\'s length, ciphertext and tag in one socket write (stock: 3 writes, of 2 B, ~64 KiB and 16 B) | strace of a fetch: the provider\'s median write 16 B before; the fetcher\'s median read 2.3 KB before, 64 KiB after | yes |');
+  log('| joining 16 messages into 1 MiB writes | 65 ms of provider CPU per 64 MiB in the join (fresh 1 MiB buffers come from mmap and page-fault) against ~10 for the copy itself | no: one message per write |');
+  log('| fetch reader queues a yamux Uint8ArrayList part by part instead of joining it (`subarray()`): one copy of the blob less | joining was 25 ms per fetch (`Buffer.concat`) plus its garbage | yes |');
+  log('| serving stream backpressure on its queued bytes instead of `send()`/`onDrain()` | the muxer sends "drain" to every stream when the connection drains, also one whose yamux window is closed: up to 118 MB queued while serving a 128 MiB blob (a bug, found because the reader change made the fetcher faster); now at most ~2 MiB beyond the window (test in hostile.test.ts) | yes |');
+  log('| 4 MiB storage chunks instead of 1 MiB (bigger yamux frames, fewer window updates) | fetching node\'s CPU for 8 fetches 2.86-2.94 s against 2.70-3.06 s: no difference | no |');
+  log('| custom `crypto` for @chainsafe/libp2p-noise 17.0.0 | not needed: its node crypto already uses node\'s native ChaCha20-Poly1305 for messages of 1,200 bytes or more and decrypts a split message without joining; the copies were in its stream | - |');
+  log('| larger initial yamux window | not tried: the initial 256 KiB window is fixed by the yamux spec; a node assuming more would overrun a stock peer\'s window (a protocol error), and the window already reaches the configured 4 MiB during a fetch | - |');
+  log('| decryption on a worker thread | not tried: decryption is about a quarter of the fetching thread\'s time; a worker needs the transport key, which the stock handshake keeps private, and a copy of each message to transfer it; and on this machine both cores are already busy during a fetch (provider, fetcher, GC threads, other agents), so it would add CPU without adding parallelism | - |');
+  log();
 }
 
 async function gossipLatency(nodeCount: number, messages: number, degree: number): Promise<void> {
@@ -485,6 +528,7 @@ if (want('loopback')) {
   const runs = Number(process.env.BENCH_BLOB_RUNS ?? 7);
   const separate = await blobTwoProcesses(runs, 64 * MiB);
   const together = await blobLoopback(runs, 64 * MiB);
+  blobTrials();
   summary.push(
     `- Blob throughput vs raw node TCP on loopback, judged with the provider in another process (separate processes are separate nodes, as the peers of a run are separate machines): ${separate.text}: **${separate.ratio >= 50 ? 'met' : 'not met'}** (bar ≥ 50%). Both ends in one process (one thread does both ends' cipher): ${together.text}`,
   );
