@@ -1,11 +1,13 @@
 import { ByteReader, ByteWriter, NODE_MALFORMED_ANNOUNCEMENT, PsycheError, isPsycheError } from '@psyche/core';
 import { decodeTicket, encodeTicket, type BlobTicket } from '@psyche/p2p';
 import { COMMITMENT_ENCODED_LENGTH, decodeCommitment, encodeCommitment, type Commitment } from '@psyche/verify';
+import type { Verdict } from './replay-committee.ts';
 
 /**
  * What nodes gossip (small, signed by the gossip envelope): a trainer's result announcement
- * {step, batch, commitment, blob ticket, loss} and a witness's report {step, participant Bloom
- * filter, result root}. Payloads themselves travel as blobs.
+ * {step, batch, commitment, blob ticket, loss}, a witness's report {step, participant Bloom
+ * filter, result root} and a verifier's verdict {step, member, accepted / rejected / abstained}
+ * (only with `[verify] replicas`). Payloads themselves travel as blobs.
  *
  * Layout: "PSAN" ‖ version u8 ‖ kind u8 ‖ step u64 ‖ kind-specific fields (little-endian).
  */
@@ -35,15 +37,29 @@ export interface WitnessReport {
   readonly resultRoot: Uint8Array;
 }
 
-export type Announcement = ResultAnnouncement | WitnessReport;
+/** A replay committee member's judgement of another member's result (the envelope says who judged). */
+export interface VerdictReport {
+  readonly kind: 'verdict';
+  readonly step: bigint;
+  /** The judged member's 32-byte node id. */
+  readonly member: Uint8Array;
+  readonly verdict: Verdict;
+}
+
+export type Announcement = ResultAnnouncement | WitnessReport | VerdictReport;
+
+const VERDICT_CODES: readonly Verdict[] = ['rejected', 'accepted', 'abstained'];
 
 export function encodeAnnouncement(a: Announcement): Uint8Array {
   const w = new ByteWriter(512).bytes(ANNOUNCEMENT_MAGIC).u8(ANNOUNCEMENT_VERSION);
   if (a.kind === 'result') {
     const ticket = encodeTicket(a.ticket);
     w.u8(1).u64(a.step).u64(a.batchStart).u64(a.batchEnd).bytes(encodeCommitment(a.commitment)).f32(a.loss).u32(a.tokens).u32(ticket.length).bytes(ticket);
-  } else {
+  } else if (a.kind === 'witness') {
     w.u8(2).u64(a.step).bytes(a.resultRoot).u32(a.participantBloom.length).bytes(a.participantBloom);
+  } else {
+    if (a.member.length !== 32) throw malformed(14, `member id of ${a.member.length} bytes`);
+    w.u8(3).u64(a.step).bytes(a.member).u8(VERDICT_CODES.indexOf(a.verdict));
   }
   return w.finish();
 }
@@ -82,6 +98,14 @@ export function decodeAnnouncement(bytes: Uint8Array): Announcement {
       const participantBloom = r.bytes(bloomLength).slice();
       r.expectEnd();
       return { kind: 'witness', step, resultRoot, participantBloom };
+    }
+    if (kind === 3) {
+      const member = r.bytes(32).slice();
+      const code = r.u8();
+      const verdict = VERDICT_CODES[code];
+      if (verdict === undefined) throw malformed(46, `unknown verdict ${code}`);
+      r.expectEnd();
+      return { kind: 'verdict', step, member, verdict };
     }
     throw malformed(5, `unknown kind ${kind}`);
   } catch (e) {

@@ -497,6 +497,7 @@ export function serializeRunFile(run: RunFile, source: string): string {
     `location = ${JSON.stringify(r.dataLocation)}`,
     '[verify]',
     `recompute = ${run.verify.recompute}`,
+    `replicas = ${run.verify.replicas}`,
   ];
   return `${lines.join('\n')}\n`;
 }

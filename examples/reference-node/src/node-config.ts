@@ -31,6 +31,14 @@ export interface VerifyConfig {
    * extra forward/backward per other member per step.
    */
   readonly recompute: boolean;
+  /**
+   * 0 (the default): every member replays every other and judges by its own recomputation alone.
+   * k ≥ 1: each member replays only the k members after it in the epoch's seeded ring
+   * (replay-committee.ts) and gossips a verdict on each; a witness leaves a member out of its vote
+   * when a strict majority of that member's k verifiers rejected it. Costs k replays per step
+   * instead of N − 1.
+   */
+  readonly replicas: number;
 }
 
 export interface DataConfig {
@@ -141,6 +149,8 @@ export function parseRunFile(text: string, path = '<run config>'): RunFile {
   const kind = str(path, data, 'data', 'kind', 'example');
   if (kind !== 'example' && kind !== 'local') fail(path, 'data.kind', 'expected "example" or "local"');
   const checkpoint = str(path, model, 'model', 'checkpoint', '');
+  const replicas = int(verify, 'verify', 'replicas', 0);
+  if (replicas < 0 || replicas > 65_535) fail(path, 'verify.replicas', `expected 0 (every member replays every other) or 1..65535, got ${replicas}`);
   return {
     name: str(path, run, 'run', 'name', 'psyche-run'),
     run: runConfig,
@@ -152,7 +162,7 @@ export function parseRunFile(text: string, path = '<run config>'): RunFile {
       warmupSteps: int(schedule, 'schedule', 'warmup_steps', 0),
       minLrFraction: num(path, schedule, 'schedule', 'min_lr_fraction', 0.1),
     },
-    verify: { recompute: bool(path, verify, 'verify', 'recompute', false) },
+    verify: { recompute: bool(path, verify, 'verify', 'recompute', false), replicas },
   };
 }
 

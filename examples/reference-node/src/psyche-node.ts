@@ -45,6 +45,7 @@ import { learningRateAt, type RunFile } from './node-config.ts';
 import type { NodeLog } from './node-log.ts';
 import { emptyStatus, startMetricsServer, type NodeStatus } from './node-metrics.ts';
 import { ResultReplay } from './result-replay.ts';
+import { committeeRejects, replayCommittee, type ReplayCommittee, type Verdict } from './replay-committee.ts';
 import { Trainer } from './trainer.ts';
 
 export interface PsycheNodeOptions {
@@ -127,6 +128,10 @@ export class PsycheNode {
   private readonly replays = new Map<string, ResultReplay>();
   /** Per step, the members whose result this node has finished judging (or cannot judge). */
   private readonly verdictsSettled = new Map<number, Set<string>>();
+  /** With `[verify] replicas`: this epoch's ring (who replays whom), from its first round. */
+  private committee: ReplayCommittee | undefined;
+  /** With `[verify] replicas`: step → judged member → verifier → verdict (own and gossiped; only assigned verifiers count). */
+  private readonly verdicts = new Map<number, Map<string, Map<string, Verdict>>>();
   private readonly applied = new Set<number>();
   private readonly witnessed = new Set<number>();
   private readonly epochFirstStep = new Map<number, number>();
@@ -567,6 +572,11 @@ export class PsycheNode {
     if (step < current - 4 || step > current + 2) return; // stale or from the future: ignore
     const sender = message.sender;
     const senderKey = this.addressOf(sender);
+    if (announcement.kind === 'verdict') {
+      // Kept whoever sent it (the ring may not be known yet); the witness counts only assigned verifiers.
+      if (this.options.runFile.verify.replicas > 0) this.noteVerdict(step, this.addressOf(announcement.member), senderKey, announcement.verdict);
+      return;
+    }
     let m = this.announcements.get(step);
     if (!m) this.announcements.set(step, (m = new Map()));
     if (!m.has(senderKey)) m.set(senderKey, announcement);
@@ -622,9 +632,10 @@ export class PsycheNode {
    * of its vote. A result that decoded is kept all the same: if the chain counts it anyway (the
    * quorum of witnesses accepted it), every node must apply it to keep identical weights.
    */
-  private rejectResult(step: number, sender: string, reason: string, details: Record<string, unknown> = {}): void {
+  private rejectResult(step: number, sender: string, reason: string, details: Record<string, unknown> = {}, { exclude = true } = {}): void {
     this.status.resultsRejected++;
     this.options.log('result_rejected', { step, sender, reason, ...details });
+    if (!exclude) return;
     this.announcements.get(step)?.delete(sender);
     let r = this.rejected.get(step);
     if (!r) this.rejected.set(step, (r = new Set()));
@@ -642,27 +653,36 @@ export class PsycheNode {
     const settled = this.verdictsSettled.get(step)!;
     const members = this.roundMembers.get(step) ?? [];
     const record = this.roundRecords.get(step);
-    if (step === first) this.replays.clear();
+    const replicas = o.runFile.verify.replicas;
+    if (step === first) {
+      this.replays.clear();
+      this.committee = replicas > 0 && record ? replayCommittee(members, record.seed, replicas) : undefined;
+      if (this.committee) o.log('replay_committee', { step, targets: this.committee.targetsOf.get(this.me) ?? [], verifiers: this.committee.verifiersOf.get(this.me) ?? [] });
+    }
     if (!record) {
       for (const m of members) settled.add(m);
       return;
     }
+    const committee = replicas > 0 ? this.committee : undefined;
     // The round's shared weights: this node's own after its generate undid the lookahead.
     const shared = new Map([...this.trainer.parameters].map(([name, w]) => [name, w.slice()]));
     const deadline = (Number(record.startTime) + a.config.maxRoundTrainTime) * 1000 - 4_000;
     for (const [index, sender] of members.entries()) {
       try {
         if (sender === this.me) continue;
+        if (replicas > 0 && !committee?.targetsOf.get(this.me)?.includes(sender)) continue; // another member's duty (or no ring this epoch)
         if (step === first) this.replays.set(sender, new ResultReplay(this.trainer, step));
         const replay = this.replays.get(sender);
         if (!replay || replay.nextStep !== step) {
           this.replays.delete(sender); // missed a step of this member: no exact replay until the next epoch
+          if (committee) await this.publishVerdict(step, sender, 'abstained');
           continue;
         }
         while (!this.results.get(step)?.has(sender) && !this.rejected.get(step)?.has(sender) && Date.now() < deadline && !this.stopped) await sleep(50);
         const claimed = this.results.get(step)?.get(sender);
         if (!claimed) {
           this.replays.delete(sender);
+          if (committee) await this.publishVerdict(step, sender, 'abstained');
           continue;
         }
         const interval = dataAssignment(record, index);
@@ -671,14 +691,54 @@ export class PsycheNode {
         const similarity = { jaccard: round4(verdict.similarity.jaccard), signHamming: round4(verdict.similarity.signHamming), relativeManhattan: round4(verdict.similarity.relativeManhattan), cosine: round4(verdict.similarity.cosine) };
         o.log('verified', { step, sender, accepted: verdict.accepted, ...similarity, ms: Math.round(performance.now() - started) });
         this.status.resultsVerified++;
-        if (!verdict.accepted || o.fault === 'reject') {
+        const rejected = !verdict.accepted || o.fault === 'reject';
+        if (rejected) {
           this.replays.delete(sender);
-          this.rejectResult(step, sender, `recomputation disagrees (${verdict.failed.join(', ')})`, similarity);
+          // With a ring, one verdict among k: the witness leaves the member out when a majority of its verifiers reject.
+          this.rejectResult(step, sender, `recomputation disagrees (${verdict.failed.join(', ')})`, similarity, { exclude: !committee });
         }
+        if (committee) await this.publishVerdict(step, sender, rejected ? 'rejected' : 'accepted');
       } finally {
         settled.add(sender);
       }
     }
+  }
+
+  /** Records a verdict on `member`'s result for `step` (bounded: only members of that round, once the round is known). */
+  private noteVerdict(step: number, member: string, verifier: string, verdict: Verdict): void {
+    const members = this.roundMembers.get(step);
+    let byMember = this.verdicts.get(step);
+    if (members ? !members.includes(member) : (byMember?.size ?? 0) >= 1024) return;
+    if (!byMember) this.verdicts.set(step, (byMember = new Map()));
+    let byVerifier = byMember.get(member);
+    if (!byVerifier) byMember.set(member, (byVerifier = new Map()));
+    if (!byVerifier.has(verifier)) byVerifier.set(verifier, verdict);
+  }
+
+  private async publishVerdict(step: number, member: string, verdict: Verdict): Promise<void> {
+    this.noteVerdict(step, member, this.me, verdict);
+    await this.gossip.publish(encodeAnnouncement({ kind: 'verdict', step: BigInt(step), member: nodeIdFromString(member), verdict })).catch((e: unknown) => {
+      this.options.log('verdict_publish_failed', { step, member, error: String(e) });
+    });
+  }
+
+  /**
+   * With a ring: whether this witness has heard from every verifier of `member` that is delivering
+   * this round (a verifier whose own result has not arrived is down or late and is not waited for).
+   */
+  private committeeHeard(step: number, member: string): boolean {
+    if (this.options.runFile.verify.replicas === 0 || !this.committee) return true;
+    const heard = this.verdicts.get(step)?.get(member);
+    return (this.committee.verifiersOf.get(member) ?? []).every((v) => v === this.me || heard?.has(v) || !this.results.get(step)?.has(v));
+  }
+
+  /** With a ring: a strict majority of `member`'s verifiers rejected its result for `step`. */
+  private committeeExcludes(step: number, member: string): boolean {
+    if (this.options.runFile.verify.replicas === 0 || !this.committee) return false;
+    const verdicts = this.verdicts.get(step)?.get(member);
+    if (!committeeRejects(this.committee, member, verdicts)) return false;
+    this.options.log('committee_excluded', { step, sender: member, rejectedBy: [...(verdicts ?? [])].filter(([, v]) => v === 'rejected').map(([k]) => k) });
+    return true;
   }
 
   private checkShapes(result: DistroResult): void {
@@ -742,6 +802,7 @@ export class PsycheNode {
     for (const old of [...this.announcements.keys()]) if (old < q - 2) this.announcements.delete(old);
     for (const old of [...this.rejected.keys()]) if (old < q - 2) this.rejected.delete(old);
     for (const old of [...this.verdictsSettled.keys()]) if (old < q - 2) this.verdictsSettled.delete(old);
+    for (const old of [...this.verdicts.keys()]) if (old < q - 2) this.verdicts.delete(old);
   }
 
   /** Witness duty: wait for every member's result (or the deadline), then report who delivered. */
@@ -755,12 +816,12 @@ export class PsycheNode {
     const deadlineMs = (Number(record?.startTime ?? BigInt(Math.floor(Date.now() / 1000))) + a.config.maxRoundTrainTime) * 1000 - 2_500;
     while (Date.now() < deadlineMs && !this.stopped) {
       const judged = this.verdictsSettled.get(step);
-      if (members.every((m) => this.rejected.get(step)?.has(m) || (this.results.get(step)?.has(m) && (judged === undefined || judged.has(m))))) break;
+      if (members.every((m) => this.rejected.get(step)?.has(m) || (this.results.get(step)?.has(m) && (judged === undefined || judged.has(m)) && this.committeeHeard(step, m)))) break;
       const now = this.account!;
       if (Number(now.step) !== step || now.state !== RunState.RoundTrain) break;
       await sleep(100);
     }
-    const accepted = members.map((m, i) => ({ m, i, r: this.results.get(step)?.get(m) })).filter((x) => x.r !== undefined && !this.rejected.get(step)?.has(x.m));
+    const accepted = members.map((m, i) => ({ m, i, r: this.results.get(step)?.get(m) })).filter((x) => x.r !== undefined && !this.rejected.get(step)?.has(x.m) && !this.committeeExcludes(step, x.m));
     const participants = accepted.map((x) => x.i);
     const resultRoot = merkleRoot(accepted.map((x) => x.r!.dataHash).sort(compareBytes));
     const seed = new DataView((record?.seed ?? new Uint8Array(32)).buffer, (record?.seed ?? new Uint8Array(32)).byteOffset).getBigUint64(0, true);

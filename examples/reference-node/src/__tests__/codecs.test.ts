@@ -33,10 +33,37 @@ describe('announcements', () => {
     const bloom = createWitnessBloom({ expectedItems: 3, seed: 5n }).add(sha256(identity.nodeId));
     const report = decodeAnnouncement(encodeAnnouncement({ kind: 'witness', step: 3n, resultRoot: new Uint8Array(32).fill(4), participantBloom: bloom.encode() }));
     expect(report.kind === 'witness' && Buffer.from(report.participantBloom).equals(Buffer.from(bloom.encode()))).toBe(true);
+    for (const verdict of ['accepted', 'rejected', 'abstained'] as const) {
+      const back = decodeAnnouncement(encodeAnnouncement({ kind: 'verdict', step: 9n, member: identity.nodeId, verdict }));
+      expect(back.kind === 'verdict' && back.verdict === verdict && back.step === 9n && Buffer.from(back.member).equals(Buffer.from(identity.nodeId))).toBe(true);
+    }
+  });
+
+  it('a verdict with an unknown code, a short member id or trailing bytes is NODE_MALFORMED_ANNOUNCEMENT', () => {
+    const good = encodeAnnouncement({ kind: 'verdict', step: 9n, member: identity.nodeId, verdict: 'rejected' });
+    expect(good.length).toBe(47);
+    for (let n = 0; n < good.length; n++) expect(() => decodeAnnouncement(good.subarray(0, n))).toThrow(expect.objectContaining({ code: NODE_MALFORMED_ANNOUNCEMENT }));
+    const badCode = good.slice();
+    badCode[46] = 3;
+    expect(() => decodeAnnouncement(badCode)).toThrow(expect.objectContaining({ code: NODE_MALFORMED_ANNOUNCEMENT }));
+    expect(() => decodeAnnouncement(Uint8Array.from([...good, 0]))).toThrow(expect.objectContaining({ code: NODE_MALFORMED_ANNOUNCEMENT }));
+    expect(() => encodeAnnouncement({ kind: 'verdict', step: 9n, member: new Uint8Array(31), verdict: 'accepted' })).toThrow(expect.objectContaining({ code: NODE_MALFORMED_ANNOUNCEMENT }));
   });
 
   it('every truncation and random bytes give NODE_MALFORMED_ANNOUNCEMENT, never another error (fuzz)', () => {
     const good = encodeAnnouncement(result);
+    const verdict = encodeAnnouncement({ kind: 'verdict', step: 1n, member: identity.nodeId, verdict: 'accepted' });
+    fc.assert(
+      fc.property(fc.nat(verdict.length - 1), fc.uint8Array({ minLength: 1, maxLength: 4 }), (at, patch) => {
+        const bytes = Uint8Array.from([...verdict.subarray(0, at), ...patch, ...verdict.subarray(at + patch.length)]);
+        try {
+          decodeAnnouncement(bytes);
+        } catch (e) {
+          if (!isPsycheError(e, NODE_MALFORMED_ANNOUNCEMENT)) throw e;
+        }
+      }),
+      { numRuns: Number(process.env.FUZZ_RUNS ?? 2000) },
+    );
     for (let n = 0; n < good.length; n++) {
       expect(() => decodeAnnouncement(good.subarray(0, n))).toThrow(expect.objectContaining({ code: NODE_MALFORMED_ANNOUNCEMENT }));
     }

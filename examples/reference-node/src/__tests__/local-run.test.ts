@@ -128,7 +128,7 @@ describe('local run (separate node processes on loopback)', () => {
   }, 200_000);
 
   it('a node publishing well-formed results with flipped signs is caught by every verifier\'s recomputation, left out of the votes and dropped; honest results all pass', async () => {
-    const verifying = (r: RunFile): RunFile => ({ ...small({ totalSteps: 4n })(r), verify: { recompute: true } });
+    const verifying = (r: RunFile): RunFile => ({ ...small({ totalSteps: 4n })(r), verify: { recompute: true, replicas: 0 } });
     await withRun('flip', { nodes: 3, overrides: verifying, skipEvaluation: true, nodeArgs: (i) => (i === 2 ? ['--fault', 'flip'] : []) }, async (run) => {
       for (let i = 0; i < 3; i++) run.startNode(i);
       const midRun = await run.waitForState((a) => a.state === RunState.RoundTrain && a.step >= 3n, 120_000);
@@ -159,8 +159,45 @@ describe('local run (separate node processes on loopback)', () => {
     });
   }, 200_000);
 
+  it('with a replay ring ([verify] replicas = 1) each node replays one other; the cheater\'s verifier rejects it and the third node, which never replays it, leaves it out on that verdict', async () => {
+    const ring = (r: RunFile): RunFile => ({ ...small({ totalSteps: 4n })(r), verify: { recompute: true, replicas: 1 } });
+    await withRun('ring', { nodes: 3, overrides: ring, skipEvaluation: true, nodeArgs: (i) => (i === 2 ? ['--fault', 'flip'] : []) }, async (run) => {
+      for (let i = 0; i < 3; i++) run.startNode(i);
+      const midRun = await run.waitForState((a) => a.state === RunState.RoundTrain && a.step >= 3n, 120_000);
+      await run.waitForNodes(150_000);
+      const idOf = (i: number) => String(run.view.nodes[i]!.events.find((e) => e.event === 'started')!.nodeId);
+      const cheater = idOf(2);
+      const targetsOf = (i: number) => run.view.nodes[i]!.events.find((e) => e.event === 'replay_committee')!.targets as string[];
+      // A ring of three: everyone replays exactly one other, and every node is someone's target.
+      for (const i of [0, 1, 2]) expect(targetsOf(i)).toHaveLength(1);
+      expect(new Set([0, 1, 2].map((i) => targetsOf(i)[0])).size).toBe(3);
+      const verifier = [0, 1].find((i) => targetsOf(i)[0] === cheater)!;
+      const bystander = verifier === 0 ? 1 : 0;
+      expect(verifier).toBeDefined();
+      // Each honest node judged only its own target.
+      for (const i of [0, 1]) {
+        const judged = new Set(run.view.nodes[i]!.events.filter((e) => e.event === 'verified').map((e) => String(e.sender)));
+        expect([...judged]).toEqual(targetsOf(i));
+      }
+      const caught = run.view.nodes[verifier]!.events.filter((e) => e.event === 'verified' && e.sender === cheater);
+      expect(caught.length).toBeGreaterThanOrEqual(1);
+      expect(caught.every((e) => e.accepted === false)).toBe(true);
+      // The bystander never replayed the cheater, yet left it out of its vote on the verifier's gossiped verdict.
+      const excluded = run.view.nodes[bystander]!.events.filter((e) => e.event === 'committee_excluded' && e.sender === cheater);
+      expect(excluded.length).toBeGreaterThanOrEqual(1);
+      expect((excluded[0]!.rejectedBy as string[])).toEqual([idOf(verifier)]);
+      const applied = [0, 1].flatMap((i) => run.view.nodes[i]!.events.filter((e) => e.event === 'applied'));
+      expect(applied.length).toBeGreaterThanOrEqual(6);
+      expect(applied.every((e) => !(e.senders as string[]).includes(cheater))).toBe(true);
+      expect(stateOf(midRun, addressOf(run, 2))).toBeUndefined();
+      for (const i of [0, 1]) expect(stateOf(midRun, addressOf(run, i))).toBe(ClientState.Healthy);
+      expect(lastCheckpoint(run, 0)).toBeDefined();
+      expect(lastCheckpoint(run, 0)).toBe(lastCheckpoint(run, 1));
+    });
+  }, 200_000);
+
   it('a lying verifier that rejects every honest result is outvoted: every result is applied on every node, the liar included, and all end identical', async () => {
-    const verifying = (r: RunFile): RunFile => ({ ...small({ totalSteps: 4n })(r), verify: { recompute: true } });
+    const verifying = (r: RunFile): RunFile => ({ ...small({ totalSteps: 4n })(r), verify: { recompute: true, replicas: 0 } });
     await withRun('liar', { nodes: 3, overrides: verifying, skipEvaluation: true, nodeArgs: (i) => (i === 2 ? ['--fault', 'reject'] : []) }, async (run) => {
       for (let i = 0; i < 3; i++) run.startNode(i);
       await run.waitForNodes(150_000);
