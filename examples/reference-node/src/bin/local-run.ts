@@ -1,5 +1,6 @@
 #!/usr/bin/env -S node --conditions=@psyche/source --import tsx
 // The whole local run: npm run local -w @psyche/reference-node -- [--nodes 3] [--config configs/local.toml] [--out .psyche/local-run]
+//   [--steps N] [--replicas k: verify by a replay ring of k instead of everyone replaying everyone]
 import { parseArgs } from 'node:util';
 import { DEFAULT_CONFIG, LocalRun, formatSummary } from '../local-run.ts';
 
@@ -9,6 +10,7 @@ const { values } = parseArgs({
     config: { type: 'string', default: DEFAULT_CONFIG },
     out: { type: 'string', default: '.psyche/local-run' },
     steps: { type: 'string' },
+    replicas: { type: 'string' },
     'dashboard-port': { type: 'string', default: '0' },
     'keep-open': { type: 'boolean', default: false },
   },
@@ -18,7 +20,11 @@ const run = new LocalRun({
   configPath: values.config,
   outDir: values.out,
   dashboardPort: Number(values['dashboard-port']),
-  ...(values.steps ? { overrides: (r) => ({ ...r, run: { ...r.run, totalSteps: BigInt(values.steps!) } }) } : {}),
+  overrides: (r) => ({
+    ...r,
+    run: { ...r.run, ...(values.steps ? { totalSteps: BigInt(values.steps) } : {}) },
+    verify: values.replicas === undefined ? r.verify : { recompute: true, replicas: Number(values.replicas) },
+  }),
 });
 let code = 0;
 const interrupted = () => void run.stop().then(() => process.exit(130));
