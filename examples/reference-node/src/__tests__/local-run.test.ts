@@ -44,6 +44,22 @@ const stateOf = (a: RunAccount, address: string): number | undefined => {
   return i < 0 ? undefined : a.clients[i]!.state;
 };
 
+/**
+ * Node 2 cheated: none of its results was applied by the honest nodes 0 and 1, the health check
+ * dropped it from the client list of later rounds (`midRun`) while the honest members stayed, and
+ * the honest nodes end with the same checkpoint.
+ */
+function expectCheaterDropped(run: LocalRun, midRun: RunAccount): void {
+  const cheater = String(run.view.nodes[2]!.events.find((e) => e.event === 'started')!.nodeId);
+  const applied = [0, 1].flatMap((i) => run.view.nodes[i]!.events.filter((e) => e.event === 'applied'));
+  expect(applied.length).toBeGreaterThanOrEqual(6);
+  expect(applied.every((e) => !(e.senders as string[]).includes(cheater))).toBe(true);
+  expect(stateOf(midRun, addressOf(run, 2))).toBeUndefined();
+  for (const i of [0, 1]) expect(stateOf(midRun, addressOf(run, i))).toBe(ClientState.Healthy);
+  expect(lastCheckpoint(run, 0)).toBeDefined();
+  expect(lastCheckpoint(run, 0)).toBe(lastCheckpoint(run, 1));
+}
+
 describe('local run (separate node processes on loopback)', () => {
   it('3 nodes train 5 steps: loss falls, witnesses agree, every node ends with identical weights, /metrics is served', async () => {
     let metrics = '';
@@ -134,7 +150,6 @@ describe('local run (separate node processes on loopback)', () => {
       const midRun = await run.waitForState((a) => a.state === RunState.RoundTrain && a.step >= 3n, 120_000);
       await run.waitForNodes(150_000);
       const cheater = String(run.view.nodes[2]!.events.find((e) => e.event === 'started')!.nodeId);
-      const cheaterAddress = String(run.view.nodes[2]!.events.find((e) => e.event === 'started')!.address);
       const verdicts = [0, 1].flatMap((i) => run.view.nodes[i]!.events.filter((e) => e.event === 'verified'));
       // The first step is judged by both honest nodes: the cheater's result rejected, the honest peer's accepted.
       for (const i of [0, 1]) {
@@ -147,15 +162,7 @@ describe('local run (separate node processes on loopback)', () => {
       const rejected = [0, 1].flatMap((i) => run.view.nodes[i]!.events.filter((e) => e.event === 'result_rejected' && e.sender === cheater));
       expect(rejected.length).toBeGreaterThanOrEqual(2);
       expect(rejected.every((e) => String(e.reason).startsWith('recomputation disagrees'))).toBe(true);
-      // Never applied; the health check drops it; the honest nodes end in agreement.
-      const applied = [0, 1].flatMap((i) => run.view.nodes[i]!.events.filter((e) => e.event === 'applied'));
-      expect(applied.length).toBeGreaterThanOrEqual(6);
-      expect(applied.every((e) => !(e.senders as string[]).includes(cheater))).toBe(true);
-      // Dropped by the health check: gone from the client list of later rounds while the honest members stay.
-      expect(stateOf(midRun, cheaterAddress)).toBeUndefined();
-      for (const i of [0, 1]) expect(stateOf(midRun, addressOf(run, i))).toBe(ClientState.Healthy);
-      expect(lastCheckpoint(run, 0)).toBeDefined();
-      expect(lastCheckpoint(run, 0)).toBe(lastCheckpoint(run, 1));
+      expectCheaterDropped(run, midRun);
     });
   }, 200_000);
 
@@ -186,13 +193,7 @@ describe('local run (separate node processes on loopback)', () => {
       const excluded = run.view.nodes[bystander]!.events.filter((e) => e.event === 'committee_excluded' && e.sender === cheater);
       expect(excluded.length).toBeGreaterThanOrEqual(1);
       expect((excluded[0]!.rejectedBy as string[])).toEqual([idOf(verifier)]);
-      const applied = [0, 1].flatMap((i) => run.view.nodes[i]!.events.filter((e) => e.event === 'applied'));
-      expect(applied.length).toBeGreaterThanOrEqual(6);
-      expect(applied.every((e) => !(e.senders as string[]).includes(cheater))).toBe(true);
-      expect(stateOf(midRun, addressOf(run, 2))).toBeUndefined();
-      for (const i of [0, 1]) expect(stateOf(midRun, addressOf(run, i))).toBe(ClientState.Healthy);
-      expect(lastCheckpoint(run, 0)).toBeDefined();
-      expect(lastCheckpoint(run, 0)).toBe(lastCheckpoint(run, 1));
+      expectCheaterDropped(run, midRun);
     });
   }, 200_000);
 
