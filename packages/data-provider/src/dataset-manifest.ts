@@ -8,6 +8,8 @@ export const MANIFEST_FILE_NAME = 'manifest.json';
 /** A manifest is small (one line per shard); anything bigger is refused before parsing. */
 export const MAX_MANIFEST_BYTES = 16 * 1024 * 1024;
 const MAX_FILES = 100_000;
+/** Largest vocabulary of u32 data: the TCP protocol's welcome carries it as a u32. */
+export const MAX_U32_VOCAB_SIZE = 2 ** 32 - 1;
 
 export interface ShardFile {
   /** Relative path (or URL path segment) from the manifest's location: no `..`, no leading `/`. */
@@ -63,7 +65,8 @@ export function validateManifest(value: unknown, source = 'manifest'): DatasetMa
   if (object['version'] !== MANIFEST_VERSION) malformed(source, `unsupported version ${JSON.stringify(object['version'])}`);
   const dtype = object['dtype'];
   if (dtype !== 'u16' && dtype !== 'u32') malformed(source, `dtype must be 'u16' or 'u32'`);
-  const vocabSize = integerField(source, object, 'vocabSize', 1, dtype === 'u16' ? 65_536 : 2 ** 32);
+  // u32 data: at most 2^32 − 1, the largest a u32 field (the TCP welcome) carries.
+  const vocabSize = integerField(source, object, 'vocabSize', 1, dtype === 'u16' ? 65_536 : MAX_U32_VOCAB_SIZE);
   const seqLen = integerField(source, object, 'seqLen', 1, 2 ** 24);
   const files = object['files'];
   if (!Array.isArray(files) || files.length === 0 || files.length > MAX_FILES) {

@@ -2,7 +2,7 @@ import { closeSync, mkdirSync, openSync, writeFileSync, writeSync } from 'node:f
 import { createHash, type Hash } from 'node:crypto';
 import { join } from 'node:path';
 import { DATA_INVALID_CONFIG, DATA_TOKEN_OUT_OF_RANGE, PsycheError, toHex } from '@psyche/core';
-import { MANIFEST_FILE_NAME, MANIFEST_FORMAT, MANIFEST_VERSION, serializeManifest, type DatasetManifest, type ShardFile } from './dataset-manifest.ts';
+import { MANIFEST_FILE_NAME, MANIFEST_FORMAT, MANIFEST_VERSION, MAX_U32_VOCAB_SIZE, serializeManifest, type DatasetManifest, type ShardFile } from './dataset-manifest.ts';
 import { allocateTokens, bytesOfTokens, bytesPerToken, dtypeForVocabSize, type TokenArray, type TokenDtype } from './token-dtype.ts';
 
 export interface DatasetWriterOptions {
@@ -39,6 +39,9 @@ export class DatasetWriter {
   constructor(options: DatasetWriterOptions) {
     this.options = options;
     this.dtype = options.dtype ?? dtypeForVocabSize(options.vocabSize);
+    if (!Number.isSafeInteger(options.vocabSize) || options.vocabSize < 1 || options.vocabSize > MAX_U32_VOCAB_SIZE) {
+      throw new PsycheError(DATA_INVALID_CONFIG, { field: 'vocabSize', value: String(options.vocabSize), expected: `an integer in [1, ${MAX_U32_VOCAB_SIZE}]` }, `vocabSize ${options.vocabSize} is not an integer in [1, ${MAX_U32_VOCAB_SIZE}]`);
+    }
     if (this.dtype === 'u16' && options.vocabSize > 65_536) {
       throw new PsycheError(DATA_INVALID_CONFIG, { field: 'dtype', value: 'u16', expected: 'u32 for vocabSize > 65536' }, `vocabSize ${options.vocabSize} needs dtype u32`);
     }

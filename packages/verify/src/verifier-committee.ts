@@ -10,7 +10,7 @@ import {
 
 const VERIFIER_LABEL = utf8Encode('verifier');
 
-/** Options of the per-round verifier draw; every node and the coordinator compute the same thing. */
+/** Options of the per-round verifier draw; every node computes the same thing from the round seed. */
 export interface VerifierCommitteeOptions {
   /** The round's 32-byte seed. */
   readonly roundSeed: Uint8Array;
@@ -56,8 +56,9 @@ export function verifierPosition(node: number, nodeCount: number, roundSeed: Uin
 }
 
 /**
- * The check the coordinator program makes with two swap-or-not evaluations and no list: is `target`
- * one of `verifier`'s assignments? Positions p = position(verifier), q = position(target):
+ * The check a coordinator program can make with two swap-or-not evaluations and no list (the SDK's
+ * program does not make it; the reference node replays with its own ring): is `target` one of
+ * `verifier`'s assignments? Positions p = position(verifier), q = position(target):
  * p < V, q ≥ V, (q − V) mod V = p and (q − V − p)/V < targetsPerVerifier.
  */
 export function isVerificationAssignment(verifier: number, target: number, options: VerifierCommitteeOptions): boolean {

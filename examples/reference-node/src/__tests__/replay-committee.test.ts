@@ -1,4 +1,4 @@
-import { NODE_INVALID_CONFIG, sha256, utf8Encode } from '@psyche/core';
+import { NODE_INVALID_ARGUMENT, NODE_INVALID_CONFIG, sha256, utf8Encode } from '@psyche/core';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { committeeRejects, replayCommittee, type Verdict } from '../replay-committee.ts';
@@ -52,8 +52,9 @@ describe('replay committee (the seeded ring)', () => {
     expect(committeeRejects(one, target, v([[only, 'abstained']]))).toBe(false);
   });
 
-  it('a lone member has no ring; replicas below 1 is NODE_INVALID_CONFIG', () => {
+  it('a lone member has no ring; replicas below 1 is NODE_INVALID_CONFIG; a member listed twice is NODE_INVALID_ARGUMENT', () => {
     expect(replayCommittee(['solo'], seedOf(1), 2).targetsOf.get('solo')).toEqual([]);
     expect(() => replayCommittee(membersOf(3), seedOf(1), 0)).toThrow(expect.objectContaining({ code: NODE_INVALID_CONFIG }));
+    expect(() => replayCommittee([...membersOf(3), membersOf(3)[0]!], seedOf(1), 1)).toThrow(expect.objectContaining({ code: NODE_INVALID_ARGUMENT }));
   });
 });

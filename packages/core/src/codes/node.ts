@@ -11,6 +11,8 @@ export const NODE_RESULT_REJECTED = 9003;
 export const NODE_CHECKPOINT_UNAVAILABLE = 9004;
 /** The local run (launcher) failed: a node exited, the run did not finish in time. */
 export const NODE_LOCAL_RUN_FAILED = 9005;
+/** A caller passed an argument a node function cannot work with (e.g. a member listed twice). */
+export const NODE_INVALID_ARGUMENT = 9006;
 
 export type NodeErrorContext = {
   [NODE_CODE_RANGE_START]: { reason: string };
@@ -19,4 +21,5 @@ export type NodeErrorContext = {
   [NODE_RESULT_REJECTED]: { step: string; sender: string; reason: string };
   [NODE_CHECKPOINT_UNAVAILABLE]: { location: string; reason: string };
   [NODE_LOCAL_RUN_FAILED]: { reason: string };
+  [NODE_INVALID_ARGUMENT]: { what: string; reason: string };
 };

@@ -12,6 +12,10 @@ import {
   SequenceOrder,
   createInMemoryProvider,
   inputsAndTargets,
+  FrameDecoder,
+  MAX_U32_VOCAB_SIZE,
+  decodeMessage,
+  encodeMessage,
   isSafeRelativePath,
   manifestForShards,
   parseManifest,
@@ -37,6 +41,8 @@ describe('manifest', () => {
       { ...manifest, version: 2 },
       { ...manifest, dtype: 'u8' },
       { ...manifest, vocabSize: 70_000 },
+      // u32 data: the vocabulary must fit the u32 the TCP welcome carries.
+      { ...manifest, dtype: 'u32', vocabSize: 2 ** 32 },
       { ...manifest, seqLen: 0 },
       { ...manifest, files: [] },
       { ...manifest, files: [{ ...manifest.files[0], path: '../etc/passwd' }] },
@@ -49,6 +55,14 @@ describe('manifest', () => {
     for (const value of bad) expect(codeOf(() => parseManifest(utf8Encode(JSON.stringify(value))))).toBe(DATA_MANIFEST_MALFORMED);
     expect(codeOf(() => parseManifest(Uint8Array.of(0xff, 0xfe)))).toBe(DATA_MANIFEST_MALFORMED);
     expect(codeOf(() => parseManifest(utf8Encode('{"format":')))).toBe(DATA_MANIFEST_MALFORMED);
+  });
+
+  it('accepts the largest u32 vocabulary the TCP welcome can carry, and that welcome round-trips', () => {
+    const largest = parseManifest(utf8Encode(JSON.stringify({ ...manifest, dtype: 'u32', vocabSize: MAX_U32_VOCAB_SIZE })));
+    expect(largest.vocabSize).toBe(2 ** 32 - 1);
+    const welcome = { type: 'welcome', version: 1, dtype: 'u32', vocabSize: largest.vocabSize, seqLen: 8, sequenceCount: 3, maxIdsPerRequest: 64, name: 'x' } as const;
+    const [frame] = new FrameDecoder(1024).push(encodeMessage(welcome));
+    expect(decodeMessage(frame!)).toEqual(welcome);
   });
 
   it('accepts only relative paths that stay inside the dataset', () => {

@@ -11,7 +11,7 @@ const messageArbitrary: fc.Arbitrary<DataMessage> = fc.oneof(
     type: fc.constant('welcome' as const),
     version: fc.integer({ min: 0, max: 255 }),
     dtype: fc.constantFrom('u16' as const, 'u32' as const),
-    vocabSize: fc.nat(),
+    vocabSize: fc.maxSafeNat().map((n) => n % 2 ** 32), // the whole u32 range, MAX_U32_VOCAB_SIZE included
     seqLen: fc.nat(),
     sequenceCount: fc.maxSafeNat(),
     maxIdsPerRequest: fc.nat(),

@@ -87,6 +87,9 @@ describe('tokenizeDocuments', () => {
     const writer = new DatasetWriter({ dir: join(temp.dir, 'w'), vocabSize: 10, seqLen: 4 });
     expect(() => writer.append([1, 2, 10])).toThrow(expect.objectContaining({ code: DATA_TOKEN_OUT_OF_RANGE }));
     expect(() => writer.append([1.5])).toThrow(expect.objectContaining({ code: DATA_TOKEN_OUT_OF_RANGE }));
+    for (const vocabSize of [0, 1.5, 2 ** 32]) {
+      expect(() => new DatasetWriter({ dir: join(temp.dir, 'v'), vocabSize, seqLen: 4 })).toThrow(expect.objectContaining({ code: DATA_INVALID_CONFIG }));
+    }
   });
 });
 
