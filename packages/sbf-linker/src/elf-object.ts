@@ -80,7 +80,11 @@ function cString(bytes: Uint8Array, table: ElfSection | undefined, offset: numbe
   const limit = table.offset + table.size;
   while (end < limit && bytes[end] !== 0) end++;
   if (end === limit) throw malformed('unterminated string');
-  return utf8Decode(bytes.subarray(start, end));
+  try {
+    return utf8Decode(bytes.subarray(start, end));
+  } catch {
+    throw malformed(`name at string offset ${offset} is not UTF-8`);
+  }
 }
 
 /**
