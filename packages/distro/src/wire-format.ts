@@ -24,8 +24,8 @@ import type { DistroResult, ParameterSelection, ValueEncoding } from './distro-r
  *   per parameter header: name (u16 length + UTF-8, ≤ 1024 bytes) | rank u8 (≤ 8) | dims u32 × rank
  *                         | chunkRows u16 | chunkCols u16 | k u32 (1 ≤ k ≤ chunkRows·chunkCols)
  *   per parameter body:   indices, numChunks·k values of ceil(log2(chunkElems)) bits, LSB-first,
- *                         ascending within each chunk, padded to a byte
- *                         | values: f32 (4 bytes), bf16 (2 bytes) or 1 sign bit each (padded to a byte)
+ *                         ascending within each chunk, zero-padded to a byte
+ *                         | values: f32 (4 bytes), bf16 (2 bytes) or 1 sign bit each (zero-padded to a byte)
  *
  * The body must end exactly at the end of the buffer. Decoding reads every header first, checks
  * the sizes they imply against the buffer length and the caller's limits, and only then allocates.
@@ -87,6 +87,12 @@ export function encodeDistroResult(result: DistroResult, encoding: ValueEncoding
     else for (const v of p.values) w.f32(v);
   }
   return w.finish();
+}
+
+/** The bits after the last field of a packed stream must be zero, so every result has exactly one encoding (as in v2). */
+function assertZeroPadding(packed: Uint8Array, usedBits: number, at: number, what: string): void {
+  const tailBits = usedBits % 8;
+  if (tailBits !== 0 && packed[packed.length - 1]! >> tailBits !== 0) throw malformed(at + packed.length - 1, `${what} padding bits are not zero`);
 }
 
 interface ParsedHeader {
@@ -162,7 +168,9 @@ export function decodeDistroResult(bytes: Uint8Array, limits: WireDecodeLimits =
       const n = layout.numChunks * k;
       const bits = indexBits(layout);
       const indicesAt = r.offset;
-      const indices = unpackBits(r.bytes(packedByteLength(n, bits)), bits, n);
+      const indexBytes = r.bytes(packedByteLength(n, bits));
+      assertZeroPadding(indexBytes, n * bits, indicesAt, `${name}: index`);
+      const indices = unpackBits(indexBytes, bits, n);
       for (let c = 0; c < layout.numChunks; c++) {
         for (let j = 0; j < k; j++) {
           const index = indices[c * k + j]!;
@@ -173,8 +181,12 @@ export function decodeDistroResult(bytes: Uint8Array, limits: WireDecodeLimits =
         }
       }
       let values: Float32Array;
-      if (encoding === 'sign') values = unpackSigns(r.bytes(packedByteLength(n, 1)), n);
-      else {
+      if (encoding === 'sign') {
+        const signsAt = r.offset;
+        const signBytes = r.bytes(packedByteLength(n, 1));
+        assertZeroPadding(signBytes, n, signsAt, `${name}: sign`);
+        values = unpackSigns(signBytes, n);
+      } else {
         values = new Float32Array(n);
         for (let j = 0; j < n; j++) {
           const v = encoding === 'bf16' ? fromBf16Bits(r.u16()) : r.f32();

@@ -106,6 +106,20 @@ describe('wire format v1', () => {
     expect(codeOf(good, { maxSelected: 10 })).toBe(DISTRO_WIRE_LIMIT_EXCEEDED);
   });
 
+  it('non-zero padding bits after the packed indices or signs are DISTRO_WIRE_MALFORMED (one encoding per result)', () => {
+    // 'bias' [100] at chunk 50, k = 3: 2·3 indices of 6 bits = 36 bits (4 padding bits), 6 signs (2 padding bits)
+    const bias = { parameters: [selectionOf('bias', [100], 3, 2)] };
+    const good = encodeDistroResult(bias, 'sign');
+    expect(decodeDistroResult(good)).toEqual(decodeDistroResult(encodeDistroResult(bias, 'sign')));
+    const signByte = good.length - 1;
+    const lastIndexByte = good.length - 2;
+    for (const [at, bit] of [[lastIndexByte, 0x10], [lastIndexByte, 0x80], [signByte, 0x40], [signByte, 0x80]] as const) {
+      const bad = good.slice();
+      bad[at] = bad[at]! | bit;
+      expect(codeOf(bad)).toBe(DISTRO_WIRE_MALFORMED);
+    }
+  });
+
   it('a header claiming a huge tensor is refused before any allocation', () => {
     // one parameter [65536, 65536]… would select 2^20·k coefficients from a 40-byte message
     const bytes = encodeDistroResult({ parameters: [{ ...selectionOf('w', [64, 64], 4, 5) }] }, 'sign');
@@ -127,14 +141,18 @@ describe('wire format v1', () => {
       }),
       fc.tuple(fc.constantFrom(...seeds), fc.nat(), fc.uint8Array({ maxLength: 16 })).map(([seed, cut, tail]) => Uint8Array.of(...seed.subarray(0, cut % (seed.length + 1)), ...tail)),
       // valid prefix (magic, version) then random header
-      fc.uint8Array({ maxLength: 120 }).map((rest) => Uint8Array.of(0x50, 0x53, 0x44, 0x54, 1, rest[0] ?? 0 % 3, ...rest)),
+      fc.uint8Array({ maxLength: 120 }).map((rest) => Uint8Array.of(0x50, 0x53, 0x44, 0x54, 1, (rest[0] ?? 0) % 3, ...rest)),
     );
     let accepted = 0;
     fc.assert(
       fc.property(hostile, (bytes) => {
         const code = codeOf(bytes, { maxSelected: 1 << 20 });
-        if (code === 'ok') accepted++;
-        else expect(code >= 2000 && code < 3000).toBe(true);
+        if (code === 'ok') {
+          accepted++;
+          // accepted bytes are the one encoding of what they decode to (no ignored padding or fields)
+          const encoding = (['f32', 'bf16', 'sign'] as const)[bytes[5]!]!;
+          expect(encodeDistroResult(decodeDistroResult(bytes), encoding)).toEqual(bytes);
+        } else expect(code >= 2000 && code < 3000).toBe(true);
       }),
       { numRuns: FUZZ_RUNS },
     );
