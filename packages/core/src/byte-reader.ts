@@ -84,7 +84,7 @@ export class ByteReader {
   shortString(): string {
     const length = this.u16();
     const at = this.position;
-    return utf8Decode(this.bytes(length), at);
+    return utf8Decode(this.bytes(length), at, true);
   }
 
   /** Throws CORE_BYTES_OUT_OF_RANGE when unread bytes remain (trailing garbage). */

@@ -2,16 +2,22 @@ import { CORE_MALFORMED_HEX, CORE_MALFORMED_UTF8 } from './codes/core.ts';
 import { PsycheError } from './psyche-error.ts';
 
 const utf8Decoder = new TextDecoder('utf-8', { fatal: true });
+// ignoreBOM: true keeps a leading U+FEFF in the string instead of dropping it.
+const bomKeepingUtf8Decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 const utf8Encoder = new TextEncoder();
 
 export function utf8Encode(text: string): Uint8Array {
   return utf8Encoder.encode(text);
 }
 
-/** Strict UTF-8 decoding: malformed sequences throw CORE_MALFORMED_UTF8 instead of becoming U+FFFD. */
-export function utf8Decode(bytes: Uint8Array, offset = 0): string {
+/**
+ * Strict UTF-8 decoding: malformed sequences throw CORE_MALFORMED_UTF8 instead of becoming U+FFFD.
+ * A leading byte order mark is dropped (text files), unless `keepByteOrderMark`: wire fields set it
+ * so that every string decodes back to exactly the one that was encoded ("\uFEFFw" stays apart from "w").
+ */
+export function utf8Decode(bytes: Uint8Array, offset = 0, keepByteOrderMark = false): string {
   try {
-    return utf8Decoder.decode(bytes);
+    return (keepByteOrderMark ? bomKeepingUtf8Decoder : utf8Decoder).decode(bytes);
   } catch (cause) {
     throw new PsycheError(CORE_MALFORMED_UTF8, { offset }, 'malformed UTF-8', { cause });
   }

@@ -144,6 +144,15 @@ describe('byte codecs', () => {
     expect([...r.lengthPrefixedBytes()]).toEqual([9, 8]);
     r.expectEnd();
   });
+  it('a string starting with U+FEFF (a byte order mark) reads back with it, not as the string without it', () => {
+    for (const text of ['\uFEFFw', '\uFEFF', '\uFEFF\uFEFFx', 'w']) {
+      const r = new ByteReader(new ByteWriter().shortString(text).finish());
+      expect(r.shortString()).toBe(text);
+      r.expectEnd();
+    }
+    expect(utf8Decode(utf8Encode('\uFEFFtext'))).toBe('text'); // text files keep their BOM stripped
+    expect(utf8Decode(utf8Encode('\uFEFFtext'), 0, true)).toBe('\uFEFFtext');
+  });
   it('rejects out-of-range integers and over-limit growth', () => {
     expect(codeOf(() => new ByteWriter().u8(256))).toBe(CORE_INTEGER_OUT_OF_RANGE);
     expect(codeOf(() => new ByteWriter().u32(-1))).toBe(CORE_INTEGER_OUT_OF_RANGE);
@@ -165,6 +174,63 @@ describe('byte codecs', () => {
         } catch (e) {
           expect(isPsycheError(e)).toBe(true);
         }
+      }),
+      { numRuns: 2000 },
+    );
+  });
+  it('fuzz: every read returns what node:buffer decodes at that offset, or the documented code exactly when the bytes run out', () => {
+    type Op = { size: number; read: (r: ByteReader) => unknown; expected: (b: Buffer, at: number) => unknown };
+    const fixed: Op[] = [
+      { size: 1, read: (r) => r.u8(), expected: (b, at) => b.readUInt8(at) },
+      { size: 2, read: (r) => r.u16(), expected: (b, at) => b.readUInt16LE(at) },
+      { size: 4, read: (r) => r.u32(), expected: (b, at) => b.readUInt32LE(at) },
+      { size: 8, read: (r) => r.u64(), expected: (b, at) => b.readBigUInt64LE(at) },
+      { size: 4, read: (r) => r.f32(), expected: (b, at) => b.readFloatLE(at) },
+      { size: 8, read: (r) => r.f64(), expected: (b, at) => b.readDoubleLE(at) },
+      { size: 3, read: (r) => [...r.bytes(3)], expected: (b, at) => [...b.subarray(at, at + 3)] },
+    ];
+    const limit = 32;
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 64 }), fc.array(fc.integer({ min: 0, max: 8 }), { maxLength: 20 }), (bytes, ops) => {
+        const buffer = Buffer.from(bytes);
+        const r = new ByteReader(bytes);
+        let at = 0;
+        for (const op of ops) {
+          const left = bytes.length - at;
+          if (op < fixed.length) {
+            const { size, read, expected } = fixed[op]!;
+            if (size > left) {
+              expect(codeOf(() => read(r))).toBe(CORE_BYTES_OUT_OF_RANGE);
+              expect(r.offset).toBe(at); // a failed read consumes nothing
+              return;
+            }
+            expect(read(r)).toEqual(expected(buffer, at));
+            at += size;
+          } else if (left < (op === 7 ? 2 : 4)) {
+            expect(codeOf(() => (op === 7 ? r.shortString() : r.lengthPrefixedBytes(limit)))).toBe(CORE_BYTES_OUT_OF_RANGE);
+            return;
+          } else if (op === 7) {
+            const length = buffer.readUInt16LE(at);
+            if (length > left - 2) return void expect(codeOf(() => r.shortString())).toBe(CORE_BYTES_OUT_OF_RANGE);
+            const body = buffer.subarray(at + 2, at + 2 + length);
+            const valid = Buffer.from(body.toString('utf8'), 'utf8').equals(body); // node's decoder replaces bad sequences
+            if (!valid) return void expect(codeOf(() => r.shortString())).toBe(CORE_MALFORMED_UTF8);
+            expect(r.shortString()).toBe(body.toString('utf8'));
+            at += 2 + length;
+          } else {
+            const length = buffer.readUInt32LE(at);
+            if (length > limit) {
+              expect(codeOf(() => r.lengthPrefixedBytes(limit))).toBe(CORE_ALLOCATION_LIMIT_EXCEEDED);
+              expect(r.offset).toBe(at); // the prefix is not consumed either
+              return;
+            }
+            if (length > left - 4) return void expect(codeOf(() => r.lengthPrefixedBytes(limit))).toBe(CORE_BYTES_OUT_OF_RANGE);
+            expect([...r.lengthPrefixedBytes(limit)]).toEqual([...buffer.subarray(at + 4, at + 4 + length)]);
+            at += 4 + length;
+          }
+          expect([r.offset, r.remaining]).toEqual([at, bytes.length - at]);
+        }
+        expect(codeOf(() => r.expectEnd())).toBe(at === bytes.length ? undefined : CORE_BYTES_OUT_OF_RANGE);
       }),
       { numRuns: 2000 },
     );
