@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
@@ -10,6 +11,7 @@ import {
   CORE_MALFORMED_HEX,
   CORE_MALFORMED_UTF8,
   PsycheError,
+  SWAP_OR_NOT_ROUNDS,
   Xoshiro128StarStar,
   bytesEqual,
   createRng,
@@ -127,6 +129,42 @@ describe('shuffles', () => {
     expect(swapOrNotShuffle(50, seed)).not.toEqual(swapOrNotShuffle(50, sha256(utf8Encode('other'))));
     expect(codeOf(() => swapOrNotIndex(5, 5, seed))).toBe(CORE_INVALID_ARGUMENT);
     expect(codeOf(() => swapOrNotIndex(0, 5, new Uint8Array(31)))).toBe(CORE_INVALID_ARGUMENT);
+  });
+  it('swap-or-not equals a line-by-line transcription of the consensus spec (BigInt, node:crypto) for counts up to 2^32 − 1 (fuzz)', () => {
+    const hash = (...parts: Uint8Array[]): Buffer => createHash('sha256').update(Buffer.concat(parts)).digest();
+    // compute_shuffled_index from the Ethereum consensus specs (phase0 beacon chain), uint64 arithmetic in BigInt
+    const specShuffledIndex = (index: bigint, indexCount: bigint, seed: Uint8Array, rounds: number): bigint => {
+      for (let currentRound = 0; currentRound < rounds; currentRound++) {
+        const roundByte = Uint8Array.of(currentRound);
+        const pivot = hash(seed, roundByte).readBigUInt64LE(0) % indexCount;
+        const flip = (pivot + indexCount - index) % indexCount;
+        const position = index > flip ? index : flip;
+        const positionBlock = Buffer.alloc(4);
+        positionBlock.writeUInt32LE(Number(position / 256n));
+        const source = hash(seed, roundByte, positionBlock);
+        const byte = source[Number((position % 256n) / 8n)]!;
+        const bit = (byte >> Number(position % 8n)) % 2;
+        index = bit ? flip : index;
+      }
+      return index;
+    };
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 2 ** 32 - 1 }).chain((count) => fc.tuple(fc.constant(count), fc.integer({ min: 0, max: count - 1 }))),
+        fc.uint8Array({ minLength: 32, maxLength: 32 }),
+        fc.integer({ min: 0, max: 12 }),
+        ([count, index], seed, rounds) => {
+          expect(swapOrNotIndex(index, count, seed, rounds)).toBe(Number(specShuffledIndex(BigInt(index), BigInt(count), seed, rounds)));
+        },
+      ),
+      { numRuns: 300 },
+    );
+    const seed = sha256(utf8Encode('spec'));
+    const whole = swapOrNotShuffle(100, seed);
+    for (let i = 0; i < 100; i++) expect(whole[i]).toBe(Number(specShuffledIndex(BigInt(i), 100n, seed, SWAP_OR_NOT_ROUNDS)));
+    for (const [index, count] of [[0, 2 ** 32 - 1], [2 ** 32 - 2, 2 ** 32 - 1], [123_456_789, 1_000_000_007]] as const) {
+      expect(swapOrNotIndex(index, count, seed)).toBe(Number(specShuffledIndex(BigInt(index), BigInt(count), seed, SWAP_OR_NOT_ROUNDS)));
+    }
   });
   it('swap-or-not with zero rounds is the identity', () => {
     expect(swapOrNotShuffle(9, new Uint8Array(32), 0)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8]);
