@@ -43,9 +43,10 @@ export function llamaConfig(input: LlamaConfigInput): LlamaConfig {
   if (c.hidden_size % c.num_attention_heads !== 0) invalid('hidden_size', c.hidden_size, `a multiple of num_attention_heads (${c.num_attention_heads})`);
   if ((c.hidden_size / c.num_attention_heads) % 2 !== 0) invalid('hidden_size', c.hidden_size, 'an even head size (hidden_size / num_attention_heads) for rotary embeddings');
   if (c.num_attention_heads % c.num_key_value_heads !== 0) invalid('num_key_value_heads', c.num_key_value_heads, `a divisor of num_attention_heads (${c.num_attention_heads})`);
-  if (!(c.rms_norm_eps > 0 && c.rms_norm_eps < 1)) invalid('rms_norm_eps', c.rms_norm_eps, 'a number in (0, 1)');
-  if (!(c.rope_theta > 1 && Number.isFinite(c.rope_theta))) invalid('rope_theta', c.rope_theta, 'a finite number > 1');
-  if (!(c.initializer_range > 0 && c.initializer_range < 10)) invalid('initializer_range', c.initializer_range, 'a number in (0, 10)');
+  // typeof checks first: a config.json string such as "1e-6" compares as a number but is not one.
+  if (typeof c.rms_norm_eps !== 'number' || !(c.rms_norm_eps > 0 && c.rms_norm_eps < 1)) invalid('rms_norm_eps', c.rms_norm_eps, 'a number in (0, 1)');
+  if (typeof c.rope_theta !== 'number' || !(c.rope_theta > 1 && Number.isFinite(c.rope_theta))) invalid('rope_theta', c.rope_theta, 'a finite number > 1');
+  if (typeof c.initializer_range !== 'number' || !(c.initializer_range > 0 && c.initializer_range < 10)) invalid('initializer_range', c.initializer_range, 'a number in (0, 10)');
   if (typeof c.tie_word_embeddings !== 'boolean') invalid('tie_word_embeddings', c.tie_word_embeddings, 'a boolean');
   return c;
 }

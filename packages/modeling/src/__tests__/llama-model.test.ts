@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
 import * as ort from 'onnxruntime-node';
-import { createRng, isPsycheError, MODELING_INVALID_CONFIG } from '@psyche/core';
+import { createRng, isPsycheError, MODELING_INVALID_CONFIG, psycheErrorCodeOf } from '@psyche/core';
 import { llamaConfig, llamaConfigJson, parseLlamaConfigJson, type LlamaConfig } from '../llama-config.ts';
 import { buildLlamaGraph, llamaParameterSpecs } from '../llama-model.ts';
 import { buildMlpGraph, type MlpConfig } from '../mlp-model.ts';
@@ -89,6 +90,38 @@ describe('LLaMA decoder', () => {
     const json = llamaConfigJson(c);
     expect(json.model_type).toBe('llama');
     expect(parseLlamaConfigJson(JSON.stringify(json))).toEqual(c);
+  });
+
+  it('config.json fields of the wrong JSON type are MODELING_INVALID_CONFIG, not accepted because they compare like numbers', () => {
+    const good = llamaConfigJson(tiny());
+    for (const [field, value] of [['rms_norm_eps', '1e-6'], ['initializer_range', '0.02'], ['rope_theta', '10000'], ['hidden_size', '8'], ['tie_word_embeddings', 'false'], ['rms_norm_eps', [1e-6]]] as const) {
+      expect(psycheErrorCodeOf(() => parseLlamaConfigJson(JSON.stringify({ ...good, [field]: value })))).toBe(MODELING_INVALID_CONFIG);
+    }
+    for (const text of ['', 'null', '[]', '"x"', '{"vocab_size": 11}']) expect(psycheErrorCodeOf(() => parseLlamaConfigJson(text))).toBe(MODELING_INVALID_CONFIG);
+  });
+
+  it('fuzz: any JSON in any config.json field gives MODELING_INVALID_CONFIG or a config whose every field has its declared type and range', () => {
+    const good = llamaConfigJson(tiny()) as Record<string, unknown>;
+    const fields = ['vocab_size', 'hidden_size', 'intermediate_size', 'num_hidden_layers', 'num_attention_heads', 'num_key_value_heads', 'max_position_embeddings', 'rms_norm_eps', 'rope_theta', 'tie_word_embeddings', 'initializer_range'];
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.constantFrom(...fields), fc.oneof(fc.jsonValue(), fc.double(), fc.integer({ min: -4, max: 64 }))), { minLength: 1, maxLength: 4 }), (edits) => {
+        const edited = { ...good };
+        for (const [field, value] of edits) edited[field] = value;
+        let config: LlamaConfig | undefined;
+        const code = psycheErrorCodeOf(() => {
+          config = parseLlamaConfigJson(JSON.stringify(edited));
+        });
+        if (config === undefined) return void expect(code).toBe(MODELING_INVALID_CONFIG);
+        for (const f of fields.slice(0, 7)) expect(Number.isInteger(config[f as keyof LlamaConfig]) && (config[f as keyof LlamaConfig] as number) >= 1).toBe(true);
+        expect(typeof config.rms_norm_eps === 'number' && config.rms_norm_eps > 0 && config.rms_norm_eps < 1).toBe(true);
+        expect(typeof config.rope_theta === 'number' && Number.isFinite(config.rope_theta) && config.rope_theta > 1).toBe(true);
+        expect(typeof config.initializer_range === 'number' && config.initializer_range > 0 && config.initializer_range < 10).toBe(true);
+        expect(typeof config.tie_word_embeddings).toBe('boolean');
+        expect(config.hidden_size % config.num_attention_heads === 0 && config.num_attention_heads % config.num_key_value_heads === 0).toBe(true);
+        expect(parseLlamaConfigJson(JSON.stringify(llamaConfigJson(config)))).toEqual(config);
+      }),
+      { numRuns: 2000 },
+    );
   });
 
   it('train-graph gradients match float64 central differences (GQA, untied head)', async () => {
