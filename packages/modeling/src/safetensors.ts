@@ -75,9 +75,13 @@ export function decodeSafetensors(buffer: Uint8Array, limits: SafetensorsLimits 
     const [begin, end] = offsets as [number, number];
     if (begin > end || end > dataLen) malformed(dataStart + begin, `entry ${name}: data_offsets [${begin}, ${end}] outside the ${dataLen}-byte data`);
     let elems = 1;
-    for (const d of shape as number[]) {
-      elems *= d;
-      if (elems > dataLen) malformed(8, `entry ${name}: shape ${JSON.stringify(shape)} is larger than the data`);
+    // A zero dimension anywhere makes an empty tensor, however large the others ([100, 0] is valid).
+    if ((shape as number[]).includes(0)) elems = 0;
+    else {
+      for (const d of shape as number[]) {
+        elems *= d; // stops before the product can leave the safe integers
+        if (elems > dataLen) malformed(8, `entry ${name}: shape ${JSON.stringify(shape)} is larger than the data`);
+      }
     }
     if (elems * DTYPE_SIZE[dtype] !== end - begin) malformed(dataStart + begin, `entry ${name}: ${end - begin} bytes for ${elems} ${dtype} elements`);
     entries.push([name, dtype, shape as number[], begin, end]);
