@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { isPsycheError, sha256, VERIFY_MALFORMED_BLOOM, VERIFY_MALFORMED_WITNESS_REPORT, VERIFY_WITNESS_INDEX_OUT_OF_RANGE } from '@psyche/core';
+import { isPsycheError, sha256, VERIFY_INVALID_PARAMETER, VERIFY_MALFORMED_BLOOM, VERIFY_MALFORMED_WITNESS_REPORT, VERIFY_WITNESS_INDEX_OUT_OF_RANGE } from '@psyche/core';
 import { describe, expect, it } from 'vitest';
 import {
   createWitnessBloom,
@@ -78,7 +78,7 @@ describe('witness reports', () => {
     const reports = [report(0, [a.publicKey, b.publicKey]), report(1, [a.publicKey]), report(2, [a.publicKey]), report(3, [])];
     expect(isParticipantHealthy(a.publicKey, reports, 4)).toBe(true); // 3 of 4, quorum 2
     expect(isParticipantHealthy(b.publicKey, reports, 4)).toBe(false); // 1 of 4
-    expect(() => isParticipantHealthy(a.publicKey, [reports[0]!, reports[0]!], 4)).toThrow();
+    expect(() => isParticipantHealthy(a.publicKey, [reports[0]!, reports[0]!], 4)).toThrowError(expect.objectContaining({ code: VERIFY_INVALID_PARAMETER }));
     expect(() => isParticipantHealthy(a.publicKey, reports, 3)).toThrowError(expect.objectContaining({ code: VERIFY_WITNESS_INDEX_OUT_OF_RANGE }));
   });
 });
