@@ -89,17 +89,46 @@ describe('similarity metrics', () => {
 
   it('hostile selections never crash the comparison (fuzz)', () => {
     const a = randomSelection('a', 2, 8, 3);
+    // also selections of the right lengths with small indices, sorted or not: independent random arrays almost never
+    // have length 2k and ascending indices below 8, so nearly nothing used to get past validation to be compared
+    const hostile = fc.oneof(
+      fc.tuple(fc.uint32Array({ maxLength: 8 }), fc.float32Array({ maxLength: 8 }), fc.integer({ min: -1, max: 9 })),
+      fc.integer({ min: 0, max: 5 }).chain((k) =>
+        fc.tuple(
+          fc.tuple(fc.array(fc.integer({ min: 0, max: 9 }), { minLength: 2 * k, maxLength: 2 * k }), fc.boolean()).map(([xs, sorted]) =>
+            Uint32Array.from(sorted ? [...xs.slice(0, k).sort((x, y) => x - y), ...xs.slice(k).sort((x, y) => x - y)] : xs),
+          ),
+          fc.float32Array({ minLength: 2 * k, maxLength: 2 * k }),
+          fc.constant(k),
+        ),
+      ),
+    );
+    let compared = 0;
     fc.assert(
-      fc.property(fc.uint32Array({ maxLength: 8 }), fc.float32Array({ maxLength: 8 }), fc.integer({ min: -1, max: 9 }), (indices, values, k) => {
+      fc.property(hostile, ([indices, values, k]) => {
         try {
-          const s = compareSparse(a, { layout: a.layout, k, indices, values });
+          const b = { layout: a.layout, k, indices, values };
+          const s = compareSparse(a, b);
           expect(s.jaccard).toBeGreaterThanOrEqual(0);
+          compared++;
+          // an accepted selection is compared exactly as its dense scatter is; zero values leave the dense
+          // support, so Jaccard and Hamming are compared only without them
+          const dense = compareDense(sparseToDense(a), sparseToDense(b));
+          if ([dense.manhattan, dense.relativeManhattan, dense.cosine].every(Number.isFinite)) {
+            close(s.manhattan, dense.manhattan, 1e-6);
+            close(s.relativeManhattan, dense.relativeManhattan, 1e-6);
+            close(s.cosine, dense.cosine, 1e-6);
+          }
+          if (values.every((v) => v !== 0)) {
+            expect([s.jaccard, s.signHamming, s.shared, s.union]).toEqual([dense.jaccard, dense.signHamming, dense.shared, dense.union]);
+          }
         } catch (e) {
           if (!isPsycheError(e, VERIFY_MALFORMED_RESULT)) throw e;
         }
       }),
       { numRuns: 2000 },
     );
+    expect(compared).toBeGreaterThan(100);
   });
 
   it('judges a recomputation: the same work passes, a sign-flipped claim fails', () => {
