@@ -117,6 +117,12 @@ export class OnnxExecutor {
     for (const name of this.inputNames) {
       const t = feeds[name];
       if (!t) return Promise.reject(new PsycheError(GPU_INPUT_MISMATCH, { name, expected: 'a feed', received: 'missing' }, `missing feed ${name}`));
+      // An unknown dtype or a negative / fractional dimension is a coded mismatch here, not a TypeError or an ORT failure.
+      if (!Object.hasOwn(ELEMENT_ARRAYS, t.dtype) || !Array.isArray(t.dims) || !t.dims.every((d) => Number.isSafeInteger(d) && d >= 0)) {
+        return Promise.reject(
+          new PsycheError(GPU_INPUT_MISMATCH, { name, expected: `dtype in ${Object.keys(ELEMENT_ARRAYS).join('/')} and non-negative integer dims`, received: `${String(t.dtype)} [${String(t.dims)}]` }, `feed ${name} has an unknown dtype or invalid dims`),
+        );
+      }
       const size = t.dims.reduce((a, b) => a * b, 1);
       if (!(t.data instanceof ELEMENT_ARRAYS[t.dtype]) || t.data.length !== size) {
         return Promise.reject(new PsycheError(GPU_INPUT_MISMATCH, { name, expected: `${t.dtype} with ${size} elements`, received: `${t.data.constructor.name} of ${t.data.length}` }, `feed ${name} does not match its dims/dtype`));

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { GPU_EXECUTOR_CLOSED, GPU_INPUT_MISMATCH, GPU_PROVIDER_UNAVAILABLE, GPU_SESSION_FAILED, isPsycheError } from '@psyche/core';
+import { GPU_EXECUTOR_CLOSED, GPU_INPUT_MISMATCH, GPU_PROVIDER_UNAVAILABLE, GPU_SESSION_FAILED, isPsycheError, psycheErrorCodeOfAsync } from '@psyche/core';
 import { encodeOnnxModel, GraphBuilder } from '@psyche/modeling';
-import { OnnxExecutor } from '../onnx-executor.ts';
+import { OnnxExecutor, type HostDType } from '../onnx-executor.ts';
 
 function squareSumModel(): Uint8Array {
   const g = new GraphBuilder();
@@ -47,6 +47,15 @@ describe('OnnxExecutor', () => {
     const exec = await OnnxExecutor.create({ model: squareSumModel() });
     expect(isPsycheError(await rejection(exec.run({})), GPU_INPUT_MISMATCH)).toBe(true);
     expect(isPsycheError(await rejection(exec.run({ x: { dtype: 'float32', dims: [3], data: new Float32Array(2) } })), GPU_INPUT_MISMATCH)).toBe(true);
+    // an unknown dtype (from an untyped caller) and dims whose product matches but are not sizes
+    const bad = [
+      { dtype: 'int32' as HostDType, dims: [3], data: new Float32Array(3) },
+      { dtype: 'float32' as const, dims: [-1, -3], data: new Float32Array(3) },
+      { dtype: 'float32' as const, dims: [1.5, 2], data: new Float32Array(3) },
+    ];
+    for (const x of bad) expect(await psycheErrorCodeOfAsync(() => exec.run({ x }))).toBe(GPU_INPUT_MISMATCH); // −1 for a TypeError
+    // the executor still works after the rejected feeds
+    expect(Array.from((await exec.run({ x: { dtype: 'float32', dims: [3], data: Float32Array.of(1, 1, 1) } })).outputs.loss!.data as Float32Array)).toEqual([3]);
     await exec.close();
   });
 
