@@ -1,4 +1,4 @@
-import { MODELING_INVALID_CONFIG, PsycheError, type Rng } from '@psyche/core';
+import { MODELING_INVALID_CONFIG, MODELING_INVALID_INPUT, PsycheError, type Rng } from '@psyche/core';
 
 export type SamplingOptions =
   | { readonly strategy: 'greedy' }
@@ -9,10 +9,21 @@ function invalid(field: string, value: number, expected: string): never {
   throw new PsycheError(MODELING_INVALID_CONFIG, { field, value: String(value), expected }, `sampling ${field} = ${value}: expected ${expected}`);
 }
 
-/** Picks the next token from one row of logits [V]. Greedy ties go to the lower id. */
+function invalidInput(what: string, received: string, expected: string): never {
+  throw new PsycheError(MODELING_INVALID_INPUT, { what, expected, received }, `${what} = ${received}: expected ${expected}`);
+}
+
+/**
+ * Picks the next token from one row of logits [V]. Greedy ties go to the lower id. A NaN logit is
+ * MODELING_INVALID_INPUT (it would silently lose or win every comparison), and so is a top-p row
+ * without a finite maximum (all −∞, or a +∞): its probabilities are undefined.
+ */
 export function sampleToken(logits: ArrayLike<number>, options: SamplingOptions, rng?: Rng): number {
   const V = logits.length;
   if (V === 0) invalid('vocab', 0, 'at least one logit');
+  let max = -Infinity;
+  for (let i = 0; i < V; i++) max = Math.max(max, logits[i]!); // NaN if any logit is NaN
+  if (Number.isNaN(max)) invalidInput('logits', 'a row with NaN', 'no NaN');
   if (options.strategy === 'greedy') {
     let best = 0;
     for (let i = 1; i < V; i++) if (logits[i]! > logits[best]!) best = i;
@@ -23,8 +34,7 @@ export function sampleToken(logits: ArrayLike<number>, options: SamplingOptions,
   if (!(topP > 0 && topP <= 1)) invalid('topP', topP, 'a number in (0, 1]');
   if (!(temperature > 0 && Number.isFinite(temperature))) invalid('temperature', temperature, 'a finite number > 0');
   if (!rng) invalid('rng', 0, 'a seeded Rng for top-p sampling');
-  let max = -Infinity;
-  for (let i = 0; i < V; i++) max = Math.max(max, logits[i]!);
+  if (!Number.isFinite(max)) invalidInput('logits maximum', String(max), 'a finite number for top-p (not all −∞, no +∞)');
   const probs = new Float64Array(V);
   let sum = 0;
   for (let i = 0; i < V; i++) sum += probs[i] = Math.exp((logits[i]! - max) / temperature);
@@ -58,12 +68,20 @@ export interface GenerateOptions {
  */
 export async function generate(prompt: readonly number[], o: GenerateOptions): Promise<number[]> {
   if (prompt.length === 0) invalid('prompt length', 0, 'at least one token');
+  for (const [field, value, max] of [['contextLength', o.contextLength, 2 ** 24], ['vocabSize', o.vocabSize, 2 ** 32 - 1], ['maxNewTokens', o.maxNewTokens, 2 ** 31]] as const) {
+    if (!Number.isSafeInteger(value) || value < (field === 'maxNewTokens' ? 0 : 1) || value > max) invalid(field, value, `an integer in [${field === 'maxNewTokens' ? 0 : 1}, ${max}]`);
+  }
+  // Ids outside the vocabulary would be wrapped (ONNX Gather takes negative indices) or fail deep inside the runtime.
+  for (const [i, t] of [...prompt, o.padId ?? 0].entries()) {
+    if (!Number.isSafeInteger(t) || t < 0 || t >= o.vocabSize) invalidInput(i < prompt.length ? `prompt[${i}]` : 'padId', String(t), `a token id in [0, ${o.vocabSize})`);
+  }
   const tokens = [...prompt];
   for (let step = 0; step < o.maxNewTokens; step++) {
     const window = tokens.slice(-o.contextLength);
     const ids = new BigInt64Array(o.contextLength).fill(BigInt(o.padId ?? 0));
     window.forEach((t, i) => (ids[i] = BigInt(t)));
     const logits = await o.forward(ids);
+    if (logits.length !== o.contextLength * o.vocabSize) invalidInput('logits length', String(logits.length), `contextLength · vocabSize = ${o.contextLength * o.vocabSize}`);
     const last = window.length - 1;
     tokens.push(sampleToken(logits.subarray(last * o.vocabSize, (last + 1) * o.vocabSize), o.sampling, o.rng));
   }

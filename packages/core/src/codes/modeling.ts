@@ -15,6 +15,8 @@ export const MODELING_SAFETENSORS_MALFORMED = 3005;
 export const MODELING_SAFETENSORS_LIMIT_EXCEEDED = 3006;
 /** A checkpoint lacks a tensor the model needs, or holds one of the wrong shape. */
 export const MODELING_CHECKPOINT_MISMATCH = 3007;
+/** A model input or output is out of range: a token id outside [0, vocab), a logits row that is not finite or not [T · V]. */
+export const MODELING_INVALID_INPUT = 3008;
 
 export type ModelingErrorContext = {
   [MODELING_CODE_RANGE_START]: { reason: string };
@@ -25,4 +27,5 @@ export type ModelingErrorContext = {
   [MODELING_SAFETENSORS_MALFORMED]: { offset: number; reason: string };
   [MODELING_SAFETENSORS_LIMIT_EXCEEDED]: { what: string; requested: number; limit: number };
   [MODELING_CHECKPOINT_MISMATCH]: { name: string; expected: string; received: string };
+  [MODELING_INVALID_INPUT]: { what: string; expected: string; received: string };
 };

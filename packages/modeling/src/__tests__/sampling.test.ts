@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { createRng } from '@psyche/core';
+import fc from 'fast-check';
+import { createRng, MODELING_INVALID_CONFIG, MODELING_INVALID_INPUT, psycheErrorCodeOf, psycheErrorCodeOfAsync } from '@psyche/core';
 import { generate, sampleToken } from '../sampling.ts';
 
 describe('sampling', () => {
@@ -17,6 +18,49 @@ describe('sampling', () => {
     const z = Math.exp(2) + Math.exp(1) + 1 + Math.exp(-5);
     expect(counts[0]! / 4000).toBeCloseTo(Math.exp(2) / z, 1);
     expect(counts[1]! / 4000).toBeCloseTo(Math.exp(1) / z, 1);
+  });
+
+  it('a row it cannot sample from is MODELING_INVALID_INPUT (top-p used to return undefined for NaN or all −∞ logits)', () => {
+    const rng = createRng(2);
+    for (const logits of [[Number.NaN, 1], [1, Number.NaN], [-Infinity, -Infinity], [0, Infinity]]) {
+      expect(psycheErrorCodeOf(() => sampleToken(logits, { strategy: 'top-p', topP: 0.9 }, rng))).toBe(MODELING_INVALID_INPUT);
+    }
+    expect(psycheErrorCodeOf(() => sampleToken([Number.NaN, 1], { strategy: 'greedy' }))).toBe(MODELING_INVALID_INPUT);
+    expect(psycheErrorCodeOf(() => sampleToken([1, Number.NaN], { strategy: 'greedy' }))).toBe(MODELING_INVALID_INPUT);
+    expect(sampleToken([0, Infinity, 1], { strategy: 'greedy' })).toBe(1); // a +∞ is still an argmax
+    expect(sampleToken([-Infinity, 0, -Infinity], { strategy: 'top-p', topP: 1 }, rng)).toBe(1); // masked tokens are fine
+  });
+
+  it('fuzz: any finite logits give a token id in range; top-p picks only from the nucleus', () => {
+    fc.assert(
+      fc.property(fc.array(fc.oneof(fc.double({ min: -50, max: 50, noNaN: true }), fc.constant(-Infinity)), { minLength: 1, maxLength: 12 }), fc.double({ min: 0.01, max: 1, noNaN: true }), fc.nat(), (logits, topP, seed) => {
+        fc.pre(logits.some(Number.isFinite));
+        const token = sampleToken(logits, { strategy: 'top-p', topP }, createRng(seed));
+        expect(Number.isInteger(token) && token >= 0 && token < logits.length).toBe(true);
+        // the nucleus: tokens in descending probability until the mass reaches topP; ties at the edge all count
+        const max = Math.max(...logits);
+        const probs = logits.map((l) => Math.exp(l - max));
+        const sum = probs.reduce((a, b) => a + b, 0);
+        const above = probs.filter((p) => p > probs[token]!).reduce((a, b) => a + b, 0);
+        expect(above).toBeLessThan(topP * sum * (1 + 1e-9));
+        expect(sampleToken(logits, { strategy: 'greedy' })).toBe(logits.indexOf(max));
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
+  it('generate refuses ids outside the vocabulary, unbounded or fractional counts, and logits of the wrong length', async () => {
+    const V = 5;
+    const T = 3;
+    const forward = async (): Promise<Float32Array> => new Float32Array(T * V);
+    const base = { forward, contextLength: T, vocabSize: V, maxNewTokens: 2, sampling: { strategy: 'greedy' } as const };
+    for (const prompt of [[-1], [5], [1.5], [1, Number.NaN]]) expect(await psycheErrorCodeOfAsync(() => generate(prompt, base))).toBe(MODELING_INVALID_INPUT);
+    expect(await psycheErrorCodeOfAsync(() => generate([1], { ...base, padId: 7 }))).toBe(MODELING_INVALID_INPUT);
+    for (const over of [{ maxNewTokens: Infinity }, { maxNewTokens: -1 }, { maxNewTokens: 1.5 }, { contextLength: 0 }, { vocabSize: Number.NaN }]) {
+      expect(await psycheErrorCodeOfAsync(() => generate([1], { ...base, ...over }))).toBe(MODELING_INVALID_CONFIG);
+    }
+    expect(await psycheErrorCodeOfAsync(() => generate([1], { ...base, forward: async () => new Float32Array(T * V - 1) }))).toBe(MODELING_INVALID_INPUT);
+    expect(await generate([4], base)).toEqual([0, 0]);
   });
 
   it('generate slides a right-padded window and reads the last real position', async () => {
