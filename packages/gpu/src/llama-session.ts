@@ -1,3 +1,4 @@
+import { GPU_INPUT_MISMATCH, PsycheError } from '@psyche/core';
 import { buildLlamaGraph, encodeOnnxModel, generate, gradientName, type GenerateOptions, type LlamaConfig, type Parameters } from '@psyche/modeling';
 import type { ExecutionProvider } from './execution-provider.ts';
 import { OnnxExecutor, type HostTensor } from './onnx-executor.ts';
@@ -10,7 +11,24 @@ export interface LlamaSessionOptions {
   readonly intraOpNumThreads?: number;
 }
 
-function feeds(parameters: Parameters, batch: number, seq: number, ids: BigInt64Array, labels: BigInt64Array, specs: readonly { name: string; shape: readonly number[] }[]): Record<string, HostTensor> {
+/**
+ * Token ids and labels must lie in [0, vocab): ONNX Gather would wrap a negative id to the end of the
+ * embedding table, and the loss's one-hot has no row for an id past it, so either would train silently wrong.
+ */
+function assertTokenIds(name: string, tokens: BigInt64Array, vocab: number): void {
+  if (!(tokens instanceof BigInt64Array)) return; // the executor reports the wrong array type
+  const limit = BigInt(vocab);
+  for (let i = 0; i < tokens.length; i++) {
+    const t = tokens[i]!;
+    if (t < 0n || t >= limit) {
+      throw new PsycheError(GPU_INPUT_MISMATCH, { name, expected: `token ids in [0, ${vocab})`, received: `${t} at ${i}` }, `${name}[${i}] = ${t} is outside the vocabulary [0, ${vocab})`);
+    }
+  }
+}
+
+function feeds(parameters: Parameters, batch: number, seq: number, ids: BigInt64Array, labels: BigInt64Array, specs: readonly { name: string; shape: readonly number[] }[], vocab: number): Record<string, HostTensor> {
+  assertTokenIds('input_ids', ids, vocab);
+  assertTokenIds('labels', labels, vocab);
   const f: Record<string, HostTensor> = {
     input_ids: { dtype: 'int64', dims: [batch, seq], data: ids },
     labels: { dtype: 'int64', dims: [batch, seq], data: labels },
@@ -43,7 +61,7 @@ export class LlamaTrainSession {
   /** ids, labels: int64 [batch · seq], labels[t] = the token after ids[t]. */
   async step(parameters: Parameters, ids: BigInt64Array, labels: BigInt64Array): Promise<{ loss: number; gradients: Map<string, Float32Array>; runMs: number }> {
     const { batch, seq, config } = this.options;
-    const { outputs, runMs } = await this.executor.run(feeds(parameters, batch, seq, ids, labels, this.specs));
+    const { outputs, runMs } = await this.executor.run(feeds(parameters, batch, seq, ids, labels, this.specs, config.vocab_size));
     const gradients = new Map<string, Float32Array>();
     for (const s of this.specs) gradients.set(s.name, outputs[gradientName(s.name)]!.data as Float32Array);
     return { loss: (outputs.loss!.data as Float32Array)[0]!, gradients, runMs };
@@ -81,12 +99,12 @@ export class LlamaEvalSession {
 
   /** Mean loss and logits [batch · T · V] of a window. */
   async evaluate(ids: BigInt64Array, labels: BigInt64Array): Promise<{ loss: number; logits: Float32Array }> {
-    const { outputs } = await this.executor.run(feeds(this.parameters, this.batch, this.contextLength, ids, labels, this.specs));
+    const { outputs } = await this.executor.run(feeds(this.parameters, this.batch, this.contextLength, ids, labels, this.specs, this.config.vocab_size));
     return { loss: (outputs.loss!.data as Float32Array)[0]!, logits: outputs.logits!.data as Float32Array };
   }
 
   generate(prompt: readonly number[], options: Pick<GenerateOptions, 'maxNewTokens' | 'sampling' | 'rng' | 'padId'>): Promise<number[]> {
-    if (this.batch !== 1) throw new RangeError('generate needs a batch-1 session');
+    if (this.batch !== 1) throw new PsycheError(GPU_INPUT_MISMATCH, { name: 'batch', expected: '1', received: String(this.batch) }, 'generate needs a batch-1 session');
     return generate(prompt, {
       ...options,
       contextLength: this.contextLength,

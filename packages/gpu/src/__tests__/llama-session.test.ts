@@ -2,11 +2,32 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { GPU_INPUT_MISMATCH, psycheErrorCodeOfAsync } from '@psyche/core';
 import { AdamW } from '@psyche/distro';
 import { initParameters, llamaConfig, llamaParameterSpecs, loadLlamaCheckpoint, saveLlamaCheckpoint } from '@psyche/modeling';
 import { LlamaEvalSession, LlamaTrainSession } from '../llama-session.ts';
 
 describe('LLaMA train and eval sessions', () => {
+  it('token ids or labels outside [0, vocab) are GPU_INPUT_MISMATCH (ONNX Gather would wrap a negative id silently)', async () => {
+    const config = llamaConfig({ vocab_size: 8, hidden_size: 8, intermediate_size: 16, num_hidden_layers: 1, num_attention_heads: 2, max_position_embeddings: 4 });
+    const parameters = initParameters(llamaParameterSpecs(config), 3);
+    const session = await LlamaTrainSession.create({ config, batch: 1, seq: 4 });
+    const lm = await LlamaEvalSession.create({ config, parameters, contextLength: 4, batch: 2 });
+    try {
+      const good = BigInt64Array.of(1n, 2n, 3n, 7n);
+      for (const bad of [BigInt64Array.of(1n, -1n, 3n, 4n), BigInt64Array.of(1n, 2n, 8n, 4n)]) {
+        expect(await psycheErrorCodeOfAsync(() => session.step(parameters, bad, good))).toBe(GPU_INPUT_MISMATCH);
+        expect(await psycheErrorCodeOfAsync(() => session.step(parameters, good, bad))).toBe(GPU_INPUT_MISMATCH);
+      }
+      const { loss } = await session.step(parameters, good, good);
+      expect(loss).toBeGreaterThan(Math.log(8) / 2); // an untrained model is near ln(vocab)
+      expect(await psycheErrorCodeOfAsync(async () => lm.generate([1], { maxNewTokens: 1, sampling: { strategy: 'greedy' } }))).toBe(GPU_INPUT_MISMATCH); // batch 2
+    } finally {
+      await session.close();
+      await lm.close();
+    }
+  });
+
   it('AdamW on the train graph learns a repeating sequence; the checkpoint then generates it greedily', async () => {
     const config = llamaConfig({ vocab_size: 16, hidden_size: 32, intermediate_size: 64, num_hidden_layers: 2, num_attention_heads: 4, num_key_value_heads: 2, max_position_embeddings: 16 });
     const specs = llamaParameterSpecs(config);
