@@ -17,7 +17,7 @@ export function assertSelectionsFit(selections: readonly SparseChunks[], layout:
       throw new PsycheError(DISTRO_RESULT_LAYOUT_MISMATCH, { name, reason: 'chunk layout differs' }, `${name}: selection has a different chunk layout`);
     }
     const expected = layout.numChunks * s.k;
-    if (s.k < 1 || s.k > layout.chunkElems || s.indices.length !== expected || s.values.length !== expected) {
+    if (!Number.isInteger(s.k) || s.k < 1 || s.k > layout.chunkElems || s.indices.length !== expected || s.values.length !== expected) {
       throw new PsycheError(DISTRO_RESULT_LAYOUT_MISMATCH, { name, reason: `k=${s.k}, ${s.indices.length} indices` }, `${name}: selection sizes do not match k`);
     }
     for (let i = 0; i < s.indices.length; i++) {

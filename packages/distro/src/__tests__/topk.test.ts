@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { DISTRO_INDEX_OUT_OF_RANGE, isPsycheError } from '@psyche/core';
+import { DISTRO_INDEX_OUT_OF_RANGE, DISTRO_RESULT_LAYOUT_MISMATCH, isPsycheError, psycheErrorCodeOf } from '@psyche/core';
 import { computeChunkLayout, fastScatterMean, fastTopk, referenceScatterMean, referenceTopk, type SparseChunks } from '../index.ts';
 
 describe('top-k', () => {
@@ -65,5 +65,14 @@ describe('scatter-mean', () => {
       expect(isPsycheError(e, DISTRO_INDEX_OUT_OF_RANGE)).toBe(true);
     }
     expect([...out]).toEqual(new Array(8).fill(9));
+  });
+  it('a fractional k whose numChunks·k happens to match the array lengths is a layout mismatch, not silently skipped coefficients', () => {
+    const l2 = computeChunkLayout([4, 4], 2); // 4 chunks of 4: k = 1.5 "expects" 6 indices
+    const fractional: SparseChunks = { layout: l2, k: 1.5, indices: Uint32Array.of(0, 1, 0, 1, 0, 1), values: new Float32Array(6).fill(1) };
+    for (const scatter of [referenceScatterMean, fastScatterMean]) {
+      const out = new Float32Array(16).fill(9);
+      expect(psycheErrorCodeOf(() => scatter([fractional], l2, out))).toBe(DISTRO_RESULT_LAYOUT_MISMATCH);
+      expect([...out]).toEqual(new Array(16).fill(9));
+    }
   });
 });
