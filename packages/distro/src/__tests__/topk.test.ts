@@ -66,6 +66,43 @@ describe('scatter-mean', () => {
     }
     expect([...out]).toEqual(new Array(8).fill(9));
   });
+  it('fast path equals the reference for any number of peers, k per peer and overlap (property)', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 3 }).chain((rowChunks) =>
+          fc.tuple(
+            fc.constant(rowChunks),
+            fc.array(
+              fc.integer({ min: 1, max: 8 }).chain((k) =>
+                fc.tuple(
+                  fc.constant(k),
+                  fc.array(fc.shuffledSubarray([0, 1, 2, 3, 4, 5, 6, 7], { minLength: k, maxLength: k }), { minLength: rowChunks, maxLength: rowChunks }),
+                  fc.array(fc.oneof(fc.constantFrom(-1, 1), fc.float({ min: -8, max: 8, noNaN: true })), { minLength: rowChunks * k, maxLength: rowChunks * k }),
+                ),
+              ),
+              { minLength: 0, maxLength: 6 },
+            ),
+          ),
+        ),
+        ([rowChunks, peers]) => {
+          const layout = computeChunkLayout([8 * rowChunks], 8); // rowChunks chunks of 8 coefficients
+          expect([layout.numChunks, layout.chunkElems]).toEqual([rowChunks, 8]);
+          const selections: SparseChunks[] = peers.map(([k, chunks, values]) => ({
+            layout,
+            k,
+            indices: Uint32Array.from(chunks.flatMap((chosen) => [...chosen].sort((a, b) => a - b))),
+            values: Float32Array.from(values),
+          }));
+          const reference = new Float32Array(layout.size);
+          const fast = new Float32Array(layout.size).fill(Number.NaN);
+          referenceScatterMean(selections, layout, reference);
+          fastScatterMean(selections, layout, fast);
+          for (let i = 0; i < layout.size; i++) expect(Math.abs(fast[i]! - reference[i]!)).toBeLessThanOrEqual(1e-6 * Math.max(1, Math.abs(reference[i]!)));
+        },
+      ),
+      { numRuns: 500 },
+    );
+  });
   it('a fractional k whose numChunks·k happens to match the array lengths is a layout mismatch, not silently skipped coefficients', () => {
     const l2 = computeChunkLayout([4, 4], 2); // 4 chunks of 4: k = 1.5 "expects" 6 indices
     const fractional: SparseChunks = { layout: l2, k: 1.5, indices: Uint32Array.of(0, 1, 0, 1, 0, 1), values: new Float32Array(6).fill(1) };
