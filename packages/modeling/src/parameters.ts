@@ -1,4 +1,4 @@
-import { createRng, fillGaussian, type RngSeed } from '@psyche/core';
+import { MODELING_INVALID_CONFIG, PsycheError, createRng, fillGaussian, type RngSeed } from '@psyche/core';
 
 /** How one parameter is shaped and initialized. */
 export interface ParameterSpec {
@@ -16,12 +16,26 @@ export function parameterCount(specs: readonly ParameterSpec[]): number {
   return specs.reduce((n, s) => n + s.shape.reduce((a, b) => a * b, 1), 0);
 }
 
+/** Largest parameter tensor initParameters allocates (2^31 float32 elements = 8 GiB). */
+export const MAX_PARAMETER_ELEMENTS = 2 ** 31;
+
 /**
  * Seeded initialization. Each parameter gets its own xoshiro128** stream seeded by
  * `${seed}/${name}`, so a parameter's values do not depend on which other parameters exist or
  * their order; normal draws use fillGaussian from @psyche/core.
  */
 export function initParameters(specs: readonly ParameterSpec[], seed: RngSeed): Parameters {
+  // Checked before allocating anything: a config with huge sizes must fail with a code, not a RangeError half-way.
+  for (const s of specs) {
+    const elements = s.shape.reduce((a, b) => a * b, 1);
+    if (!s.shape.every((d) => Number.isSafeInteger(d) && d >= 0) || elements > MAX_PARAMETER_ELEMENTS) {
+      throw new PsycheError(
+        MODELING_INVALID_CONFIG,
+        { field: `${s.name}.shape`, value: JSON.stringify(s.shape), expected: `non-negative integer dims, at most ${MAX_PARAMETER_ELEMENTS} elements` },
+        `parameter ${s.name} has shape ${JSON.stringify(s.shape)}: expected non-negative integer dims and at most ${MAX_PARAMETER_ELEMENTS} elements`,
+      );
+    }
+  }
   const out: Parameters = new Map();
   for (const s of specs) {
     const data = new Float32Array(s.shape.reduce((a, b) => a * b, 1));

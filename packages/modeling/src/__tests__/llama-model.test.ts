@@ -92,6 +92,16 @@ describe('LLaMA decoder', () => {
     expect(parseLlamaConfigJson(JSON.stringify(json))).toEqual(c);
   });
 
+  it('initParameters refuses a shape it cannot allocate with MODELING_INVALID_CONFIG before allocating anything', () => {
+    // vocab 2^24 × hidden 2^12 passes llamaConfig but is 2^36 embedding elements
+    const huge = llamaConfig({ vocab_size: 2 ** 24, hidden_size: 2 ** 12, intermediate_size: 8, num_hidden_layers: 1, num_attention_heads: 2 });
+    expect(psycheErrorCodeOf(() => initParameters(llamaParameterSpecs(huge), 1))).toBe(MODELING_INVALID_CONFIG);
+    for (const shape of [[-2], [1.5], [Number.NaN]]) {
+      expect(psycheErrorCodeOf(() => initParameters([{ name: 'w', shape, init: { kind: 'zeros' } }], 1))).toBe(MODELING_INVALID_CONFIG);
+    }
+    expect(initParameters([{ name: 'w', shape: [2, 0], init: { kind: 'ones' } }], 1).get('w')).toHaveLength(0);
+  });
+
   it('config.json fields of the wrong JSON type are MODELING_INVALID_CONFIG, not accepted because they compare like numbers', () => {
     const good = llamaConfigJson(tiny());
     for (const [field, value] of [['rms_norm_eps', '1e-6'], ['initializer_range', '0.02'], ['rope_theta', '10000'], ['hidden_size', '8'], ['tie_word_embeddings', 'false'], ['rms_norm_eps', [1e-6]]] as const) {
