@@ -258,6 +258,7 @@ describe('wire format v2 (compact, layout known to both ends)', () => {
   it(`fuzz: ${FUZZ_RUNS} hostile inputs (random bytes behind a valid header, mutated and truncated valid results) give a result or a DisTrO error; accepted ones are canonical`, () => {
     const layouts = (['f32', 'bf16', 'sign'] as const).map(layoutOfSample);
     const seeds = layouts.map((l) => encodeCompactResult(sample, l));
+    const v1Seeds = layouts.map((l) => encodeDistroResult(sample, l.encoding));
     const header = (l: ResultLayout) => [0x50, 0x53, 0x44, 0x54, 2, ...l.digest];
     const hostile = fc.tuple(
       fc.nat({ max: 2 }),
@@ -279,6 +280,17 @@ describe('wire format v2 (compact, layout known to both ends)', () => {
         fc
           .tuple(fc.nat({ max: 2 }), fc.nat(), fc.uint8Array({ maxLength: 16 }))
           .map(([s, cut, tail]) => Uint8Array.of(...seeds[s]!.subarray(0, cut % (seeds[s]!.length + 1)), ...tail)),
+        // v1 encodings of the sample, mutated: decodeResultWithLayout reads v1 too
+        fc
+          .tuple(
+            fc.nat({ max: 2 }),
+            fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { maxLength: 4 }),
+          )
+          .map(([s, edits]) => {
+            const copy = v1Seeds[s]!.slice();
+            for (const [at, value] of edits) copy[at % copy.length] = value;
+            return copy;
+          }),
         // valid header, then a random body of the right length or close to it
         fc.tuple(fc.nat({ max: 2 }), fc.integer({ min: -2, max: 2 }), fc.nat()).map(([s, delta, seed]) => {
           const l = layouts[s]!;
@@ -300,6 +312,7 @@ describe('wire format v2 (compact, layout known to both ends)', () => {
         if (decoded !== undefined) {
           accepted++;
           if (bytes[4] === COMPACT_WIRE_VERSION) expect(encodeCompactResult(decoded, layout)).toEqual(bytes);
+          else expect(encodeDistroResult(decoded, layout.encoding)).toEqual(bytes); // v1 read through the layout is canonical too
         } else expect(code !== undefined && code >= 2000 && code < 3000).toBe(true);
       }),
       { numRuns: FUZZ_RUNS }
