@@ -1,5 +1,6 @@
-import { DISTRO_INVALID_CONFIG, DISTRO_SHAPE_MISMATCH, PsycheError } from '@psyche/core';
+import { DISTRO_INVALID_CONFIG, DISTRO_NON_FINITE_VALUE, DISTRO_SHAPE_MISMATCH, PsycheError } from '@psyche/core';
 import type { Gradients, NamedTensor } from './named-tensor.ts';
+import { assertLearningRate } from './sparse-momentum-internal.ts';
 
 export interface AdamWConfig {
   readonly beta1?: number;
@@ -42,14 +43,21 @@ export class AdamW {
   }
 
   step(gradients: Gradients, lr: number): void {
-    this.t++;
-    const c1 = 1 - this.beta1 ** this.t;
-    const c2 = 1 - this.beta2 ** this.t;
-    this.params.forEach((p, s) => {
+    // Every gradient and the learning rate are checked before the first weight moves, so a bad one
+    // cannot leave a half-applied step (or NaN in the moments) behind.
+    assertLearningRate(lr);
+    for (const p of this.params) {
       const g = gradients.get(p.name);
       if (g === undefined || g.length !== p.data.length) {
         throw new PsycheError(DISTRO_SHAPE_MISMATCH, { name: p.name, expected: String(p.data.length), received: String(g?.length ?? 'missing') }, `gradient of ${p.name} missing or wrong length`);
       }
+      for (let i = 0; i < g.length; i++) if (!Number.isFinite(g[i]!)) throw new PsycheError(DISTRO_NON_FINITE_VALUE, { name: p.name, index: i }, `gradient of ${p.name} is not finite at ${i}`);
+    }
+    this.t++;
+    const c1 = 1 - this.beta1 ** this.t;
+    const c2 = 1 - this.beta2 ** this.t;
+    this.params.forEach((p, s) => {
+      const g = gradients.get(p.name)!;
       const m = this.m[s]!;
       const v = this.v[s]!;
       const w = p.data;

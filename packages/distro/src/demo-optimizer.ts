@@ -2,7 +2,7 @@ import { type DistroConfig, resolveDistroConfig } from './distro-config.ts';
 import type { DistroResult } from './distro-result.ts';
 import type { GenerateOutput } from './distro-optimizer.ts';
 import type { Gradients, NamedTensor } from './named-tensor.ts';
-import { SparseMomentum } from './sparse-momentum-internal.ts';
+import { SparseMomentum, assertLearningRate } from './sparse-momentum-internal.ts';
 
 /**
  * The DeMo reference optimizer (Peng, Kingma et al. 2024, `demo.py`), per step:
@@ -23,6 +23,7 @@ export class DemoOptimizer {
   }
 
   async generate(gradients: Gradients, lr: number): Promise<GenerateOutput> {
+    assertLearningRate(lr);
     const gradNorm = this.core.prepareGradients(gradients);
     this.core.weightDecay(lr);
     await this.core.accumulate(gradients, lr);
@@ -32,6 +33,7 @@ export class DemoOptimizer {
   }
 
   async apply(results: readonly DistroResult[], lr: number): Promise<void> {
+    assertLearningRate(lr);
     await this.core.applyResults(results, lr);
   }
 

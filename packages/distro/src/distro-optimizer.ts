@@ -2,7 +2,7 @@ import { DISTRO_OPTIMIZER_STATE, PsycheError } from '@psyche/core';
 import { type DistroConfig, resolveDistroConfig } from './distro-config.ts';
 import type { DistroResult } from './distro-result.ts';
 import type { Gradients, NamedTensor } from './named-tensor.ts';
-import { SparseMomentum } from './sparse-momentum-internal.ts';
+import { SparseMomentum, assertLearningRate } from './sparse-momentum-internal.ts';
 
 export interface GenerateOptions {
   /** Take the coefficients at these indices instead of the top-k (verifier replay). */
@@ -61,6 +61,7 @@ export class DistroOptimizer {
 
   /** Moves the weights along this node's own pending direction before the forward pass. */
   async applyLookahead(lr: number): Promise<void> {
+    assertLearningRate(lr);
     if (this.lookaheadLr !== undefined) throw new PsycheError(DISTRO_OPTIMIZER_STATE, { reason: 'lookahead already applied' }, 'applyLookahead called twice without generate');
     await this.core.applyLookahead(lr);
     this.lookaheadLr = lr;
@@ -79,6 +80,7 @@ export class DistroOptimizer {
    * the node's exactly (error feedback removes what the node actually sent).
    */
   async generate(gradients: Gradients, lr: number, options: GenerateOptions = {}): Promise<GenerateOutput> {
+    assertLearningRate(lr);
     const gradNorm = this.core.prepareGradients(gradients);
     if (options.selectAt !== undefined) this.core.matchResults([options.selectAt]); // validate before any state changes
     await this.undoLookahead();
@@ -92,6 +94,7 @@ export class DistroOptimizer {
 
   /** Sign-SGD on the shared direction. Results are validated before any weight changes. */
   async apply(results: readonly DistroResult[], lr: number): Promise<void> {
+    assertLearningRate(lr);
     if (this.lookaheadLr !== undefined) throw new PsycheError(DISTRO_OPTIMIZER_STATE, { reason: 'lookahead applied' }, 'apply called while a lookahead is applied; generate or undoLookahead first');
     await this.core.applyResults(results, lr);
   }

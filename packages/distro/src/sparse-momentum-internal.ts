@@ -1,4 +1,5 @@
 import {
+  DISTRO_INVALID_CONFIG,
   DISTRO_NON_FINITE_VALUE,
   DISTRO_RESULT_LAYOUT_MISMATCH,
   DISTRO_SHAPE_MISMATCH,
@@ -12,6 +13,13 @@ import { clipGradNorm } from './grad-clip.ts';
 import type { Gradients, NamedTensor } from './named-tensor.ts';
 import { assertSelectionsFit } from './scatter-mean.ts';
 import type { SparseChunks } from './sparse-chunks.ts';
+
+/** A NaN, infinite or negative learning rate would corrupt every weight it touches: refused before any state changes. */
+export function assertLearningRate(lr: number): void {
+  if (typeof lr !== 'number' || !Number.isFinite(lr) || lr < 0) {
+    throw new PsycheError(DISTRO_INVALID_CONFIG, { field: 'lr', value: String(lr), expected: 'finite number ≥ 0' }, `learning rate must be a finite number ≥ 0, got ${String(lr)}`);
+  }
+}
 
 interface Slot {
   readonly param: NamedTensor;

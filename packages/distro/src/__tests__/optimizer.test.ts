@@ -1,4 +1,4 @@
-import { createRng, fillGaussian, isPsycheError, DISTRO_INDEX_OUT_OF_RANGE, DISTRO_INVALID_CONFIG, DISTRO_NON_FINITE_VALUE, DISTRO_OPTIMIZER_STATE, psycheErrorCodeOfAsync } from '@psyche/core';
+import { createRng, fillGaussian, isPsycheError, DISTRO_INDEX_OUT_OF_RANGE, DISTRO_INVALID_CONFIG, DISTRO_NON_FINITE_VALUE, DISTRO_OPTIMIZER_STATE, DISTRO_SHAPE_MISMATCH, psycheErrorCodeOf, psycheErrorCodeOfAsync } from '@psyche/core';
 import { describe, expect, it } from 'vitest';
 import {
   AdamW,
@@ -110,6 +110,42 @@ describe('DisTrO semantics', () => {
     const hostile = { parameters: result.parameters.map((p, i) => (i === 1 ? { ...p, indices: p.indices.map((x, j) => (j === 0 ? 999 : x)) } : p)) };
     expect(await codeOf(() => opt.apply([result, hostile], 0.1))).toBe(DISTRO_INDEX_OUT_OF_RANGE);
     params.forEach((p, s) => expect([...p.data]).toEqual([...snapshot[s]!]));
+  });
+});
+
+describe('learning rates and half-applied steps', () => {
+  it('a NaN, infinite or negative lr is DISTRO_INVALID_CONFIG and changes no weight, momentum or lookahead', async () => {
+    for (const Opt of [DistroOptimizer, DemoOptimizer]) {
+      const params = model(30);
+      const opt = new Opt(params, { topk: 4 });
+      const { result } = await opt.generate(gradsFor(params, 31), 0.01);
+      const weights = params.map((p) => p.data.slice());
+      const momentum = params.map((p) => opt.momentum(p.name)!.slice());
+      for (const lr of [Number.NaN, Infinity, -0.01]) {
+        expect(await codeOf(() => opt.generate(gradsFor(params, 32), lr))).toBe(DISTRO_INVALID_CONFIG);
+        expect(await codeOf(() => opt.apply([result], lr))).toBe(DISTRO_INVALID_CONFIG);
+        if (opt instanceof DistroOptimizer) expect(await codeOf(() => opt.applyLookahead(lr))).toBe(DISTRO_INVALID_CONFIG);
+      }
+      params.forEach((p, s) => expect([...p.data]).toEqual([...weights[s]!]));
+      params.forEach((p, s) => expect([...opt.momentum(p.name)!]).toEqual([...momentum[s]!]));
+      if (opt instanceof DistroOptimizer) await opt.applyLookahead(0.01); // no lookahead was left applied
+    }
+  });
+
+  it('AdamW checks every gradient and the lr before moving any weight (a bad second gradient used to leave the first applied)', () => {
+    const params = model(33);
+    const opt = new AdamW(params);
+    const before = params.map((p) => p.data.slice());
+    const grads = gradsFor(params, 34);
+    const missingSecond = new Map([...grads].filter(([name]) => name !== 'b'));
+    const nonFinite = new Map([...grads].map(([name, g]) => [name, name === 'b' ? Float32Array.from(g, (v, i) => (i === 5 ? Number.NaN : v)) : g]));
+    expect(psycheErrorCodeOf(() => opt.step(missingSecond, 0.01))).toBe(DISTRO_SHAPE_MISMATCH);
+    expect(psycheErrorCodeOf(() => opt.step(nonFinite, 0.01))).toBe(DISTRO_NON_FINITE_VALUE);
+    for (const lr of [Number.NaN, -1]) expect(psycheErrorCodeOf(() => opt.step(grads, lr))).toBe(DISTRO_INVALID_CONFIG);
+    params.forEach((p, s) => expect([...p.data]).toEqual([...before[s]!]));
+    // and the step counter did not advance: the first real step still moves by exactly lr·sign(g)
+    opt.step(grads, 0.01);
+    params.forEach((p, s) => p.data.forEach((w, i) => expect(w).toBeCloseTo(before[s]![i]! - 0.01 * Math.sign(grads.get(p.name)![i]!), 5)));
   });
 });
 
