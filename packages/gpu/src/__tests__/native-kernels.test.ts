@@ -1,6 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { GPU_NATIVE_UNAVAILABLE, createRng, fillGaussian, isPsycheError } from '@psyche/core';
-import { checkKernelsAgainstReference, computeChunkLayout, referenceKernels, type ChunkLayout } from '@psyche/distro';
+import {
+  DISTRO_INDEX_OUT_OF_RANGE,
+  DISTRO_RESULT_LAYOUT_MISMATCH,
+  DISTRO_SHAPE_MISMATCH,
+  GPU_NATIVE_UNAVAILABLE,
+  createRng,
+  fillGaussian,
+  isPsycheError,
+  psycheErrorCodeOfAsync,
+} from '@psyche/core';
+import { checkKernelsAgainstReference, computeChunkLayout, referenceKernels, typescriptKernels, type ChunkLayout, type DistroKernels } from '@psyche/distro';
 import { existsSync } from 'node:fs';
 import { bestKernels, cudaAddonPath, cudaKernels, nativeKernels } from '../native-kernels.ts';
 
@@ -222,6 +231,34 @@ describe.runIf(native)('native DisTrO kernels vs the TypeScript reference', () =
         caught = e;
       }
       expect(isPsycheError(caught)).toBe(true);
+    }
+  });
+
+  it('every mismatched argument gets exactly the TypeScript kernels\' code, and the output is left untouched', async () => {
+    const layout = computeChunkLayout([64, 128]); // 2 chunks of 4096
+    const n = layout.size;
+    const full = (): Float32Array => new Float32Array(n).fill(7);
+    const selection = (k: number, indices: Uint32Array) => ({ layout, k, indices, values: new Float32Array(indices.length).fill(1) });
+    const cases: [string, number, (k: DistroKernels, out: Float32Array) => Promise<void>][] = [
+      ['encode input', DISTRO_SHAPE_MISMATCH, (k, out) => k.encode(new Float32Array(n - 1), layout, out)],
+      ['encode output', DISTRO_SHAPE_MISMATCH, (k, out) => k.encode(full(), layout, out.subarray(1))],
+      ['decode coefficients', DISTRO_SHAPE_MISMATCH, (k, out) => k.decode(new Float32Array(n + 1), layout, out)],
+      ['topk k = 0', DISTRO_SHAPE_MISMATCH, (k) => k.topk(full(), layout, 0, new Uint32Array(0), new Float32Array(0))],
+      ['topk k > chunk', DISTRO_SHAPE_MISMATCH, (k) => k.topk(full(), layout, 4097, new Uint32Array(2 * 4097), new Float32Array(2 * 4097))],
+      ['topk fractional k', DISTRO_SHAPE_MISMATCH, (k) => k.topk(full(), layout, 1.5, new Uint32Array(3), new Float32Array(3))],
+      ['topk indices length', DISTRO_SHAPE_MISMATCH, (k) => k.topk(full(), layout, 4, new Uint32Array(7), new Float32Array(8))],
+      ['scatterMean index ≥ chunk', DISTRO_INDEX_OUT_OF_RANGE, (k, out) => k.scatterMean([selection(1, Uint32Array.of(3, 4096))], layout, out)],
+      ['scatterMean k vs lengths', DISTRO_RESULT_LAYOUT_MISMATCH, (k, out) => k.scatterMean([selection(2, Uint32Array.of(1, 2, 3))], layout, out)],
+      ['scatterMean other layout', DISTRO_RESULT_LAYOUT_MISMATCH, (k, out) => k.scatterMean([{ ...selection(1, Uint32Array.of(0)), layout: computeChunkLayout([64, 64]) }], layout, out)],
+      ['decayAccumulate', DISTRO_SHAPE_MISMATCH, (k, out) => k.decayAccumulate(out, new Float32Array(n - 1), 0.9, 0.1)],
+      ['signDescent', DISTRO_SHAPE_MISMATCH, (k, out) => k.signDescent(out, new Float32Array(n + 1), 0.1)],
+    ];
+    for (const [what, code, call] of cases) {
+      for (const k of [native!, referenceKernels, typescriptKernels]) {
+        const out = full();
+        expect([what, k.name, await psycheErrorCodeOfAsync(() => call(k, out))]).toEqual([what, k.name, code]);
+        expect(out.every((v) => v === 7)).toBe(true);
+      }
     }
   });
 });
