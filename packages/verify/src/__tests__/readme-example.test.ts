@@ -20,5 +20,7 @@ describe('README example', () => {
     expect(lines).toContain('quorum 2 winner is ours: true');
     expect(lines).toContain('included: true');
     expect(lines.some((line) => line.startsWith('honest: true sign-flipped:'))).toBe(true);
+    // the flipped claim must actually fail, on the sign test at least (an empty list would mean it was accepted)
+    expect(lines.find((line) => line.startsWith('honest: true sign-flipped:'))).toMatch(/^honest: true sign-flipped: \S*maxSignHamming/);
   });
 });
