@@ -1,6 +1,7 @@
 import { CORE_ALLOCATION_LIMIT_EXCEEDED, CORE_INTEGER_OUT_OF_RANGE } from './codes/core.ts';
 import { PsycheError } from './psyche-error.ts';
 import { utf8Encode } from './bytes.ts';
+import { assertInteger } from './checks.ts';
 
 function integerRange(value: number | bigint, min: number | bigint, max: number | bigint): never {
   throw new PsycheError(
@@ -21,7 +22,9 @@ export class ByteWriter {
   readonly maxBytes: number;
 
   constructor(initialCapacity = 256, maxBytes = 2 ** 31) {
-    this.maxBytes = maxBytes;
+    // A NaN limit would make every `needed > maxBytes` false: the writer would grow without bound.
+    assertInteger('initialCapacity', initialCapacity);
+    this.maxBytes = assertInteger('maxBytes', maxBytes);
     this.buffer = new Uint8Array(Math.min(Math.max(initialCapacity, 16), maxBytes));
     this.view = new DataView(this.buffer.buffer);
   }

@@ -195,6 +195,12 @@ describe('byte codecs', () => {
     expect(codeOf(() => new ByteWriter().u8(256))).toBe(CORE_INTEGER_OUT_OF_RANGE);
     expect(codeOf(() => new ByteWriter().u32(-1))).toBe(CORE_INTEGER_OUT_OF_RANGE);
     expect(codeOf(() => new ByteWriter(16, 20).bytes(new Uint8Array(21)))).toBe(CORE_ALLOCATION_LIMIT_EXCEEDED);
+    // a limit that is not a non-negative integer (NaN compared false and switched the limit off)
+    for (const [capacity, limit] of [[16, Number.NaN], [16, -1], [16, 1.5], [Number.NaN, 64], [-1, 64]]) {
+      expect(codeOf(() => new ByteWriter(capacity, limit))).toBe(CORE_INVALID_ARGUMENT);
+    }
+    expect(new ByteWriter(0, 0).finish()).toHaveLength(0);
+    expect(codeOf(() => new ByteWriter(0, 0).u8(1))).toBe(CORE_ALLOCATION_LIMIT_EXCEEDED);
   });
   it('truncated input and hostile length prefixes give coded errors', () => {
     expect(codeOf(() => new ByteReader(Uint8Array.of(1, 2, 3)).u32())).toBe(CORE_BYTES_OUT_OF_RANGE);
