@@ -53,6 +53,8 @@ function compareBytes(a: Uint8Array, b: Uint8Array): number {
 }
 
 export function assertWitnessIndex(witnessIndex: unknown, witnessCount: number): number {
+  // Checked first: every `index >= NaN` is false, so a NaN or missing count would let any index through.
+  witnessQuorum(witnessCount);
   if (typeof witnessIndex !== 'number' || !Number.isInteger(witnessIndex) || witnessIndex < 0 || witnessIndex >= witnessCount) {
     throw new PsycheError(
       VERIFY_WITNESS_INDEX_OUT_OF_RANGE,

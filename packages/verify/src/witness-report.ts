@@ -67,6 +67,11 @@ export interface WitnessReportLimits {
 export function decodeWitnessReport(bytes: Uint8Array, limits: WitnessReportLimits): WitnessReport {
   if (!(bytes instanceof Uint8Array)) throw malformed(0, 'not a Uint8Array');
   const maxBloomBytes = limits.maxBloomBytes ?? DEFAULT_MAX_BLOOM_BYTES;
+  // A NaN limit would compare false and let any filter length through.
+  if (!Number.isSafeInteger(maxBloomBytes) || maxBloomBytes < 0) {
+    throw new PsycheError(VERIFY_INVALID_PARAMETER, { field: 'maxBloomBytes', value: String(maxBloomBytes), expected: 'non-negative integer' }, `maxBloomBytes must be a non-negative integer, got ${String(maxBloomBytes)}`);
+  }
+  witnessQuorum(limits.witnessCount); // the count the index is checked against: an integer in [1, 65536]
   if (bytes.length < FIXED_HEADER_LENGTH) throw malformed(bytes.length, `truncated header (${bytes.length} of ${FIXED_HEADER_LENGTH} bytes)`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const version = view.getUint8(0);

@@ -51,6 +51,16 @@ describe('witness reports', () => {
     expect(() => decodeWitnessReport(Uint8Array.of(...bytes, 0), { witnessCount: 1 })).toThrowError(expect.objectContaining({ code: VERIFY_MALFORMED_WITNESS_REPORT }));
   });
 
+  it('a NaN, missing or fractional witnessCount or bloom limit is VERIFY_INVALID_PARAMETER (it used to accept any index)', () => {
+    const bytes = encodeWitnessReport(report(3, clients.slice(0, 1).map((c) => c.publicKey)));
+    for (const limits of [{ witnessCount: Number.NaN }, {} as { witnessCount: number }, { witnessCount: 2.5 }, { witnessCount: 0 }, { witnessCount: 4, maxBloomBytes: Number.NaN }, { witnessCount: 4, maxBloomBytes: -1 }]) {
+      expect(() => decodeWitnessReport(bytes, limits)).toThrowError(expect.objectContaining({ code: VERIFY_INVALID_PARAMETER }));
+    }
+    expect(decodeWitnessReport(bytes, { witnessCount: 4 }).witnessIndex).toBe(3);
+    expect(() => decodeWitnessReport(bytes, { witnessCount: 3 })).toThrowError(expect.objectContaining({ code: VERIFY_WITNESS_INDEX_OUT_OF_RANGE }));
+    expect(() => isParticipantHealthy(clients[0]!.publicKey, [decodeWitnessReport(bytes, { witnessCount: 4 })], Number.NaN)).toThrowError(expect.objectContaining({ code: VERIFY_INVALID_PARAMETER }));
+  });
+
   it('hostile bytes give a coded error or a report that re-encodes identically (fuzz)', () => {
     const valid = encodeWitnessReport(report(1, clients.slice(0, 2).map((c) => c.publicKey)));
     const codes = [VERIFY_MALFORMED_WITNESS_REPORT, VERIFY_MALFORMED_BLOOM, VERIFY_WITNESS_INDEX_OUT_OF_RANGE] as const;
