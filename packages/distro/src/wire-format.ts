@@ -3,6 +3,7 @@ import {
   ByteWriter,
   CORE_BYTES_OUT_OF_RANGE,
   DISTRO_INDEX_OUT_OF_RANGE,
+  DISTRO_INVALID_CONFIG,
   DISTRO_NON_FINITE_VALUE,
   DISTRO_WIRE_LIMIT_EXCEEDED,
   DISTRO_WIRE_MALFORMED,
@@ -105,6 +106,12 @@ interface ParsedHeader {
 export function decodeDistroResult(bytes: Uint8Array, limits: WireDecodeLimits = {}): DistroResult {
   const maxParameters = limits.maxParameters ?? 0xffff;
   const maxSelected = limits.maxSelected ?? 2 ** 27;
+  // A NaN limit would compare false and switch the check off.
+  for (const [field, value] of [['maxParameters', maxParameters], ['maxSelected', maxSelected]] as const) {
+    if (!Number.isSafeInteger(value) || value < 0) {
+      throw new PsycheError(DISTRO_INVALID_CONFIG, { field, value: String(value), expected: 'non-negative integer' }, `decode limit ${field} must be a non-negative integer, got ${String(value)}`);
+    }
+  }
   const r = new ByteReader(bytes);
   try {
     const magic = r.bytes(4);

@@ -1,4 +1,4 @@
-import { isPsycheError, DISTRO_WIRE_LIMIT_EXCEEDED, DISTRO_WIRE_MALFORMED, DISTRO_WIRE_TRUNCATED, DISTRO_WIRE_UNSUPPORTED_VERSION } from '@psyche/core';
+import { isPsycheError, DISTRO_INVALID_CONFIG, DISTRO_WIRE_LIMIT_EXCEEDED, DISTRO_WIRE_MALFORMED, DISTRO_WIRE_TRUNCATED, DISTRO_WIRE_UNSUPPORTED_VERSION } from '@psyche/core';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
@@ -104,6 +104,8 @@ describe('wire format v1', () => {
     expect(codeOf(Uint8Array.of(...good, 0))).toBe(DISTRO_WIRE_MALFORMED);
     expect(codeOf(good, { maxParameters: 3 })).toBe(DISTRO_WIRE_LIMIT_EXCEEDED);
     expect(codeOf(good, { maxSelected: 10 })).toBe(DISTRO_WIRE_LIMIT_EXCEEDED);
+    // limits that are not non-negative integers (NaN compared false and switched the limit off)
+    for (const limits of [{ maxParameters: Number.NaN }, { maxSelected: Number.NaN }, { maxSelected: -1 }, { maxParameters: 1.5 }]) expect(codeOf(good, limits)).toBe(DISTRO_INVALID_CONFIG);
   });
 
   it('non-zero padding bits after the packed indices or signs are DISTRO_WIRE_MALFORMED (one encoding per result)', () => {
