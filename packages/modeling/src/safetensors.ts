@@ -1,4 +1,4 @@
-import { MODELING_SAFETENSORS_LIMIT_EXCEEDED, MODELING_SAFETENSORS_MALFORMED, PsycheError } from '@psyche/core';
+import { MODELING_INVALID_CONFIG, MODELING_SAFETENSORS_LIMIT_EXCEEDED, MODELING_SAFETENSORS_MALFORMED, PsycheError } from '@psyche/core';
 
 /**
  * safetensors (https://github.com/huggingface/safetensors, format section): an 8-byte little-endian
@@ -39,6 +39,12 @@ function isDType(x: unknown): x is SafetensorsDType {
 export function decodeSafetensors(buffer: Uint8Array, limits: SafetensorsLimits = {}): SafetensorsFile {
   const maxHeader = limits.maxHeaderBytes ?? 100_000_000;
   const maxTensors = limits.maxTensors ?? 1_000_000;
+  // A NaN limit would compare false and switch the check off (or make BigInt() throw a RangeError).
+  for (const [field, value] of [['maxHeaderBytes', maxHeader], ['maxTensors', maxTensors]] as const) {
+    if (!Number.isSafeInteger(value) || value < 0) {
+      throw new PsycheError(MODELING_INVALID_CONFIG, { field, value: String(value), expected: 'non-negative integer' }, `safetensors limit ${field} must be a non-negative integer, got ${String(value)}`);
+    }
+  }
   if (buffer.length < 8) malformed(0, `file of ${buffer.length} bytes is shorter than the 8-byte header length`);
   const view = new DataView(buffer.buffer, buffer.byteOffset, buffer.byteLength);
   const headerLen = view.getBigUint64(0, true);

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { isPsycheError, MODELING_CHECKPOINT_MISMATCH, MODELING_SAFETENSORS_LIMIT_EXCEEDED, MODELING_SAFETENSORS_MALFORMED, psycheErrorCodeOf } from '@psyche/core';
+import { isPsycheError, MODELING_CHECKPOINT_MISMATCH, MODELING_INVALID_CONFIG, MODELING_SAFETENSORS_LIMIT_EXCEEDED, MODELING_SAFETENSORS_MALFORMED, psycheErrorCodeOf } from '@psyche/core';
 import { decodeParameters, encodeParameters, loadLlamaCheckpoint, saveLlamaCheckpoint } from '../checkpoint.ts';
 import { llamaConfig } from '../llama-config.ts';
 import { llamaParameterSpecs } from '../llama-model.ts';
@@ -60,6 +60,12 @@ describe('safetensors', () => {
     const huge = new Uint8Array(16);
     new DataView(huge.buffer).setBigUint64(0, 2n ** 62n, true);
     expect(codeOf(() => decodeSafetensors(huge))).toBe(MODELING_SAFETENSORS_LIMIT_EXCEEDED);
+    // limits that are not non-negative integers (a NaN maxTensors switched the limit off, a NaN maxHeaderBytes threw a RangeError)
+    const small = header('{"x":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}', new Uint8Array(4));
+    for (const limits of [{ maxHeaderBytes: Number.NaN }, { maxTensors: Number.NaN }, { maxHeaderBytes: 1.5 }, { maxTensors: -1 }]) {
+      expect(codeOf(() => decodeSafetensors(small, limits))).toBe(MODELING_INVALID_CONFIG);
+    }
+    expect(codeOf(() => decodeSafetensors(small, { maxTensors: 0 }))).toBe(MODELING_SAFETENSORS_LIMIT_EXCEEDED);
     const long = new Uint8Array(16);
     new DataView(long.buffer).setBigUint64(0, 1000n, true);
     expect(codeOf(() => decodeSafetensors(long))).toBe(MODELING_SAFETENSORS_MALFORMED);
