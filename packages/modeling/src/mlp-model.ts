@@ -17,7 +17,12 @@ export function mlpParameterSpecs(c: MlpConfig): ParameterSpec[] {
       throw new PsycheError(MODELING_INVALID_CONFIG, { field: f, value: String(c[f]), expected: 'an integer in [1, 2^24]' }, `MlpConfig.${f} is invalid`);
     }
   }
-  const normal = { kind: 'normal', std: c.initializer_range ?? 0.02 } as const;
+  const std = c.initializer_range ?? 0.02;
+  // Same range as LlamaConfig.initializer_range: a NaN or negative std would initialize NaN or mirrored weights.
+  if (typeof std !== 'number' || !(std > 0 && std < 10)) {
+    throw new PsycheError(MODELING_INVALID_CONFIG, { field: 'initializer_range', value: String(std), expected: 'a number in (0, 10)' }, 'MlpConfig.initializer_range is invalid');
+  }
+  const normal = { kind: 'normal', std } as const;
   const zeros = { kind: 'zeros' } as const;
   return [
     { name: 'embed.weight', shape: [c.vocab_size, c.embedding_size], init: normal },

@@ -148,6 +148,15 @@ describe('LLaMA decoder', () => {
     expect(r.maxRel).toBeLessThan(1e-5);
   });
 
+  it('MLP configs are checked like LlamaConfig: sizes, and an initializer_range that is not in (0, 10) (NaN used to give NaN weights)', () => {
+    const base: MlpConfig = { vocab_size: 7, embedding_size: 4, hidden_size: 6 };
+    for (const bad of [{ vocab_size: 0 }, { hidden_size: 1.5 }, { initializer_range: Number.NaN }, { initializer_range: -0.1 }, { initializer_range: 0 }]) {
+      expect(psycheErrorCodeOf(() => buildMlpGraph({ ...base, ...bad }, { batch: 1, seq: 2, mode: 'eval' }))).toBe(MODELING_INVALID_CONFIG);
+    }
+    const params = initParameters(buildMlpGraph({ ...base, initializer_range: 0.5 }, { batch: 1, seq: 2, mode: 'eval' }).parameters, 1);
+    expect([...params.values()].every((v) => v.every(Number.isFinite))).toBe(true);
+  });
+
   it('MLP train-graph gradients match float64 central differences', async () => {
     const c: MlpConfig = { vocab_size: 7, embedding_size: 4, hidden_size: 6, initializer_range: 0.5 };
     const r = await modelGradCheck((mode) => buildMlpGraph(c, { batch: 2, seq: 3, mode, dtype: 'float64' }), 7, 2, 3);
