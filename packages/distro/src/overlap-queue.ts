@@ -1,4 +1,4 @@
-import { DISTRO_OPTIMIZER_STATE, PsycheError } from '@psyche/core';
+import { DISTRO_INVALID_CONFIG, DISTRO_OPTIMIZER_STATE, PsycheError } from '@psyche/core';
 
 /**
  * Psyche's training/sharing overlap: results produced at step s are applied at step s + delay
@@ -10,6 +10,10 @@ export class OverlapQueue<T> {
   private readonly pending = new Map<number, T>();
 
   constructor(delay = 2) {
+    // A NaN or fractional delay would make takeDue look up steps that never exist: nothing would ever be applied.
+    if (!Number.isSafeInteger(delay) || delay < 0) {
+      throw new PsycheError(DISTRO_INVALID_CONFIG, { field: 'delay', value: String(delay), expected: 'integer ≥ 0' }, `overlap delay must be an integer ≥ 0, got ${String(delay)}`);
+    }
     this.delay = delay;
   }
 

@@ -195,6 +195,13 @@ describe('helpers', () => {
     const wsd = wsdSchedule({ baseLr: 2, warmupSteps: 2, stableSteps: 5, decaySteps: 4 });
     expect([0, 1, 2, 6, 7, 8, 10, 50].map(wsd)).toEqual([1, 2, 2, 2, 1.5, 1, 0, 0]);
     expect(() => cosineSchedule({ baseLr: 1, warmupSteps: 10, totalSteps: 5 })).toThrow(/totalSteps/);
+    // the code, not only the message
+    for (const bad of [{ baseLr: 1, warmupSteps: 10, totalSteps: 5 }, { baseLr: Number.NaN, warmupSteps: 0, totalSteps: 5 }, { baseLr: 1, warmupSteps: 1.5, totalSteps: 5 }, { baseLr: 1, warmupSteps: 0, totalSteps: 5, minLr: 2 }]) {
+      expect(psycheErrorCodeOf(() => cosineSchedule(bad))).toBe(DISTRO_INVALID_CONFIG);
+    }
+    for (const bad of [{ baseLr: -1, warmupSteps: 0, stableSteps: 0, decaySteps: 1 }, { baseLr: 1, warmupSteps: 0, stableSteps: Number.NaN, decaySteps: 1 }]) {
+      expect(psycheErrorCodeOf(() => wsdSchedule(bad))).toBe(DISTRO_INVALID_CONFIG);
+    }
   });
   it('overlap queue applies step s at s + 2', () => {
     const q = new OverlapQueue<string>();
@@ -205,6 +212,11 @@ describe('helpers', () => {
     q.push(2, 'r2');
     expect(q.takeDue(2)).toBe('r0');
     expect(q.drain()).toEqual(['r1', 'r2']);
+    // delay 0 applies at once; a delay that is not an integer ≥ 0 is refused (Number(undefined) of a missing CLI flag is NaN)
+    const now = new OverlapQueue<string>(0);
+    now.push(5, 'r5');
+    expect(now.takeDue(5)).toBe('r5');
+    for (const delay of [Number.NaN, -1, 1.5]) expect(psycheErrorCodeOf(() => new OverlapQueue<string>(delay))).toBe(DISTRO_INVALID_CONFIG);
   });
   it('counts bytes and the ratio to dense bf16', () => {
     const params = model(13);
