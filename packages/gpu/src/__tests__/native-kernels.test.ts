@@ -274,6 +274,7 @@ describe('kernel selection', () => {
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatch(/TypeScript kernels/);
     expect(() => nativeKernels(addonPath)).toThrow(/unavailable/);
+    expect(() => nativeKernels(addonPath)).toThrowError(expect.objectContaining({ code: GPU_NATIVE_UNAVAILABLE }));
   });
 
   it('bestKernels returns a working backend either way', async () => {
@@ -315,5 +316,6 @@ describe('CUDA DisTrO kernels', () => {
 
   it('a missing CUDA addon names the command that builds it', () => {
     expect(() => cudaKernels('/nonexistent/psyche_distro_cuda.node')).toThrow(/build:cuda/);
+    expect(() => cudaKernels('/nonexistent/psyche_distro_cuda.node')).toThrowError(expect.objectContaining({ code: GPU_NATIVE_UNAVAILABLE }));
   });
 });
