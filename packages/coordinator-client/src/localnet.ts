@@ -4,10 +4,10 @@ import type { AddressInfo } from 'node:net';
 import { dirname } from 'node:path';
 import { COORDINATOR_MALFORMED_SNAPSHOT, COORDINATOR_RPC_ERROR, PsycheError } from '@psyche/core';
 import {
-  address,
   getBase58Decoder,
   getBase58Encoder,
   getTransactionDecoder,
+  isAddress,
   lamports as toLamports,
   type Address,
   type Transaction,
@@ -63,6 +63,20 @@ const base58 = (bytes: Uint8Array): string => getBase58Decoder().decode(bytes);
 
 function rpcError(code: number, message: string, data?: Json): { code: number; message: string; data?: Json } {
   return data === undefined ? { code, message } : { code, message, data };
+}
+
+/** A base58 account address from a request's params; anything else is "invalid params", as on a validator. */
+function addressParam(value: Json | undefined): Address {
+  if (typeof value !== 'string' || !isAddress(value)) throw rpcError(-32602, `invalid address ${JSON.stringify(value ?? null).slice(0, 80)}`);
+  return value;
+}
+
+/** Most entries one list parameter may hold (a validator's getMultipleAccounts allows 100, getSignatureStatuses 256). */
+const MAX_LIST_PARAM = 256;
+
+function listParam(value: Json | undefined): Json[] {
+  if (!Array.isArray(value) || value.length > MAX_LIST_PARAM) throw rpcError(-32602, `expected an array of at most ${MAX_LIST_PARAM} entries`);
+  return value;
 }
 
 /** The JSON a validator reports for a failed transaction (`{"InstructionError":[0,{"Custom":8113}]}`). */
@@ -136,8 +150,8 @@ export async function startLocalnet(options: LocalnetOptions = {}): Promise<Loca
     }
   }
 
-  function accountJson(key: string): Json {
-    const account = svm.getAccount(address(key));
+  function accountJson(key: Address): Json {
+    const account = svm.getAccount(key);
     if (!account.exists) return null;
     return {
       data: [b64(account.data), 'base64'],
@@ -156,7 +170,7 @@ export async function startLocalnet(options: LocalnetOptions = {}): Promise<Loca
   function notifyAccounts(): void {
     for (const [id, sub] of subscriptions) {
       if (sub.kind !== 'account') continue;
-      const value = accountJson(sub.key);
+      const value = accountJson(sub.key as Address); // checked by accountSubscribe
       const fingerprint = JSON.stringify(value);
       if (fingerprint === sub.last) continue;
       sub.last = fingerprint;
@@ -235,21 +249,23 @@ export async function startLocalnet(options: LocalnetOptions = {}): Promise<Loca
       case 'getMinimumBalanceForRentExemption':
         return Number(svm.minimumBalanceForRentExemption(BigInt(Number(params[0] ?? 0))));
       case 'getBalance':
-        return { context: context(), value: Number(svm.getBalance(address(String(params[0]))) ?? 0n) };
+        return { context: context(), value: Number(svm.getBalance(addressParam(params[0])) ?? 0n) };
       case 'getAccountInfo':
-        return { context: context(), value: accountJson(String(params[0])) };
+        return { context: context(), value: accountJson(addressParam(params[0])) };
       case 'getMultipleAccounts':
-        return { context: context(), value: (params[0] as Json[]).map((key) => accountJson(String(key))) };
+        return { context: context(), value: listParam(params[0]).map(addressParam).map(accountJson) };
       case 'getProgramAccounts': {
         const config = (params[1] ?? {}) as { filters?: { dataSize?: number }[] };
         const dataSize = config.filters?.find((f) => f.dataSize !== undefined)?.dataSize;
         return svm
-          .getProgramAccounts(address(String(params[0])))
+          .getProgramAccounts(addressParam(params[0]))
           .filter((a) => dataSize === undefined || a.data.length === dataSize)
           .map((a) => ({ pubkey: a.address, account: accountJson(a.address) }));
       }
       case 'requestAirdrop': {
-        const outcome = svm.airdrop(address(String(params[0])), toLamports(BigInt(Number(params[1]))));
+        const amount = params[1];
+        if (typeof amount !== 'number' || !Number.isSafeInteger(amount) || amount < 0) throw rpcError(-32602, 'airdrop amount must be a whole number of lamports');
+        const outcome = svm.airdrop(addressParam(params[0]), toLamports(BigInt(amount)));
         if (!outcome || outcome instanceof FailedTransactionMetadata) throw rpcError(-32603, 'airdrop failed');
         const signature = base58(outcome.signature());
         svm.expireBlockhash();
@@ -277,7 +293,7 @@ export async function startLocalnet(options: LocalnetOptions = {}): Promise<Loca
       case 'getSignatureStatuses':
         return {
           context: context(),
-          value: (params[0] as Json[]).map((s) => {
+          value: listParam(params[0]).map((s) => {
             const record = signatures.get(String(s));
             if (!record) return null;
             return { slot: record.slot, confirmations: null, err: record.err, confirmationStatus: 'finalized', status: record.err === null ? { Ok: null } : { Err: record.err } };
@@ -327,50 +343,66 @@ export async function startLocalnet(options: LocalnetOptions = {}): Promise<Loca
   const wss = new WebSocketServer({ server, maxPayload: MAX_BODY });
   wss.on('connection', (socket) => {
     socket.on('message', (raw) => {
-      let request: { id?: Json; method?: string; params?: Json[] };
+      let request: unknown;
       try {
         request = JSON.parse(raw.toString());
       } catch {
         send(socket, { jsonrpc: '2.0', id: null, error: rpcError(-32700, 'parse error') });
         return;
       }
-      const { id = null, method, params = [] } = request;
-      syncClock();
-      const subscribe = (kind: Subscription['kind'], key: string): number => {
-        const subscription = nextSubscription++;
-        subscriptions.set(subscription, { socket, kind, key });
-        send(socket, { jsonrpc: '2.0', id, result: subscription });
-        return subscription;
-      };
-      switch (method) {
-        case 'accountSubscribe': {
-          const sub = subscribe('account', String(params[0]));
-          subscriptions.get(sub)!.last = JSON.stringify(accountJson(String(params[0])));
-          return;
-        }
-        case 'signatureSubscribe': {
-          const signature = String(params[0]);
-          subscribe('signature', signature);
-          const record = signatures.get(signature);
-          if (record) notifySignature(signature, record);
-          return;
-        }
-        case 'slotSubscribe':
-          subscribe('slot', '');
-          return;
-        case 'accountUnsubscribe':
-        case 'signatureUnsubscribe':
-        case 'slotUnsubscribe':
-          send(socket, { jsonrpc: '2.0', id, result: subscriptions.delete(Number(params[0])) });
-          return;
-        default:
-          send(socket, { jsonrpc: '2.0', id, error: rpcError(-32601, `method ${String(method)} is not served by the localnet`) });
+      if (typeof request !== 'object' || request === null || Array.isArray(request)) {
+        send(socket, { jsonrpc: '2.0', id: null, error: rpcError(-32600, 'invalid request') });
+        return;
+      }
+      const { id = null, method, params: rawParams = [] } = request as { id?: Json; method?: unknown; params?: Json };
+      const params = Array.isArray(rawParams) ? rawParams : [];
+      // A throw here would escape the socket's event handler and end the whole process.
+      try {
+        subscriptionRequest(socket, id, method, params);
+      } catch (e) {
+        const error = typeof e === 'object' && e !== null && 'code' in e && 'message' in e ? (e as Json) : rpcError(-32603, String(e));
+        send(socket, { jsonrpc: '2.0', id, error });
       }
     });
     socket.on('close', () => {
       for (const [id, sub] of subscriptions) if (sub.socket === socket) subscriptions.delete(id);
     });
   });
+
+  function subscriptionRequest(socket: WebSocket, id: Json, method: unknown, params: Json[]): void {
+    syncClock();
+    const subscribe = (kind: Subscription['kind'], key: string): number => {
+      const subscription = nextSubscription++;
+      subscriptions.set(subscription, { socket, kind, key });
+      send(socket, { jsonrpc: '2.0', id, result: subscription });
+      return subscription;
+    };
+    switch (method) {
+      case 'accountSubscribe': {
+        const key = addressParam(params[0]);
+        const sub = subscribe('account', key);
+        subscriptions.get(sub)!.last = JSON.stringify(accountJson(key));
+        return;
+      }
+      case 'signatureSubscribe': {
+        const signature = String(params[0]);
+        subscribe('signature', signature);
+        const record = signatures.get(signature);
+        if (record) notifySignature(signature, record);
+        return;
+      }
+      case 'slotSubscribe':
+        subscribe('slot', '');
+        return;
+      case 'accountUnsubscribe':
+      case 'signatureUnsubscribe':
+      case 'slotUnsubscribe':
+        send(socket, { jsonrpc: '2.0', id, result: subscriptions.delete(Number(params[0])) });
+        return;
+      default:
+        send(socket, { jsonrpc: '2.0', id, error: rpcError(-32601, `method ${String(method)} is not served by the localnet`) });
+    }
+  }
 
   // Slots advance with time even without requests, so slot subscribers (kit's confirmation) see progress.
   const slotTimer = setInterval(syncClock, SLOT_MS);

@@ -274,6 +274,37 @@ describe('embedded localnet over JSON-RPC and WebSocket', () => {
       expect((await post('{"jsonrpc":"2.0","id":1,"method":"sendTransaction","params":[42]}')).error?.code).toBe(-32602);
       expect((await post('{"jsonrpc":"2.0","id":1,"method":"getAccountInfo","params":["not-an-address"]}')).error).toBeDefined();
       expect((await post('{"jsonrpc":"2.0","id":1,"method":"getMultipleAccounts","params":[7]}')).error).toBeDefined();
+      // Bad params are "invalid params" (-32602), as a validator answers, not internal errors.
+      for (const bad of [
+        '"getAccountInfo","params":["not-an-address"]',
+        '"getAccountInfo","params":[]',
+        '"getBalance","params":[{"a":1}]',
+        '"getMultipleAccounts","params":[7]',
+        '"getMultipleAccounts","params":[["11111111111111111111111111111111","x"]]',
+        `"getMultipleAccounts","params":[${JSON.stringify(Array.from({ length: 257 }, () => '11111111111111111111111111111111'))}]`,
+        '"getProgramAccounts","params":[null]',
+        '"getSignatureStatuses","params":["x"]',
+        '"requestAirdrop","params":["11111111111111111111111111111111",-1]',
+        '"requestAirdrop","params":["11111111111111111111111111111111","lots"]',
+      ]) {
+        expect([bad, (await post(`{"jsonrpc":"2.0","id":1,"method":${bad}}`)).error?.code]).toEqual([bad, -32602]);
+      }
+      // The subscription socket answers hostile messages with errors and stays up (a throw there ended the process).
+      const socket = new WebSocket(localnet.wsUrl);
+      const replies: { id?: unknown; error?: { code: number }; result?: unknown }[] = [];
+      socket.addEventListener('message', (event) => replies.push(JSON.parse(String(event.data))));
+      await new Promise((resolve, reject) => {
+        socket.addEventListener('open', resolve);
+        socket.addEventListener('error', reject);
+      });
+      for (const message of ['null', '5', '[1]', '{"id":1,"method":"accountSubscribe","params":["not-an-address"]}', '{"id":2,"method":"accountSubscribe","params":"x"}', '{"id":3,"method":"slotSubscribe"}']) {
+        socket.send(message);
+      }
+      const deadline = Date.now() + 10_000;
+      while (replies.length < 6 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+      socket.close();
+      expect(replies.map((r) => r.error?.code ?? 'ok')).toEqual([-32600, -32600, -32600, -32602, -32602, 'ok']);
+      expect(typeof replies[5]!.result).toBe('number');
       const batch = (await (await fetch(localnet.url, { method: 'POST', body: '[{"jsonrpc":"2.0","id":1,"method":"getHealth"},{"jsonrpc":"2.0","id":2,"method":"getSlot"}]' })).json()) as { result: unknown }[];
       expect(batch[0]!.result).toBe('ok');
       expect((await post('{"jsonrpc":"2.0","id":1,"method":"getHealth"}')).result).toBe('ok');
