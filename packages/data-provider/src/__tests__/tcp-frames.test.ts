@@ -118,6 +118,35 @@ describe('TCP frames', () => {
     );
   });
 
+  it('mutated, cut and extended payloads of valid messages: DATA_FRAME_MALFORMED, or a message that encodes to exactly those bytes (fuzz)', () => {
+    // Arbitrary bytes above almost never pass the frame header (a length ≤ 128 needs three zero
+    // bytes), so the message decoder itself is fuzzed here, starting from valid payloads.
+    let decodedMutations = 0;
+    // A small step (±1, ±2) turns an enum, a count or a length into its neighbour; a replacement is anything.
+    const change = fc.oneof(fc.integer({ min: -2, max: 2 }).map((step) => (byte: number) => (byte + step) & 0xff), fc.nat(255).map((value) => () => value));
+    fc.assert(
+      fc.property(messageArbitrary, fc.array(fc.tuple(fc.nat(), change), { minLength: 1, maxLength: 2 }), fc.integer({ min: -3, max: 3 }), fc.nat(255), (message, changes, lengthChange, fill) => {
+        const valid = encodeMessage(message).subarray(4);
+        const payload = new Uint8Array(Math.max(0, valid.length + lengthChange)).fill(fill);
+        payload.set(valid.subarray(0, payload.length));
+        for (const [at, apply] of changes) if (payload.length > 0) payload[at % payload.length] = apply(payload[at % payload.length]!);
+        let decoded: DataMessage;
+        try {
+          decoded = decodeMessage(payload);
+        } catch (error) {
+          expect(isPsycheError(error, DATA_FRAME_MALFORMED), String(error)).toBe(true);
+          return;
+        }
+        decodedMutations++;
+        // A UTF-8 byte-order mark at the start of a string is dropped by the decoder: not canonical.
+        if (Buffer.from(payload).includes(Buffer.of(0xef, 0xbb, 0xbf))) return;
+        expect(encodeMessage(decoded).subarray(4)).toEqual(payload);
+      }),
+      { numRuns: Math.min(runs, 5000) },
+    );
+    expect(decodedMutations).toBeGreaterThan(0);
+  });
+
   it('rejects announced oversize frames before allocating, and keeps failing', () => {
     const decoder = new FrameDecoder(1024);
     const header = Uint8Array.of(0xff, 0xff, 0xff, 0xff);
