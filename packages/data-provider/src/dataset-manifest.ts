@@ -74,6 +74,7 @@ export function validateManifest(value: unknown, source = 'manifest'): DatasetMa
   }
   const width = bytesPerToken(dtype);
   const seen = new Set<string>();
+  let totalBytes = 0;
   const checkedFiles = files.map((entry: unknown, index): ShardFile => {
     if (typeof entry !== 'object' || entry === null) malformed(source, `files[${index}] is not an object`);
     const file = entry as Record<string, unknown>;
@@ -83,6 +84,9 @@ export function validateManifest(value: unknown, source = 'manifest'): DatasetMa
     seen.add(path);
     const bytes = integerField(source, file, 'bytes', 0, Number.MAX_SAFE_INTEGER);
     if (bytes % width !== 0) malformed(source, `files[${index}].bytes ${bytes} is not a multiple of ${width}`);
+    // Token offsets across files are plain numbers: past 2^53 they would silently round.
+    totalBytes += bytes;
+    if (totalBytes > Number.MAX_SAFE_INTEGER) malformed(source, `files total more than ${Number.MAX_SAFE_INTEGER} bytes`);
     const sha256 = file['sha256'];
     if (typeof sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(sha256)) malformed(source, `files[${index}].sha256 must be 64 lowercase hex digits`);
     return { path, bytes, sha256 };

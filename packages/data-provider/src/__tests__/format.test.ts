@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   DATA_BATCH_ID_OUT_OF_RANGE,
@@ -51,10 +52,43 @@ describe('manifest', () => {
       { ...manifest, files: [{ ...manifest.files[0], sha256: 'xyz' }] },
       { ...manifest, files: [manifest.files[0], manifest.files[0]] },
       { ...manifest, eotToken: 1000 },
+      // Each size is safe, their sum is not.
+      { ...manifest, files: [{ ...manifest.files[0], bytes: 2 ** 53 - 2 }, { ...manifest.files[0], path: 'second.bin', bytes: 2 ** 53 - 2 }] },
     ];
     for (const value of bad) expect(codeOf(() => parseManifest(utf8Encode(JSON.stringify(value))))).toBe(DATA_MANIFEST_MALFORMED);
     expect(codeOf(() => parseManifest(Uint8Array.of(0xff, 0xfe)))).toBe(DATA_MANIFEST_MALFORMED);
     expect(codeOf(() => parseManifest(utf8Encode('{"format":')))).toBe(DATA_MANIFEST_MALFORMED);
+  });
+
+  it('fuzz: arbitrary bytes, JSON and field values give a valid manifest or DATA_MANIFEST_MALFORMED', () => {
+    const check = (bytes: Uint8Array): void => {
+      let parsed;
+      try {
+        parsed = parseManifest(bytes);
+      } catch (error) {
+        expect(codeOf(() => { throw error; }), String(error)).toBe(DATA_MANIFEST_MALFORMED);
+        return;
+      }
+      // What is accepted holds the invariants readers rely on, and serializes to itself.
+      expect(parsed.files.length).toBeGreaterThan(0);
+      expect(parsed.files.reduce((sum, file) => sum + file.bytes, 0)).toBeLessThanOrEqual(Number.MAX_SAFE_INTEGER);
+      for (const file of parsed.files) expect(isSafeRelativePath(file.path) && file.bytes % (parsed.dtype === 'u16' ? 2 : 4) === 0).toBe(true);
+      expect(parseManifest(utf8Encode(serializeManifest(parsed)))).toEqual(parsed);
+    };
+    fc.assert(fc.property(fc.uint8Array({ maxLength: 200 }), (bytes) => check(bytes)), { numRuns: 500 });
+    fc.assert(fc.property(fc.jsonValue(), (value) => check(utf8Encode(JSON.stringify(value) ?? 'null'))), { numRuns: 500 });
+    const field = fc.constantFrom('format', 'version', 'dtype', 'vocabSize', 'seqLen', 'tokenizer', 'eotToken', 'files');
+    const fileField = fc.constantFrom('path', 'bytes', 'sha256');
+    const value = fc.oneof(fc.jsonValue(), fc.integer(), fc.double(), fc.constantFrom(-1, 0, 1, 2 ** 53, 2 ** 32, 65_536, 'u32', '', '..', 'a/b'));
+    fc.assert(
+      fc.property(field, fileField, value, fc.boolean(), (name, fileName, replacement, inFile) => {
+        const mutated: Record<string, unknown> = structuredClone(manifest) as unknown as Record<string, unknown>;
+        if (inFile) (mutated['files'] as Record<string, unknown>[])[0]![fileName] = replacement;
+        else mutated[name] = replacement;
+        check(utf8Encode(JSON.stringify(mutated)));
+      }),
+      { numRuns: 1000 },
+    );
   });
 
   it('accepts the largest u32 vocabulary the TCP welcome can carry, and that welcome round-trips', () => {
