@@ -4,7 +4,7 @@ import { generateIdentity } from '@psyche/p2p';
 import { createCommitment, createWitnessBloom } from '@psyche/verify';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { decodeAnnouncement, encodeAnnouncement, type ResultAnnouncement } from '../announcement.ts';
+import { decodeAnnouncement, encodeAnnouncement, type Announcement, type ResultAnnouncement } from '../announcement.ts';
 import { learningRateAt, parseRunFile } from '../node-config.ts';
 import { prometheusText, emptyStatus } from '../node-metrics.ts';
 import { DEFAULT_CONFIG, serializeRunFile } from '../local-run.ts';
@@ -30,13 +30,43 @@ describe('announcements', () => {
     expect(Buffer.from(back.commitment.signature).equals(Buffer.from(result.commitment.signature))).toBe(true);
     expect(back.ticket.size).toBe(3);
     expect(back.loss).toBe(2.5);
+    // Every field, not only some: ticket hash and providers, tokens, the whole commitment.
+    expect(back).toEqual(result);
     const bloom = createWitnessBloom({ expectedItems: 3, seed: 5n }).add(sha256(identity.nodeId));
     const report = decodeAnnouncement(encodeAnnouncement({ kind: 'witness', step: 3n, resultRoot: new Uint8Array(32).fill(4), participantBloom: bloom.encode() }));
     expect(report.kind === 'witness' && Buffer.from(report.participantBloom).equals(Buffer.from(bloom.encode()))).toBe(true);
+    expect(report).toEqual({ kind: 'witness', step: 3n, resultRoot: new Uint8Array(32).fill(4), participantBloom: bloom.encode() });
     for (const verdict of ['accepted', 'rejected', 'abstained'] as const) {
       const back = decodeAnnouncement(encodeAnnouncement({ kind: 'verdict', step: 9n, member: identity.nodeId, verdict }));
       expect(back.kind === 'verdict' && back.verdict === verdict && back.step === 9n && Buffer.from(back.member).equals(Buffer.from(identity.nodeId))).toBe(true);
     }
+  });
+
+  it('round-trips any field values the layout holds (fuzz)', () => {
+    const u64 = fc.bigInt({ min: 0n, max: 2n ** 64n - 1n });
+    const bytes32 = fc.uint8Array({ minLength: 32, maxLength: 32 });
+    const announcement: fc.Arbitrary<Announcement> = fc.oneof(
+      fc
+        .record({ step: u64, batchStart: u64, span: u64, dataHash: bytes32, signature: fc.uint8Array({ minLength: 64, maxLength: 64 }), loss: fc.float(), tokens: fc.nat(2 ** 32 - 1), size: fc.maxSafeNat(), addrs: fc.array(fc.string({ maxLength: 40 }), { maxLength: 4 }) })
+        .map(({ step, batchStart, span, dataHash, signature, loss, tokens, size, addrs }) => ({
+          kind: 'result' as const,
+          step,
+          batchStart,
+          batchEnd: batchStart + (span % (2n ** 64n - batchStart)),
+          commitment: { dataHash, signature },
+          ticket: { hash: dataHash, size, providers: [{ nodeId: identity.nodeId, addrs }] },
+          loss,
+          tokens,
+        })),
+      fc.record({ kind: fc.constant('witness' as const), step: u64, resultRoot: bytes32, participantBloom: fc.uint8Array({ maxLength: 2048 }) }),
+      fc.record({ kind: fc.constant('verdict' as const), step: u64, member: bytes32, verdict: fc.constantFrom('accepted' as const, 'rejected' as const, 'abstained' as const) }),
+    );
+    fc.assert(
+      fc.property(announcement, (a) => {
+        expect(decodeAnnouncement(encodeAnnouncement(a))).toEqual(a);
+      }),
+      { numRuns: 500 },
+    );
   });
 
   it('a verdict with an unknown code, a short member id or trailing bytes is NODE_MALFORMED_ANNOUNCEMENT', () => {
