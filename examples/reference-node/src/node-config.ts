@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { NODE_INVALID_CONFIG, PsycheError, sha256, utf8Encode } from '@psyche/core';
-import { defaultRunConfig, type RunConfig } from '@psyche/coordinator-client';
+import { COORDINATOR_INVALID_CONFIG, NODE_INVALID_CONFIG, PsycheError, isPsycheError, sha256, utf8Encode } from '@psyche/core';
+import { defaultRunConfig, encodeRunConfig, validateRunConfig, type RunConfig } from '@psyche/coordinator-client';
 import { llamaConfig, type LlamaConfig } from '@psyche/modeling';
 import { parse } from 'smol-toml';
 
@@ -55,6 +55,18 @@ export interface ScheduleConfig {
 }
 
 type Table = Record<string, unknown>;
+
+/** The run-file field of each field name validateRunConfig reports. */
+const RUN_CONFIG_FIELDS: Readonly<Record<string, string>> = {
+  totalSteps: 'run.total_steps',
+  globalBatch: 'run.global_batch',
+  seqLen: 'run.seq_len',
+  minClients: 'run.min_clients',
+  witnessNodes: 'run.witness_nodes',
+  distroTopk: 'distro.topk',
+  modelLocation: 'model.location',
+  dataLocation: 'data.location',
+};
 
 function fail(path: string, field: string, reason: string): never {
   throw new PsycheError(NODE_INVALID_CONFIG, { path, field, reason }, `${path}: ${field}: ${reason}`);
@@ -129,6 +141,15 @@ export function parseRunFile(text: string, path = '<run config>'): RunFile {
     dataLocation: str(path, data, 'data', 'location', ''),
   };
   if (runConfig.distroTopk > runConfig.distroChunk) fail(path, 'distro.topk', 'must be <= chunk');
+  // What the program would refuse at run creation (ranges, u16/u32 fields, 128-byte locations) is
+  // a config mistake, named here rather than found later as a failed transaction.
+  try {
+    validateRunConfig(runConfig);
+    encodeRunConfig(runConfig);
+  } catch (e) {
+    if (!isPsycheError(e, COORDINATOR_INVALID_CONFIG)) throw e;
+    fail(path, RUN_CONFIG_FIELDS[e.context.field] ?? 'run', e.message);
+  }
   let llama: LlamaConfig;
   try {
     llama = llamaConfig({
@@ -150,6 +171,10 @@ export function parseRunFile(text: string, path = '<run config>'): RunFile {
   if (kind !== 'example' && kind !== 'local') fail(path, 'data.kind', 'expected "example" or "local"');
   const checkpoint = str(path, model, 'model', 'checkpoint', '');
   const replicas = int(verify, 'verify', 'replicas', 0);
+  const warmupSteps = int(schedule, 'schedule', 'warmup_steps', 0);
+  if (warmupSteps < 0) fail(path, 'schedule.warmup_steps', `must be >= 0, got ${warmupSteps}`);
+  const minLrFraction = num(path, schedule, 'schedule', 'min_lr_fraction', 0.1);
+  if (minLrFraction < 0 || minLrFraction > 1) fail(path, 'schedule.min_lr_fraction', `must be in [0, 1], got ${minLrFraction}`);
   if (replicas < 0 || replicas > 65_535) fail(path, 'verify.replicas', `expected 0 (every member replays every other) or 1..65535, got ${replicas}`);
   return {
     name: str(path, run, 'run', 'name', 'psyche-run'),
@@ -158,10 +183,7 @@ export function parseRunFile(text: string, path = '<run config>'): RunFile {
     modelSeed: str(path, model, 'model', 'init_seed', 'psyche'),
     modelCheckpoint: checkpoint === '' ? undefined : checkpoint,
     data: { kind, dir: str(path, data, 'data', 'dir', '.psyche/data'), shuffleSeed: str(path, data, 'data', 'shuffle_seed', 'psyche-data') },
-    schedule: {
-      warmupSteps: int(schedule, 'schedule', 'warmup_steps', 0),
-      minLrFraction: num(path, schedule, 'schedule', 'min_lr_fraction', 0.1),
-    },
+    schedule: { warmupSteps, minLrFraction },
     verify: { recompute: bool(path, verify, 'verify', 'recompute', false), replicas },
   };
 }

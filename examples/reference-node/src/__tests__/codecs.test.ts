@@ -137,8 +137,19 @@ describe('run config (TOML)', () => {
       ['[run\nname = 1', 'toml'],
       [text.replace('max_position_embeddings = 128', 'max_position_embeddings = 64'), 'model.max_position_embeddings'],
       [text.replace('recompute = true', 'recompute = "yes"'), 'verify.recompute'],
+      // Values the coordinator program would refuse, caught when the file is read.
+      [text.replace('total_steps = 100', 'total_steps = -1'), 'run.total_steps'],
+      [text.replace('total_steps = 100', 'total_steps = 4294967296'), 'run.total_steps'],
+      [text.replace('witness_nodes = 3', 'witness_nodes = 70000'), 'run.witness_nodes'],
+      [text.replace('seq_len = 128', 'seq_len = 0'), 'run.seq_len'],
+      [text.replace('\nmin_clients = 1', '\nmin_clients = 0'), 'run.min_clients'],
+      [text.replace('max_round_train_time = 30', 'max_round_train_time = 0'), 'run'],
+      [text.replace('warmup_time = 20', 'warmup_time = 4294967296'), 'run'],
+      [text.replace('warmup_steps = 4', 'warmup_steps = -2'), 'schedule.warmup_steps'],
+      [text.replace('min_lr_fraction = 0.1', 'min_lr_fraction = 1.5'), 'schedule.min_lr_fraction'],
     ];
     for (const [bad, field] of cases) {
+      expect(bad, field).not.toBe(text);
       try {
         parseRunFile(bad, 'bad.toml');
         expect.fail(`accepted a bad ${field}`);
