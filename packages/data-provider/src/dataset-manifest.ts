@@ -8,6 +8,8 @@ export const MANIFEST_FILE_NAME = 'manifest.json';
 /** A manifest is small (one line per shard); anything bigger is refused before parsing. */
 export const MAX_MANIFEST_BYTES = 16 * 1024 * 1024;
 const MAX_FILES = 100_000;
+/** Longest sequence a dataset (and a TCP server's welcome) may declare. */
+export const MAX_SEQ_LEN = 2 ** 24;
 /** Largest vocabulary of u32 data: the TCP protocol's welcome carries it as a u32. */
 export const MAX_U32_VOCAB_SIZE = 2 ** 32 - 1;
 
@@ -67,7 +69,7 @@ export function validateManifest(value: unknown, source = 'manifest'): DatasetMa
   if (dtype !== 'u16' && dtype !== 'u32') malformed(source, `dtype must be 'u16' or 'u32'`);
   // u32 data: at most 2^32 − 1, the largest a u32 field (the TCP welcome) carries.
   const vocabSize = integerField(source, object, 'vocabSize', 1, dtype === 'u16' ? 65_536 : MAX_U32_VOCAB_SIZE);
-  const seqLen = integerField(source, object, 'seqLen', 1, 2 ** 24);
+  const seqLen = integerField(source, object, 'seqLen', 1, MAX_SEQ_LEN);
   const files = object['files'];
   if (!Array.isArray(files) || files.length === 0 || files.length > MAX_FILES) {
     malformed(source, `files must be a non-empty array of at most ${MAX_FILES}`);

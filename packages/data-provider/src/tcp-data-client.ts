@@ -18,7 +18,8 @@ import { outputArray, throwIfAborted, type DataDescription, type DataProvider, t
 import { assertBatchId } from './sequence-order.ts';
 import { forEachLimited } from './concurrency-internal.ts';
 import { bytesOfTokens, bytesPerToken, findTokenOutOfRange } from './token-dtype.ts';
-import { CONNECTION_REQUEST_ID, FrameDecoder, TCP_PROTOCOL_VERSION, decodeMessage, encodeMessage, type DataMessage } from './tcp-frames.ts';
+import { CONNECTION_REQUEST_ID, FrameDecoder, SEQUENCES_HEADER_BYTES, TCP_PROTOCOL_VERSION, decodeMessage, encodeMessage, type DataMessage } from './tcp-frames.ts';
+import { MAX_SEQ_LEN } from './dataset-manifest.ts';
 
 export interface TcpDataClientOptions {
   host: string;
@@ -166,6 +167,19 @@ export class TcpDataClient implements DataProvider {
       const error = first.version !== TCP_PROTOCOL_VERSION
         ? new PsycheError(DATA_PROTOCOL_VERSION_MISMATCH, { received: first.version, supported: TCP_PROTOCOL_VERSION }, `${peer}: protocol version ${first.version}`)
         : new PsycheError(DATA_FRAME_MALFORMED, { offset: 0, reason: 'welcome with empty dimensions' }, `${peer}: welcome with empty dimensions`);
+      failAll(error);
+      throw error;
+    }
+    // getSequences allocates rows of seqLen + 1 tokens before the server answers: a welcome's
+    // dimensions are held to what a manifest allows and a row must fit one frame.
+    const rowFrameBytes = SEQUENCES_HEADER_BYTES + (first.seqLen + 1) * bytesPerToken(first.dtype);
+    const unservable =
+      first.seqLen > MAX_SEQ_LEN ? `seqLen ${first.seqLen} above ${MAX_SEQ_LEN}`
+      : first.dtype === 'u16' && first.vocabSize > 65_536 ? `u16 tokens with a vocabulary of ${first.vocabSize}`
+      : rowFrameBytes > maxFrameBytes ? `a row of ${rowFrameBytes} bytes does not fit a frame of ${maxFrameBytes}`
+      : undefined;
+    if (unservable !== undefined) {
+      const error = new PsycheError(DATA_FRAME_MALFORMED, { offset: 0, reason: `welcome with ${unservable}` }, `${peer}: welcome with ${unservable}`);
       failAll(error);
       throw error;
     }

@@ -314,7 +314,8 @@ describe('hostile TCP servers', () => {
   let server: Server;
   let port = 0;
   let behaviour: (socket: Socket, message: DataMessage) => void = () => {};
-  const welcome = encodeMessage({ type: 'welcome', version: TCP_PROTOCOL_VERSION, dtype: 'u16', vocabSize, seqLen, sequenceCount: 100, maxIdsPerRequest: 16, name: 'evil' });
+  const honestWelcome = { type: 'welcome', version: TCP_PROTOCOL_VERSION, dtype: 'u16', vocabSize, seqLen, sequenceCount: 100, maxIdsPerRequest: 16, name: 'evil' } as const;
+  let welcome = encodeMessage(honestWelcome);
   beforeAll(async () => {
     server = createServer((socket) => {
       const decoder = new FrameDecoder(1 << 16);
@@ -366,6 +367,32 @@ describe('hostile TCP servers', () => {
     };
     expect(await codeOf(client.getSequences([0, 1]))).toBe(DATA_FRAME_MALFORMED);
     await client.close();
+  });
+
+  it('a welcome whose rows could never be served (huge seqLen, u16 vocabulary above 2^16, a row over the frame limit) → DATA_FRAME_MALFORMED at connect', async () => {
+    // Each would make getSequences allocate rows of a size the server chose, or wait for a frame it cannot send.
+    for (const dims of [
+      { seqLen: 2 ** 32 - 1, dtype: 'u32' },
+      { seqLen: 2 ** 24 + 1 },
+      { vocabSize: 70_000 },
+      { seqLen: 2 ** 19 }, // (2^19 + 1) × 2 bytes > the 1 MiB frame limit of connectEvil
+    ] as const) {
+      welcome = encodeMessage({ ...honestWelcome, ...dims });
+      try {
+        expect([dims, await codeOf(connectEvil())]).toEqual([dims, DATA_FRAME_MALFORMED]);
+      } finally {
+        welcome = encodeMessage(honestWelcome);
+      }
+    }
+    // The largest row that fits the frame limit is still accepted.
+    welcome = encodeMessage({ ...honestWelcome, seqLen: ((1 << 20) - 12) / 2 - 1 });
+    try {
+      const client = await connectEvil();
+      expect(client.describe().seqLen).toBe(((1 << 20) - 12) / 2 - 1);
+      await client.close();
+    } finally {
+      welcome = encodeMessage(honestWelcome);
+    }
   });
 
   it('a server that never welcomes → DATA_TIMEOUT at connect', async () => {
