@@ -1,6 +1,6 @@
 import { createPrivateKey, createPublicKey, sign as cryptoSign, verify as cryptoVerify, randomBytes } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
-import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, open, rename, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { P2P_MALFORMED_KEY_FILE, PsycheError, fromHex, isPsycheError, toHex } from '@psyche/core';
 import type { Rng } from '@psyche/core';
@@ -96,6 +96,8 @@ export function verifySignature(signer: NodeId, message: Uint8Array, signature: 
   }
 }
 
+const MAX_KEY_FILE_BYTES = 4096;
+
 /** Key file format: one JSON object `{"type":"ed25519","secretKey":"<hex>","nodeId":"<hex>"}`. */
 interface KeyFileContent {
   type: 'ed25519';
@@ -119,10 +121,20 @@ export async function saveIdentity(identity: Identity, path: string): Promise<vo
 
 /** Reads a key file written by {@link saveIdentity}; checks that the stored node id matches the key. */
 export async function loadIdentity(path: string): Promise<Identity> {
-  const text = await readFile(path, 'utf8');
   const fail = (reason: string, cause?: unknown): never => {
     throw new PsycheError(P2P_MALFORMED_KEY_FILE, { path, reason }, `key file ${path}: ${reason}`, { cause });
   };
+  // A key file is about 170 bytes: a path pointing at anything big (a log, /dev/zero) is not read whole.
+  const handle = await open(path, 'r');
+  let text: string;
+  try {
+    const buffer = Buffer.alloc(MAX_KEY_FILE_BYTES + 1);
+    const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
+    if (bytesRead > MAX_KEY_FILE_BYTES) return fail(`longer than ${MAX_KEY_FILE_BYTES} bytes`);
+    text = buffer.toString('utf8', 0, bytesRead);
+  } finally {
+    await handle.close();
+  }
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);

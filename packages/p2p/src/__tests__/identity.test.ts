@@ -70,6 +70,14 @@ describe('identity', () => {
       await expect(loadIdentity(path)).rejects.toSatisfy((e) => isPsycheError(e, P2P_MALFORMED_KEY_FILE));
       await writeFile(path, 'not json');
       await expect(loadIdentity(path)).rejects.toSatisfy((e) => isPsycheError(e, P2P_MALFORMED_KEY_FILE));
+      // A valid key padded past 4 KiB, and an endless file, are refused without being read whole.
+      await writeFile(path, JSON.stringify(content) + ' '.repeat(5000));
+      await expect(loadIdentity(path)).rejects.toSatisfy((e) => isPsycheError(e, P2P_MALFORMED_KEY_FILE));
+      await expect(loadIdentity('/dev/zero')).rejects.toSatisfy((e) => isPsycheError(e, P2P_MALFORMED_KEY_FILE));
+      // A missing file is still ENOENT (loadOrCreateIdentity creates one then).
+      await expect(loadIdentity(join(dir, 'absent.key'))).rejects.toSatisfy((e) => (e as NodeJS.ErrnoException).code === 'ENOENT');
+      await writeFile(path, JSON.stringify(content));
+      expect(nodeIdToString((await loadIdentity(path)).nodeId)).toBe(content.nodeId);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
