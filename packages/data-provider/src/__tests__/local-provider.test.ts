@@ -127,6 +127,9 @@ describe('local provider', () => {
     const seen: number[] = [];
     const provider = await openLocalProvider({ dir: temp.dir, onVerifyProgress: (done, total) => seen.push(done / total) });
     expect(seen.at(-1)).toBe(1);
+    // Progress only grows and never passes the total.
+    expect(seen.length).toBeGreaterThan(0);
+    for (const [i, fraction] of seen.entries()) expect(fraction >= (seen[i - 1] ?? 0) && fraction <= 1).toBe(true);
     await provider.close();
   });
 });

@@ -133,6 +133,7 @@ describe('gossip backlog before the first handler (in-memory)', () => {
     );
     await sender.publish(new TextEncoder().encode('fourth'));
     await waitFor(() => messages.length === 2, 1_000, 'direct delivery');
+    strictEqual(new TextDecoder().decode(messages[1]!.payload), 'fourth');
     await Promise.all([sender.stop(), receiver.stop()]);
   });
 });
