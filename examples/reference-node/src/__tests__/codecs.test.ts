@@ -86,11 +86,15 @@ describe('announcements', () => {
     fc.assert(
       fc.property(fc.nat(verdict.length - 1), fc.uint8Array({ minLength: 1, maxLength: 4 }), (at, patch) => {
         const bytes = Uint8Array.from([...verdict.subarray(0, at), ...patch, ...verdict.subarray(at + patch.length)]);
+        let decoded: Announcement;
         try {
-          decodeAnnouncement(bytes);
+          decoded = decodeAnnouncement(bytes);
         } catch (e) {
           if (!isPsycheError(e, NODE_MALFORMED_ANNOUNCEMENT)) throw e;
+          return;
         }
+        // The verdict layout has one encoding per value: what decodes must be exactly those bytes.
+        expect(encodeAnnouncement(decoded)).toEqual(bytes);
       }),
       { numRuns: Number(process.env.FUZZ_RUNS ?? 2000) },
     );
