@@ -2,6 +2,7 @@ import {
   ByteReader,
   ByteWriter,
   COORDINATOR_INVALID_CONFIG,
+  COORDINATOR_MALFORMED_ACCOUNT,
   PsycheError,
   isPsycheError,
   utf8Decode,
@@ -146,8 +147,11 @@ function decodeLocation(bytes: Uint8Array): string {
   return utf8Decode(bytes.subarray(0, end < 0 ? bytes.length : end));
 }
 
-/** Decodes a 336-byte `Config` (never throws on content, only on length). */
+/** Decodes a 336-byte `Config` (never throws on content; another length is COORDINATOR_MALFORMED_ACCOUNT). */
 export function decodeRunConfig(bytes: Uint8Array): RunConfig {
+  if (bytes.length !== RUN_CONFIG_SIZE) {
+    throw new PsycheError(COORDINATOR_MALFORMED_ACCOUNT, { account: 'run config', reason: `size ${bytes.length}, expected ${RUN_CONFIG_SIZE}` }, `run config has ${bytes.length} bytes, expected ${RUN_CONFIG_SIZE}`);
+  }
   const r = new ByteReader(bytes);
   const integers = {
     totalSteps: r.u64(),

@@ -53,6 +53,20 @@ describe('codecs', () => {
     );
   });
 
+  it('decodes any 336 bytes, reading fields at their coordinator.h offsets; other lengths are COORDINATOR_MALFORMED_ACCOUNT', () => {
+    for (const length of [0, 335, 337, 1000]) expect(codeOf(() => decodeRunConfig(new Uint8Array(length)))).toBe(COORDINATOR_MALFORMED_ACCOUNT);
+    fc.assert(
+      fc.property(fc.uint8Array({ minLength: 336, maxLength: 336 }), (bytes) => {
+        const config = decodeRunConfig(bytes);
+        const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+        expect([config.totalSteps, config.globalBatchEnd, config.epochTime]).toEqual([v.getBigUint64(0, true), v.getUint32(20, true), v.getUint32(44, true)]);
+        expect([config.initMinClients, config.witnessNodes, config.distroTopk]).toEqual([v.getUint16(52, true), v.getUint16(56, true), v.getUint16(60, true)]);
+        expect([config.distroQuantize1bit, config.joinRequiresAuthority]).toEqual([bytes[62] !== 0, bytes[63] !== 0]);
+      }),
+      { numRuns: RUNS },
+    );
+  });
+
   it('rejects configs the layout cannot hold', () => {
     expect(codeOf(() => encodeRunConfig(defaultRunConfig({ modelLocation: 'x'.repeat(129) })))).toBe(COORDINATOR_INVALID_CONFIG);
     expect(codeOf(() => encodeRunConfig(defaultRunConfig({ witnessNodes: 70_000 })))).toBe(COORDINATOR_INVALID_CONFIG);
