@@ -69,7 +69,8 @@ export interface PsycheNodeOptions {
   /** Exit `run()` when the run is Finished (default true). */
   readonly exitWhenFinished?: boolean;
   /**
-   * Test faults: 'garbage' publishes signed random bytes instead of results; 'flip' publishes a
+   * Test faults: 'garbage' publishes signed random bytes instead of results (the first 4 KiB longer
+   * than a result, refused from its ticket's size); 'flip' publishes a
    * well-formed result with every value's sign flipped (caught only by recomputation); 'reject' is
    * a lying verifier that rejects every other member's result.
    */
@@ -154,6 +155,7 @@ export class PsycheNode {
   private lastTickAt = 0;
   private finished: (() => void) | undefined;
   private faultRng: Rng = createRng('garbage');
+  private garbagePublished = 0;
   private stopped = false;
 
   constructor(private readonly options: PsycheNodeOptions) {
@@ -521,7 +523,8 @@ export class PsycheNode {
     const trained = await this.trainer.train(start, end, lr, step);
     let payload = trained.payload;
     if (o.fault === 'garbage') {
-      payload = new Uint8Array(payload.length);
+      // The first one 4 KiB longer than any result (peers refuse it from the ticket, before fetching), then results' length.
+      payload = new Uint8Array(payload.length + (this.garbagePublished++ === 0 ? 4096 : 0));
       for (let i = 0; i < payload.length; i++) payload[i] = this.faultRng.nextU32() & 255;
     }
     if (o.fault === 'flip') {
@@ -607,6 +610,8 @@ export class PsycheNode {
       if (index < 0) return reject('not a member of the round');
       const interval = dataAssignment(record, index);
       if (announcement.batchStart !== interval.start || announcement.batchEnd !== interval.end - 1n) return reject(`batch [${announcement.batchStart}, ${announcement.batchEnd}] is not the assigned one`);
+      // Before any byte moves: a ticket of any other size cannot hold a result of this model.
+      if (!this.trainer.isResultPayloadSize(announcement.ticket.size)) return reject(`ticket of ${announcement.ticket.size} bytes is not the size of a result of this model`);
       const fetched = await this.blobs.fetch(announcement.ticket, { signal: AbortSignal.timeout(30_000) });
       const payload = await this.blobs.read(announcement.ticket.hash);
       this.status.bytesReceived += fetched.provider === undefined ? 0 : payload.length;

@@ -1,6 +1,6 @@
 import { sha256, toHex } from '@psyche/core';
 import { type DataProvider, openExampleDataset, openLocalProvider } from '@psyche/data-provider';
-import { DistroOptimizer, decodeResultWithLayout, denseBf16Bytes, encodeCompactResult, resultLayoutOf, type DistroResult, type NamedTensor, type ResultLayout } from '@psyche/distro';
+import { DistroOptimizer, decodeResultWithLayout, denseBf16Bytes, encodeCompactResult, resultLayoutOf, resultPayloadSizes, type DistroResult, type NamedTensor, type ResultLayout } from '@psyche/distro';
 import { LlamaTrainSession } from '@psyche/gpu';
 import { decodeParameters, encodeParameters, initParameters, llamaParameterSpecs, loadLlamaCheckpoint, type ParameterSpec, type Parameters } from '@psyche/modeling';
 import type { RunFile } from './node-config.ts';
@@ -150,6 +150,12 @@ export class Trainer {
   /** Decodes a peer's (or its own) wire bytes against this model's layout (v2, or v1 with the same layout); throws a coded error on malformed bytes or another layout. */
   decodeResult(payload: Uint8Array): DistroResult {
     return decodeResultWithLayout(payload, this.resultLayout());
+  }
+
+  /** Whether `bytes` is a length a valid result of this model has on the wire (v2, or v1 of the same layout): checked before fetching a peer's blob. */
+  isResultPayloadSize(bytes: number): boolean {
+    const sizes = resultPayloadSizes(this.resultLayout());
+    return bytes === sizes.compact || bytes === sizes.v1;
   }
 
   private wireLayout: ResultLayout | undefined;

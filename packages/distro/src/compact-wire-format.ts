@@ -17,7 +17,7 @@ import { BitReader, BitWriter } from './bit-stream.ts';
 import { type ChunkLayout, computeChunkLayout, indexBits } from './chunk-layout.ts';
 import { resolveDistroConfig } from './distro-config.ts';
 import type { DistroResult, ParameterSelection, ValueEncoding } from './distro-result.ts';
-import { WIRE_MAGIC, WIRE_VERSION, decodeDistroResult } from './wire-format.ts';
+import { WIRE_MAGIC, WIRE_VERSION, decodeDistroResult, encodedResultSize } from './wire-format.ts';
 
 /**
  * Wire format v2 ("compact") of a DistroResult: the per-parameter headers of v1 are left out
@@ -239,6 +239,15 @@ export function decodeCompactResult(bytes: Uint8Array, layout: ResultLayout): Di
   });
   if (r.pendingBits !== 0) throw malformed(bytes.length - 1, 'non-zero padding bits');
   return { parameters };
+}
+
+/**
+ * The only byte lengths decodeResultWithLayout can accept for `layout`: its compact v2 size and the
+ * v1 size of the same layout. A node checks a peer's blob ticket against them before fetching, so a
+ * hostile announcement cannot make it download (and store) more than a valid result.
+ */
+export function resultPayloadSizes(layout: ResultLayout): { readonly compact: number; readonly v1: number } {
+  return { compact: layout.byteLength, v1: encodedResultSize(layout, layout.encoding) };
 }
 
 /**

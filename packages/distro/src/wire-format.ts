@@ -54,8 +54,8 @@ function bodyBytes(layout: ChunkLayout, k: number, encoding: ValueEncoding): num
   return packedByteLength(count, indexBits(layout)) + valueBytes(encoding, count);
 }
 
-/** Exact encoded size, without encoding. */
-export function encodedResultSize(result: DistroResult, encoding: ValueEncoding): number {
+/** Exact encoded size, without encoding (only names, layouts and k are read, so a ResultLayout's parameters do too). */
+export function encodedResultSize(result: { readonly parameters: readonly Pick<DistroResult['parameters'][number], 'name' | 'layout' | 'k'>[] }, encoding: ValueEncoding): number {
   let size = 8;
   for (const p of result.parameters) {
     size += 2 + utf8Encode(p.name).length + 1 + 4 * p.layout.shape.length + 2 + 2 + 4 + bodyBytes(p.layout, p.k, encoding);

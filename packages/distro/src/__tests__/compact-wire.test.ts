@@ -20,6 +20,7 @@ import {
   decodeCompactResult,
   decodeDistroResult,
   decodeResultWithLayout,
+  resultPayloadSizes,
   encodeCompactResult,
   encodeDistroResult,
   packBits,
@@ -88,6 +89,13 @@ describe('wire format v2 (compact, layout known to both ends)', () => {
       parameters: [selectionOf('model.layers.0.mlp.up_proj.weight', [256, 96], 4, 1), ...sample.parameters.slice(1)],
     };
     expect(psycheErrorCodeOf(() => decodeResultWithLayout(encodeDistroResult(bigger, 'sign'), layout))).toBe(DISTRO_WIRE_LIMIT_EXCEEDED);
+  });
+
+  it('resultPayloadSizes are the exact lengths of the v2 and v1 encodings of a result with the layout, for every encoding', () => {
+    for (const encoding of ['f32', 'bf16', 'sign'] as const) {
+      const layout = layoutOfSample(encoding);
+      expect(resultPayloadSizes(layout)).toEqual({ compact: encodeCompactResult(sample, layout).length, v1: encodeDistroResult(sample, encoding).length });
+    }
   });
 
   it('golden bytes: the digest and the bit layout are stable (peers of other builds must agree)', () => {
@@ -311,6 +319,9 @@ describe('wire format v2 (compact, layout known to both ends)', () => {
         });
         if (decoded !== undefined) {
           accepted++;
+          // A node gates blob tickets on these sizes before fetching: nothing else may decode.
+          const sizes = resultPayloadSizes(layout);
+          expect([sizes.compact, sizes.v1]).toContain(bytes.length);
           if (bytes[4] === COMPACT_WIRE_VERSION) expect(encodeCompactResult(decoded, layout)).toEqual(bytes);
           else expect(encodeDistroResult(decoded, layout.encoding)).toEqual(bytes); // v1 read through the layout is canonical too
         } else expect(code !== undefined && code >= 2000 && code < 3000).toBe(true);
