@@ -3,7 +3,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DISTRO_SHAPE_MISMATCH, GPU_KERNEL_ARGUMENT, GPU_KERNEL_FAILED, GPU_NATIVE_UNAVAILABLE, PsycheError } from '@psyche/core';
-import { assertSelectionsFit, typescriptKernels, type ChunkLayout, type DistroKernels } from '@psyche/distro';
+import { assertSelectionsFit, layoutWithChunks, typescriptKernels, type ChunkLayout, type DistroKernels } from '@psyche/distro';
 
 /** The addons' raw functions (native/distro_kernels.cc and native/cuda/distro_cuda_addon.cc). */
 interface NativeAddon {
@@ -69,6 +69,20 @@ async function call(op: string, run: () => Promise<void>): Promise<void> {
 const dims = (l: ChunkLayout): [number, number, number, number] => [l.rows, l.cols, l.chunkRows, l.chunkCols];
 
 /**
+ * The addon indexes memory with rows, cols and the chunk sizes alone, while the buffers were checked
+ * against layout.size: a hand-made layout whose fields disagree (rows·cols ≠ size, chunks that do not
+ * tile) would make it read or write past them. Such a layout is DISTRO_SHAPE_MISMATCH before any call.
+ */
+function assertConsistentLayout(l: ChunkLayout): void {
+  const fresh = layoutWithChunks(l.shape, l.chunkRows, l.chunkCols);
+  const fields = ['rows', 'cols', 'rowChunks', 'colChunks', 'numChunks', 'chunkElems', 'size'] as const;
+  const wrong = fields.find((f) => fresh[f] !== l[f]);
+  if (wrong !== undefined) {
+    throw new PsycheError(DISTRO_SHAPE_MISMATCH, { name: `layout.${wrong}`, expected: String(fresh[wrong]), received: String(l[wrong]) }, `layout.${wrong} is ${l[wrong]}, its shape and chunks give ${fresh[wrong]}`);
+  }
+}
+
+/**
  * The C++ kernels (SIMD loops, persistent thread pool, work off the event loop) behind
  * @psyche/distro's DistroKernels. Arguments are checked here with the same codes as the TypeScript
  * kernels, so the backends are interchangeable. Throws GPU_NATIVE_UNAVAILABLE when the addon is not built.
@@ -104,16 +118,19 @@ function kernelsOverAddon(addon: NativeAddon, name: string): DistroKernels {
   return {
     name,
     encode: (input, layout, output) => {
+      assertConsistentLayout(layout);
       expectLength('input', input, layout.size);
       expectLength('output', output, layout.size);
       return call('encode', () => addon.encode(input, output, ...dims(layout)));
     },
     decode: (coefficients, layout, output) => {
+      assertConsistentLayout(layout);
       expectLength('coefficients', coefficients, layout.size);
       expectLength('output', output, layout.size);
       return call('decode', () => addon.decode(coefficients, output, ...dims(layout)));
     },
     topk: (coefficients, layout, k, indices, values) => {
+      assertConsistentLayout(layout);
       expectLength('coefficients', coefficients, layout.size);
       if (!Number.isInteger(k) || k < 1 || k > layout.chunkElems) {
         throw new PsycheError(DISTRO_SHAPE_MISMATCH, { name: 'k', expected: `1..${layout.chunkElems}`, received: String(k) }, `k must be in [1, ${layout.chunkElems}], got ${k}`);
@@ -123,6 +140,7 @@ function kernelsOverAddon(addon: NativeAddon, name: string): DistroKernels {
       return call('topk', () => addon.topk(coefficients, ...dims(layout), k, indices, values));
     },
     scatterMean: (selections, layout, output) => {
+      assertConsistentLayout(layout);
       expectLength('output', output, layout.size);
       assertSelectionsFit(selections, layout);
       return call('scatterMean', () =>

@@ -261,6 +261,29 @@ describe.runIf(native)('native DisTrO kernels vs the TypeScript reference', () =
       }
     }
   });
+
+  it('a hand-made layout whose fields disagree never reaches the addon (it would index past the buffers): DISTRO_SHAPE_MISMATCH, output untouched', async () => {
+    const layout = computeChunkLayout([64, 128]);
+    const lying: ChunkLayout[] = [
+      { ...layout, rows: 128 }, // rows·cols = 2 × size: the addon would read and write past both buffers
+      { ...layout, cols: 256, colChunks: 4, numChunks: 4 },
+      { ...layout, chunkRows: 48 }, // does not tile 64 rows
+      { ...layout, chunkElems: 8192 }, // would let k exceed a real chunk
+      { ...layout, shape: [64, 64] },
+    ];
+    for (const bad of lying) {
+      const out = new Float32Array(layout.size).fill(7);
+      const coefficients = new Float32Array(layout.size).fill(1);
+      const calls = [
+        () => native!.encode(coefficients, bad, out),
+        () => native!.decode(coefficients, bad, out),
+        () => native!.topk(coefficients, bad, 4, new Uint32Array(bad.numChunks * 4), new Float32Array(bad.numChunks * 4)),
+        () => native!.scatterMean([], bad, out),
+      ];
+      for (const call of calls) expect([JSON.stringify(bad).slice(0, 60), await psycheErrorCodeOfAsync(call)]).toEqual([JSON.stringify(bad).slice(0, 60), DISTRO_SHAPE_MISMATCH]);
+      expect(out.every((v) => v === 7)).toBe(true);
+    }
+  });
 });
 
 describe('kernel selection', () => {
