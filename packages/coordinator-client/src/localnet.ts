@@ -21,6 +21,10 @@ import { COORDINATOR_PROGRAM_ADDRESS } from './program-address.ts';
 /** Milliseconds per slot, as on mainnet. */
 export const SLOT_MS = 400;
 const MAX_BODY = 4 << 20;
+/** Subscriptions one WebSocket may hold; a node needs a handful, a hostile client could ask for millions. */
+export const LOCALNET_MAX_SUBSCRIPTIONS_PER_SOCKET = 1024;
+/** JSON-RPC server-error code for a subscription past that limit. */
+const TOO_MANY_SUBSCRIPTIONS = -32005;
 
 export interface LocalnetOptions {
   readonly host?: string;
@@ -119,6 +123,14 @@ export async function startLocalnet(options: LocalnetOptions = {}): Promise<Loca
   let slot = Number(baseSlot);
   const subscriptions = new Map<number, Subscription>();
   let nextSubscription = 1;
+  const heldBySocket = new Map<WebSocket, number>();
+  const dropSubscription = (id: number): boolean => {
+    const sub = subscriptions.get(id);
+    if (!sub) return false;
+    subscriptions.delete(id);
+    heldBySocket.set(sub.socket, (heldBySocket.get(sub.socket) ?? 1) - 1);
+    return true;
+  };
   let saveTimer: NodeJS.Timeout | undefined;
 
   function save(): void {
@@ -182,7 +194,7 @@ export async function startLocalnet(options: LocalnetOptions = {}): Promise<Loca
     for (const [id, sub] of subscriptions) {
       if (sub.kind !== 'signature' || sub.key !== signature) continue;
       send(sub.socket, { jsonrpc: '2.0', method: 'signatureNotification', params: { result: { context: { slot: record.slot }, value: { err: record.err } }, subscription: id } });
-      subscriptions.delete(id);
+      dropSubscription(id);
     }
   }
 
@@ -366,14 +378,20 @@ export async function startLocalnet(options: LocalnetOptions = {}): Promise<Loca
     });
     socket.on('close', () => {
       for (const [id, sub] of subscriptions) if (sub.socket === socket) subscriptions.delete(id);
+      heldBySocket.delete(socket);
     });
   });
 
   function subscriptionRequest(socket: WebSocket, id: Json, method: unknown, params: Json[]): void {
     syncClock();
     const subscribe = (kind: Subscription['kind'], key: string): number => {
+      const held = heldBySocket.get(socket) ?? 0;
+      if (held >= LOCALNET_MAX_SUBSCRIPTIONS_PER_SOCKET) {
+        throw rpcError(TOO_MANY_SUBSCRIPTIONS, `at most ${LOCALNET_MAX_SUBSCRIPTIONS_PER_SOCKET} subscriptions per connection`);
+      }
       const subscription = nextSubscription++;
       subscriptions.set(subscription, { socket, kind, key });
+      heldBySocket.set(socket, held + 1);
       send(socket, { jsonrpc: '2.0', id, result: subscription });
       return subscription;
     };
@@ -396,9 +414,13 @@ export async function startLocalnet(options: LocalnetOptions = {}): Promise<Loca
         return;
       case 'accountUnsubscribe':
       case 'signatureUnsubscribe':
-      case 'slotUnsubscribe':
-        send(socket, { jsonrpc: '2.0', id, result: subscriptions.delete(Number(params[0])) });
+      case 'slotUnsubscribe': {
+        // Only the socket's own subscriptions: another client's ids are not this one's to end.
+        const key = Number(params[0]);
+        const owned = subscriptions.get(key)?.socket === socket;
+        send(socket, { jsonrpc: '2.0', id, result: owned && dropSubscription(key) });
         return;
+      }
       default:
         send(socket, { jsonrpc: '2.0', id, error: rpcError(-32601, `method ${String(method)} is not served by the localnet`) });
     }

@@ -1,0 +1,68 @@
+import { describe, expect, it } from 'vitest';
+import { LOCALNET_MAX_SUBSCRIPTIONS_PER_SOCKET, startLocalnet } from '../index.ts';
+
+interface Reply {
+  id?: unknown;
+  error?: { code: number };
+  result?: unknown;
+}
+
+async function openSocket(url: string): Promise<{ socket: WebSocket; replies: Reply[] }> {
+  const socket = new WebSocket(url);
+  const replies: Reply[] = [];
+  socket.addEventListener('message', (event) => {
+    const reply = JSON.parse(String(event.data)) as Reply;
+    if (reply.id !== undefined) replies.push(reply);
+  });
+  await new Promise((resolve, reject) => {
+    socket.addEventListener('open', resolve);
+    socket.addEventListener('error', reject);
+  });
+  return { socket, replies };
+}
+
+async function waitForReplies(replies: Reply[], count: number): Promise<void> {
+  const deadline = Date.now() + 8_000;
+  while (replies.length < count && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+}
+
+describe('localnet WebSocket limits', () => {
+  it('refuses subscriptions past the per-connection limit, frees them on unsubscribe, and ignores other sockets\' ids', async () => {
+    const localnet = await startLocalnet();
+    try {
+      const hostile = await openSocket(localnet.wsUrl);
+      const extra = 50;
+      const total = LOCALNET_MAX_SUBSCRIPTIONS_PER_SOCKET + extra;
+      for (let i = 0; i < total; i++) hostile.socket.send(JSON.stringify({ id: i, method: 'slotSubscribe' }));
+      await waitForReplies(hostile.replies, total);
+      expect(hostile.replies).toHaveLength(total);
+      const accepted = hostile.replies.filter((r) => typeof r.result === 'number');
+      const refused = hostile.replies.filter((r) => r.error !== undefined);
+      expect(accepted).toHaveLength(LOCALNET_MAX_SUBSCRIPTIONS_PER_SOCKET);
+      expect(refused).toHaveLength(extra);
+      expect(new Set(refused.map((r) => r.error!.code))).toEqual(new Set([-32005]));
+
+      // Another client cannot end the hostile client's subscriptions (nor free its quota by guessing ids).
+      const other = await openSocket(localnet.wsUrl);
+      other.socket.send(JSON.stringify({ id: 1, method: 'slotUnsubscribe', params: [accepted[0]!.result] }));
+      await waitForReplies(other.replies, 1);
+      expect(other.replies[0]!.result).toBe(false);
+      // The other client still gets its own subscriptions.
+      other.socket.send(JSON.stringify({ id: 2, method: 'slotSubscribe' }));
+      await waitForReplies(other.replies, 2);
+      expect(typeof other.replies[1]!.result).toBe('number');
+
+      // Unsubscribing frees a place on the hostile socket.
+      hostile.replies.length = 0;
+      hostile.socket.send(JSON.stringify({ id: 'u', method: 'slotUnsubscribe', params: [accepted[0]!.result] }));
+      hostile.socket.send(JSON.stringify({ id: 's', method: 'slotSubscribe' }));
+      await waitForReplies(hostile.replies, 2);
+      expect(hostile.replies[0]!.result).toBe(true);
+      expect(typeof hostile.replies[1]!.result).toBe('number');
+      hostile.socket.close();
+      other.socket.close();
+    } finally {
+      await localnet.stop();
+    }
+  }, 20_000);
+});
