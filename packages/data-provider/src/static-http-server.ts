@@ -1,3 +1,4 @@
+import { DATA_TIMEOUT, PsycheError } from '@psyche/core';
 import { randomBytes } from 'node:crypto';
 import { closeSync, fstatSync, openSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -74,12 +75,21 @@ function giveSlice(slice: Buffer): void {
   if (slice.buffer.byteLength === SLICE_BYTES && freeSlices.length < BUFFERED_BYTES / SLICE_BYTES) freeSlices.push(Buffer.from(slice.buffer, 0, SLICE_BYTES));
 }
 
-async function drainIfFull(response: ServerResponse): Promise<void> {
+/** Waits for the socket to drain; a client that reads nothing for writeTimeoutMs is DATA_TIMEOUT (its connection is dropped). */
+async function drainIfFull(response: ServerResponse, writeTimeoutMs: number): Promise<void> {
   if (response.writableLength <= BUFFERED_BYTES || response.destroyed) return;
-  await new Promise<void>((resolvePromise) => {
-    const done = (): void => {
+  await new Promise<void>((resolvePromise, reject) => {
+    const timer = setTimeout(() => {
+      cleanup();
+      reject(new PsycheError(DATA_TIMEOUT, { operation: 'write', timeoutMs: writeTimeoutMs }, `client did not read for ${writeTimeoutMs} ms`));
+    }, writeTimeoutMs);
+    const cleanup = (): void => {
+      clearTimeout(timer);
       response.off('drain', done);
       response.off('close', done);
+    };
+    const done = (): void => {
+      cleanup();
       resolvePromise();
     };
     response.on('drain', done);
@@ -93,7 +103,7 @@ async function drainIfFull(response: ServerResponse): Promise<void> {
  * The byte ranges of a slice are read together (readRangesCoalesced: sorted by offset, near ones
  * merged, concurrently once they come from the disk).
  */
-async function sendParts(fd: number, parts: readonly { head: string; start: number; end: number }[], response: ServerResponse, io: ReadMode, adaptiveState: AdaptiveReadState): Promise<void> {
+async function sendParts(fd: number, parts: readonly { head: string; start: number; end: number }[], response: ServerResponse, io: ReadMode, adaptiveState: AdaptiveReadState, writeTimeoutMs: number): Promise<void> {
   let index = 0;
   let offsetInPart = 0;
   let headWritten = false;
@@ -129,11 +139,11 @@ async function sendParts(fd: number, parts: readonly { head: string; start: numb
     remaining -= used;
     // The slice is reused once the socket has sent it (fresh 1 MiB buffers page-fault as much as the read costs).
     response.write(slice.subarray(0, used), () => giveSlice(slice));
-    await drainIfFull(response);
+    await drainIfFull(response, writeTimeoutMs);
   }
 }
 
-async function serveFile(root: string, request: IncomingMessage, response: ServerResponse, io: ReadMode, adaptiveState: AdaptiveReadState): Promise<void> {
+async function serveFile(root: string, request: IncomingMessage, response: ServerResponse, io: ReadMode, adaptiveState: AdaptiveReadState, writeTimeoutMs: number): Promise<void> {
   const relative = decodeURIComponent(new URL(request.url ?? '/', 'http://x').pathname).replace(/^\/+/, '');
   if (!isSafeRelativePath(relative) || (request.method !== 'GET' && request.method !== 'HEAD')) {
     response.writeHead(request.method === 'GET' || request.method === 'HEAD' ? 404 : 405).end();
@@ -174,7 +184,7 @@ async function serveFile(root: string, request: IncomingMessage, response: Serve
       headers['content-length'] = parts.reduce((sum, part) => sum + Buffer.byteLength(part.head) + part.end - part.start + 1, Buffer.byteLength(closing));
       response.writeHead(206, headers);
       if (request.method === 'HEAD') return void response.end();
-      await sendParts(fd, parts, response, io, adaptiveState);
+      await sendParts(fd, parts, response, io, adaptiveState, writeTimeoutMs);
       response.end(closing);
       return;
     }
@@ -183,7 +193,7 @@ async function serveFile(root: string, request: IncomingMessage, response: Serve
     headers['content-length'] = info.size === 0 ? 0 : end - start + 1;
     response.writeHead(status, headers);
     if (request.method === 'HEAD' || info.size === 0) return void response.end();
-    await sendParts(fd, [{ head: '', start, end }], response, io, adaptiveState);
+    await sendParts(fd, [{ head: '', start, end }], response, io, adaptiveState, writeTimeoutMs);
     response.end();
   } finally {
     closeSync(fd);
@@ -197,13 +207,21 @@ async function serveFile(root: string, request: IncomingMessage, response: Serve
  * default 'adaptive': readSync from the page cache, concurrent reads on the thread pool once the
  * data comes from the disk), written with backpressure.
  */
-export async function startStaticHttpServer(options: { root: string; host?: string; port?: number; io?: ReadMode }): Promise<StaticHttpServer> {
+export async function startStaticHttpServer(options: {
+  root: string;
+  host?: string;
+  port?: number;
+  io?: ReadMode;
+  /** A client that reads nothing for this long while a response waits to be sent is dropped (default 30 000). */
+  writeTimeoutMs?: number;
+}): Promise<StaticHttpServer> {
   const io = options.io ?? 'adaptive';
+  const writeTimeoutMs = options.writeTimeoutMs ?? 30_000;
   // One for the server: whether its files are being read from the disk, learnt across requests.
   const adaptiveState = new AdaptiveReadState();
   const root = resolve(options.root);
   const server = createServer({ keepAliveTimeout: 5000 }, (request, response) => {
-    serveFile(root, request, response, io, adaptiveState).catch(() => response.destroy());
+    serveFile(root, request, response, io, adaptiveState, writeTimeoutMs).catch(() => response.destroy());
   });
   await new Promise<void>((resolvePromise, reject) => {
     server.once('error', reject);

@@ -1,0 +1,41 @@
+import { mkdtempSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { connect, type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { startStaticHttpServer } from '../index.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'psyche-static-limits-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const connections = (server: import('node:http').Server): Promise<number> =>
+  new Promise((resolve, reject) => server.getConnections((error, count) => (error ? reject(error) : resolve(count))));
+
+describe('static HTTP server against a client that stops reading', () => {
+  it('drops the connection after writeTimeoutMs instead of waiting for a drain forever', async () => {
+    // Larger than the server's 4 MiB of buffered output plus loopback socket buffers (sparse: no disk cost).
+    const file = join(dir, 'big.bin');
+    writeFileSync(file, '');
+    truncateSync(file, 64 * 1024 * 1024);
+    const served = await startStaticHttpServer({ root: dir, writeTimeoutMs: 300 });
+    const socket = connect({ host: '127.0.0.1', port: (served.server.address() as AddressInfo).port });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        socket.once('connect', resolve);
+        socket.once('error', reject);
+      });
+      socket.on('error', () => {});
+      // Never read a byte of the response.
+      socket.pause();
+      socket.write('GET /big.bin HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n');
+      const deadline = Date.now() + 6_000;
+      let open = 1;
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      while (Date.now() < deadline && (open = await connections(served.server)) > 0) await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(open).toBe(0);
+    } finally {
+      socket.destroy();
+      await served.close();
+    }
+  }, 10_000);
+});
