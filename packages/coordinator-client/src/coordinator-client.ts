@@ -10,7 +10,9 @@ import { getCreateAccountInstruction } from '@solana-program/system';
 import {
   SOLANA_ERROR__INSTRUCTION_ERROR__CUSTOM,
   appendTransactionMessageInstructions,
-  createSolanaRpc,
+  createDefaultRpcTransport,
+  createSolanaRpcFromTransport,
+  isJsonRpcPayload,
   createSolanaRpcSubscriptions,
   createTransactionMessage,
   generateKeyPairSigner,
@@ -25,6 +27,7 @@ import {
   type Instruction,
   type Rpc,
   type RpcSubscriptions,
+  type RpcTransport,
   type SolanaRpcApi,
   type SolanaRpcSubscriptionsApi,
   type TransactionSigner,
@@ -61,6 +64,8 @@ export interface CoordinatorClientOptions {
   readonly programAddress?: Address;
   /** How long to wait for a transaction to be confirmed. */
   readonly confirmTimeoutMs?: number;
+  /** Deadline of each JSON-RPC request: a server that accepts and never answers is COORDINATOR_RPC_ERROR (default 30 000). */
+  readonly requestTimeoutMs?: number;
 }
 
 /** A client's place in the current round, computed locally with the program's own rules. */
@@ -69,6 +74,21 @@ export interface RoundRole {
   readonly clientIndex: number;
   readonly isWitness: boolean;
   readonly data: DataInterval;
+}
+
+/** Wraps a transport so every request has a deadline (kit's default fetch waits as long as the server holds it). */
+function transportWithDeadline(transport: RpcTransport, timeoutMs: number): RpcTransport {
+  return (async <TResponse>(config: Parameters<RpcTransport>[0]) => {
+    const deadline = AbortSignal.timeout(timeoutMs);
+    const signal = config.signal ? AbortSignal.any([config.signal, deadline]) : deadline;
+    try {
+      return await transport<TResponse>({ ...config, signal });
+    } catch (e) {
+      if (!deadline.aborted || config.signal?.aborted) throw e;
+      const method = isJsonRpcPayload(config.payload) ? config.payload.method : 'batch';
+      throw new PsycheError(COORDINATOR_RPC_ERROR, { method, reason: 'timeout' }, `${method}: no answer within ${timeoutMs} ms`, { cause: e });
+    }
+  }) as RpcTransport;
 }
 
 const keyOf = (a: Address): Uint8Array => new Uint8Array(getAddressEncoder().encode(a));
@@ -107,7 +127,7 @@ export class CoordinatorClient {
   private readonly confirmTimeoutMs: number;
 
   constructor(options: CoordinatorClientOptions) {
-    this.rpc = createSolanaRpc(options.rpcUrl);
+    this.rpc = createSolanaRpcFromTransport(transportWithDeadline(createDefaultRpcTransport({ url: options.rpcUrl }), options.requestTimeoutMs ?? 30_000)) as Rpc<SolanaRpcApi>;
     this.rpcSubscriptions = createSolanaRpcSubscriptions(options.wsUrl ?? options.rpcUrl.replace(/^http/, 'ws'));
     this.programAddress = options.programAddress ?? COORDINATOR_PROGRAM_ADDRESS;
     this.payer = options.payer;
