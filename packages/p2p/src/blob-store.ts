@@ -61,7 +61,7 @@ export interface BlobStoreLimits {
   maxConcurrentFetches?: number;
   /** Requests served at once; more get status busy. Default 32. */
   maxConcurrentServes?: number;
-  /** A provider that sends no byte for this long is abandoned for the next. Default 10 s. */
+  /** A provider that sends no byte for this long is abandoned for the next, and a fetcher that accepts no byte for this long is dropped by the server. Default 10 s. */
   stallTimeoutMs?: number;
   /** Passes over the provider list before giving up. Default 2. */
   fetchRounds?: number;

@@ -22,12 +22,23 @@ export interface Libp2pBlobStoreOptions {
 /** Bytes a serving stream may hold unsent before the next storage chunk is read. */
 const SEND_QUEUE_LIMIT_BYTES = 1024 * 1024;
 
-/** Resolves on the stream's next 'drain' or 'close' event. */
-function nextDrainOrClose(stream: Stream): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
+/**
+ * Resolves on the stream's next 'drain' or 'close' event; rejects when neither comes within
+ * `idleMs` (a reader that asked and stopped reading would otherwise hold a serve slot forever).
+ */
+function nextDrainOrClose(stream: Stream, idleMs: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      cleanup();
+      reject(new Error(`blob reader accepted nothing for ${idleMs} ms`));
+    }, idleMs);
+    const cleanup = () => {
+      clearTimeout(timer);
       stream.removeEventListener('drain', done);
       stream.removeEventListener('close', done);
+    };
+    const done = () => {
+      cleanup();
       resolve();
     };
     stream.addEventListener('drain', done);
@@ -35,14 +46,14 @@ function nextDrainOrClose(stream: Stream): Promise<void> {
   });
 }
 
-async function sendAll(stream: Stream, chunks: AsyncIterable<Uint8Array>): Promise<void> {
+async function sendAll(stream: Stream, chunks: AsyncIterable<Uint8Array>, idleMs: number): Promise<void> {
   for await (const chunk of chunks) {
     stream.send(chunk);
     // Backpressure on what the stream actually holds, not on send()'s answer and onDrain(): the
     // muxer tells every stream "drain" when the connection drains, also one whose own yamux window
     // is still closed, and each such drain let one more chunk in (measured: a 128 MiB blob served
     // with 118 MiB queued on the serving stream). Memory stays within the window plus this limit.
-    while (stream.writeBufferLength >= SEND_QUEUE_LIMIT_BYTES && stream.status === 'open') await nextDrainOrClose(stream);
+    while (stream.writeBufferLength >= SEND_QUEUE_LIMIT_BYTES && stream.status === 'open') await nextDrainOrClose(stream, idleMs);
   }
 }
 
@@ -87,7 +98,8 @@ export async function createLibp2pBlobStore(node: P2pNode, options: Libp2pBlobSt
       try {
         const { bytes } = await readExactly(readStream(stream), BLOB_REQUEST_LENGTH, 'request');
         clearTimeout(timer);
-        await sendAll(stream, engine.respond(bytes));
+        // A reader that accepts nothing for the stall timeout is dropped, freeing its serve slot.
+        await sendAll(stream, engine.respond(bytes), engine.stallTimeoutMs);
         await stream.close();
       } catch (e) {
         // A malformed request, a vanished client: drop this stream only, never the node.
