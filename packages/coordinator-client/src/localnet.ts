@@ -23,6 +23,8 @@ export const SLOT_MS = 400;
 const MAX_BODY = 4 << 20;
 /** Subscriptions one WebSocket may hold; a node needs a handful, a hostile client could ask for millions. */
 export const LOCALNET_MAX_SUBSCRIPTIONS_PER_SOCKET = 1024;
+/** Unsent bytes one WebSocket may queue; past it the client is not reading and is disconnected. */
+export const LOCALNET_MAX_QUEUED_BYTES_PER_SOCKET = 4 << 20;
 /** JSON-RPC server-error code for a subscription past that limit. */
 const TOO_MANY_SUBSCRIPTIONS = -32005;
 
@@ -176,7 +178,13 @@ export async function startLocalnet(options: LocalnetOptions = {}): Promise<Loca
   }
 
   function send(socket: WebSocket, message: Json): void {
-    if (socket.readyState === socket.OPEN) socket.send(JSON.stringify(message));
+    if (socket.readyState !== socket.OPEN) return;
+    // A client that sends requests (or holds subscriptions) and never reads would grow this queue without end.
+    if (socket.bufferedAmount > LOCALNET_MAX_QUEUED_BYTES_PER_SOCKET) {
+      socket.terminate();
+      return;
+    }
+    socket.send(JSON.stringify(message));
   }
 
   function notifyAccounts(): void {
@@ -422,7 +430,7 @@ export async function startLocalnet(options: LocalnetOptions = {}): Promise<Loca
         return;
       }
       default:
-        send(socket, { jsonrpc: '2.0', id, error: rpcError(-32601, `method ${String(method)} is not served by the localnet`) });
+        send(socket, { jsonrpc: '2.0', id, error: rpcError(-32601, `method ${String(method).slice(0, 64)} is not served by the localnet`) });
     }
   }
 

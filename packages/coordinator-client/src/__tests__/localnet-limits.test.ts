@@ -66,3 +66,36 @@ describe('localnet WebSocket limits', () => {
     }
   }, 20_000);
 });
+
+describe('localnet WebSocket against a client that never reads', () => {
+  it('disconnects it once its unsent replies pass LOCALNET_MAX_QUEUED_BYTES_PER_SOCKET', async () => {
+    const { WebSocket: WsClient } = await import('ws');
+    const localnet = await startLocalnet();
+    try {
+      const socket = new WsClient(localnet.wsUrl);
+      await new Promise((resolve, reject) => {
+        socket.once('open', resolve);
+        socket.once('error', reject);
+      });
+      let replies = 0;
+      let closed = false;
+      socket.on('message', () => replies++);
+      socket.on('close', () => (closed = true));
+      socket.on('error', () => {});
+      // Stop reading, then ask for replies of 64 KiB each (the id is echoed): 400 of them are 25 MiB.
+      socket.pause();
+      const id = 'x'.repeat(64 * 1024);
+      const requests = 400;
+      for (let i = 0; i < requests; i++) socket.send(JSON.stringify({ id, method: 'noSuchMethod' }));
+      await new Promise((resolve) => setTimeout(resolve, 1_500));
+      socket.resume();
+      const deadline = Date.now() + 6_000;
+      while (!closed && replies < requests && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+      expect(closed).toBe(true);
+      expect(replies).toBeLessThan(requests);
+      socket.terminate();
+    } finally {
+      await localnet.stop();
+    }
+  }, 15_000);
+});
