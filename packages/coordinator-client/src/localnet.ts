@@ -25,6 +25,8 @@ const MAX_BODY = 4 << 20;
 export const LOCALNET_MAX_SUBSCRIPTIONS_PER_SOCKET = 1024;
 /** Unsent bytes one WebSocket may queue; past it the client is not reading and is disconnected. */
 export const LOCALNET_MAX_QUEUED_BYTES_PER_SOCKET = 4 << 20;
+/** Requests in one JSON-RPC batch. */
+export const LOCALNET_MAX_BATCH = 256;
 /** JSON-RPC server-error code for a subscription past that limit. */
 const TOO_MANY_SUBSCRIPTIONS = -32005;
 
@@ -353,6 +355,11 @@ export async function startLocalnet(options: LocalnetOptions = {}): Promise<Loca
         body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
       } catch {
         res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ jsonrpc: '2.0', id: null, error: rpcError(-32700, 'parse error') }));
+        return;
+      }
+      // Each call of a batch may answer with every account of the program: the batch is bounded so one body cannot ask for gigabytes.
+      if (Array.isArray(body) && body.length > LOCALNET_MAX_BATCH) {
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ jsonrpc: '2.0', id: null, error: rpcError(-32600, `a batch holds at most ${LOCALNET_MAX_BATCH} requests`) }));
         return;
       }
       const result = Array.isArray(body) ? body.map(answer) : answer(body);

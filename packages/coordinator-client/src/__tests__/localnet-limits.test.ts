@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { LOCALNET_MAX_SUBSCRIPTIONS_PER_SOCKET, startLocalnet } from '../index.ts';
+import { LOCALNET_MAX_BATCH, LOCALNET_MAX_SUBSCRIPTIONS_PER_SOCKET, startLocalnet } from '../index.ts';
 
 interface Reply {
   id?: unknown;
@@ -98,4 +98,22 @@ describe('localnet WebSocket against a client that never reads', () => {
       await localnet.stop();
     }
   }, 15_000);
+});
+
+describe('localnet JSON-RPC batches', () => {
+  it('answers a batch of up to LOCALNET_MAX_BATCH requests and refuses a longer one with -32600', async () => {
+    const localnet = await startLocalnet();
+    try {
+      const batch = (n: number) => JSON.stringify(Array.from({ length: n }, (_, i) => ({ jsonrpc: '2.0', id: i, method: 'getHealth' })));
+      const post = async (body: string): Promise<unknown> => (await fetch(localnet.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body })).json();
+      const full = (await post(batch(LOCALNET_MAX_BATCH))) as { result: unknown }[];
+      expect(full).toHaveLength(LOCALNET_MAX_BATCH);
+      expect(full.every((r) => r.result === 'ok')).toBe(true);
+      const over = (await post(batch(LOCALNET_MAX_BATCH + 1))) as { error?: { code: number } };
+      expect(Array.isArray(over)).toBe(false);
+      expect(over.error?.code).toBe(-32600);
+    } finally {
+      await localnet.stop();
+    }
+  }, 10_000);
 });
