@@ -214,6 +214,8 @@ export async function startStaticHttpServer(options: {
   io?: ReadMode;
   /** A client that reads nothing for this long while a response waits to be sent is dropped (default 30 000). */
   writeTimeoutMs?: number;
+  /** Connections open at once; more are closed as they arrive (default 256: each holds a socket and maybe an fd). */
+  maxConnections?: number;
 }): Promise<StaticHttpServer> {
   const io = options.io ?? 'adaptive';
   const writeTimeoutMs = options.writeTimeoutMs ?? 30_000;
@@ -223,6 +225,7 @@ export async function startStaticHttpServer(options: {
   const server = createServer({ keepAliveTimeout: 5000 }, (request, response) => {
     serveFile(root, request, response, io, adaptiveState, writeTimeoutMs).catch(() => response.destroy());
   });
+  server.maxConnections = options.maxConnections ?? 256;
   await new Promise<void>((resolvePromise, reject) => {
     server.once('error', reject);
     server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => resolvePromise());

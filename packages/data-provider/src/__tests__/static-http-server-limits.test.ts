@@ -39,3 +39,30 @@ describe('static HTTP server against a client that stops reading', () => {
     }
   }, 10_000);
 });
+
+describe('static HTTP server against a client that opens many connections', () => {
+  it('closes connections past maxConnections as they arrive, keeping maxConnections open', async () => {
+    writeFileSync(join(dir, 'small.bin'), new Uint8Array(16).fill(7));
+    const served = await startStaticHttpServer({ root: dir, maxConnections: 4 });
+    const port = (served.server.address() as AddressInfo).port;
+    const sockets = Array.from({ length: 12 }, () => connect({ host: '127.0.0.1', port }));
+    try {
+      const outcomes = await Promise.all(
+        sockets.map(
+          (socket) =>
+            new Promise<'closed' | 'open'>((resolve) => {
+              socket.on('error', () => {});
+              socket.once('close', () => resolve('closed'));
+              // Still open after a while: the server kept it.
+              setTimeout(() => resolve('open'), 1_500).unref();
+            }),
+        ),
+      );
+      expect(outcomes.filter((o) => o === 'open')).toHaveLength(4);
+      expect(await connections(served.server)).toBe(4);
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      await served.close();
+    }
+  }, 10_000);
+});
