@@ -25,6 +25,8 @@ const MAX_BODY = 4 << 20;
 export const LOCALNET_MAX_SUBSCRIPTIONS_PER_SOCKET = 1024;
 /** Unsent bytes one WebSocket may queue; past it the client is not reading and is disconnected. */
 export const LOCALNET_MAX_QUEUED_BYTES_PER_SOCKET = 4 << 20;
+/** Connections (HTTP and WebSocket) open at once; more are closed as they arrive. */
+export const LOCALNET_MAX_CONNECTIONS = 256;
 /** Requests in one JSON-RPC batch. */
 export const LOCALNET_MAX_BATCH = 256;
 /** JSON-RPC server-error code for a subscription past that limit. */
@@ -367,6 +369,8 @@ export async function startLocalnet(options: LocalnetOptions = {}): Promise<Loca
     });
   });
 
+  // HTTP and WebSocket clients together: each holds a socket (and a WebSocket its subscriptions).
+  server.maxConnections = LOCALNET_MAX_CONNECTIONS;
   const wss = new WebSocketServer({ server, maxPayload: MAX_BODY });
   wss.on('connection', (socket) => {
     socket.on('message', (raw) => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { LOCALNET_MAX_BATCH, LOCALNET_MAX_SUBSCRIPTIONS_PER_SOCKET, startLocalnet } from '../index.ts';
+import { LOCALNET_MAX_BATCH, LOCALNET_MAX_CONNECTIONS, LOCALNET_MAX_SUBSCRIPTIONS_PER_SOCKET, startLocalnet } from '../index.ts';
 
 interface Reply {
   id?: unknown;
@@ -113,6 +113,31 @@ describe('localnet JSON-RPC batches', () => {
       expect(Array.isArray(over)).toBe(false);
       expect(over.error?.code).toBe(-32600);
     } finally {
+      await localnet.stop();
+    }
+  }, 10_000);
+});
+
+describe('localnet connections', () => {
+  it('closes connections past LOCALNET_MAX_CONNECTIONS as they arrive', async () => {
+    const { connect } = await import('node:net');
+    const localnet = await startLocalnet();
+    const port = Number(new URL(localnet.url).port);
+    const sockets = Array.from({ length: LOCALNET_MAX_CONNECTIONS + 20 }, () => connect({ host: '127.0.0.1', port }));
+    try {
+      const outcomes = await Promise.all(
+        sockets.map(
+          (socket) =>
+            new Promise<'closed' | 'open'>((resolve) => {
+              socket.on('error', () => {});
+              socket.once('close', () => resolve('closed'));
+              setTimeout(() => resolve('open'), 1_500).unref();
+            }),
+        ),
+      );
+      expect(outcomes.filter((o) => o === 'open')).toHaveLength(LOCALNET_MAX_CONNECTIONS);
+    } finally {
+      for (const socket of sockets) socket.destroy();
       await localnet.stop();
     }
   }, 10_000);
