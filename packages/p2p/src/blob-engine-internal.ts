@@ -242,6 +242,10 @@ export class BlobEngine implements BlobStore {
     if (ticket.hash.length !== BLAKE3_LENGTH) {
       throw new PsycheError(P2P_MALFORMED_BLOB_FRAME, { frame: 'ticket', reason: 'hash is not 32 bytes' }, 'bad ticket hash');
     }
+    // A size from the network (a ticket, a chain record) that is NaN, negative or fractional passes `>` checks.
+    if (!Number.isSafeInteger(ticket.size) || ticket.size < 0) {
+      throw new PsycheError(P2P_MALFORMED_BLOB_FRAME, { frame: 'ticket', reason: `size ${ticket.size} is not a byte count` }, `bad ticket size ${ticket.size}`);
+    }
     if (ticket.size > this.maxBlobBytes) throw this.#tooLarge(ticket.size);
     if (this.has(ticket.hash)) return { hash: ticket.hash, size: ticket.size, provider: undefined, failedAttempts: 0 };
     const key = blobHashToString(ticket.hash);
