@@ -84,6 +84,9 @@ function addressParam(value: Json | undefined): Address {
 /** Most entries one list parameter may hold (a validator's getMultipleAccounts allows 100, getSignatureStatuses 256). */
 const MAX_LIST_PARAM = 256;
 
+/** A 64-byte signature in base58: 64 to 88 characters. */
+const BASE58_SIGNATURE = /^[1-9A-HJ-NP-Za-km-z]{64,88}$/;
+
 function listParam(value: Json | undefined): Json[] {
   if (!Array.isArray(value) || value.length > MAX_LIST_PARAM) throw rpcError(-32602, `expected an array of at most ${MAX_LIST_PARAM} entries`);
   return value;
@@ -422,7 +425,9 @@ export async function startLocalnet(options: LocalnetOptions = {}): Promise<Loca
         return;
       }
       case 'signatureSubscribe': {
-        const signature = String(params[0]);
+        // Kept as the subscription's key: a 4 MiB "signature" times 1024 subscriptions would be 4 GiB.
+        const signature = params[0];
+        if (typeof signature !== 'string' || !BASE58_SIGNATURE.test(signature)) throw rpcError(-32602, 'expected a base58 transaction signature');
         subscribe('signature', signature);
         const record = signatures.get(signature);
         if (record) notifySignature(signature, record);

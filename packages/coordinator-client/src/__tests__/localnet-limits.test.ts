@@ -142,3 +142,22 @@ describe('localnet connections', () => {
     }
   }, 10_000);
 });
+
+describe('localnet signatureSubscribe', () => {
+  it('refuses a "signature" that is not base58 of a signature\'s length (it would be kept as the key)', async () => {
+    const localnet = await startLocalnet();
+    try {
+      const { socket, replies } = await openSocket(localnet.wsUrl);
+      const bad = ['x'.repeat(1 << 20), 42, '0OIl'.repeat(20), ''];
+      bad.forEach((signature, id) => socket.send(JSON.stringify({ id, method: 'signatureSubscribe', params: [signature] })));
+      const good = '5'.repeat(88);
+      socket.send(JSON.stringify({ id: 'good', method: 'signatureSubscribe', params: [good] }));
+      await waitForReplies(replies, bad.length + 1);
+      expect(replies.slice(0, bad.length).map((r) => r.error?.code)).toEqual(bad.map(() => -32602));
+      expect(typeof replies[bad.length]!.result).toBe('number');
+      socket.close();
+    } finally {
+      await localnet.stop();
+    }
+  }, 10_000);
+});
