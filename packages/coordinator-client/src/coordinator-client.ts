@@ -308,7 +308,9 @@ export class CoordinatorClient {
   async waitFor(run: Address, predicate: (account: RunAccount) => boolean, options: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<RunAccount> {
     const controller = new AbortController();
     const timeout = setTimeout(() => controller.abort(), options.timeoutMs ?? 30_000);
-    options.signal?.addEventListener('abort', () => controller.abort(), { once: true });
+    // Removed when done: a long-lived signal would otherwise gather one listener per call.
+    const onAbort = (): void => controller.abort();
+    options.signal?.addEventListener('abort', onAbort, { once: true });
     let found: RunAccount | undefined;
     try {
       await this.subscribe(run, (account) => {
@@ -319,6 +321,7 @@ export class CoordinatorClient {
       }, { signal: controller.signal });
     } finally {
       clearTimeout(timeout);
+      options.signal?.removeEventListener('abort', onAbort);
     }
     if (!found) throw new PsycheError(COORDINATOR_RPC_ERROR, { method: 'accountSubscribe', reason: 'timeout' }, 'run state not reached in time');
     return found;

@@ -161,3 +161,34 @@ describe('localnet signatureSubscribe', () => {
     }
   }, 10_000);
 });
+
+describe('CoordinatorClient.waitFor with a long-lived signal', () => {
+  it('leaves no abort listener behind on the caller\'s signal', async () => {
+    const { generateKeyPairSigner, lamports } = await import('@solana/kit');
+    const { CoordinatorClient, defaultRunConfig } = await import('../index.ts');
+    const localnet = await startLocalnet();
+    try {
+      const payer = await generateKeyPairSigner();
+      const client = new CoordinatorClient({ rpcUrl: localnet.url, wsUrl: localnet.wsUrl, payer, programAddress: localnet.programAddress });
+      await client.rpc.requestAirdrop(payer.address, lamports(10_000_000_000n)).send();
+      const run = await client.createRun({ authority: payer, config: defaultRunConfig(), runId: new Uint8Array(32).fill(9) });
+      const lifetime = new AbortController();
+      // Counts the abort listeners still registered (added minus removed).
+      let listening = 0;
+      const add = lifetime.signal.addEventListener.bind(lifetime.signal);
+      const remove = lifetime.signal.removeEventListener.bind(lifetime.signal);
+      lifetime.signal.addEventListener = ((type: string, listener: Parameters<AbortSignal['addEventListener']>[1], opts?: Parameters<AbortSignal['addEventListener']>[2]) => {
+        if (type === 'abort') listening++;
+        add(type, listener, opts);
+      }) as typeof lifetime.signal.addEventListener;
+      lifetime.signal.removeEventListener = ((type: string, listener: Parameters<AbortSignal['removeEventListener']>[1]) => {
+        if (type === 'abort') listening--;
+        remove(type, listener);
+      }) as typeof lifetime.signal.removeEventListener;
+      for (let i = 0; i < 5; i++) await client.waitFor(run, () => true, { timeoutMs: 5_000, signal: lifetime.signal });
+      expect(listening).toBe(0);
+    } finally {
+      await localnet.stop();
+    }
+  }, 10_000);
+});
