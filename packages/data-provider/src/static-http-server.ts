@@ -1,4 +1,4 @@
-import { DATA_TIMEOUT, PsycheError } from '@psyche/core';
+import { DATA_INVALID_CONFIG, DATA_TIMEOUT, PsycheError } from '@psyche/core';
 import { randomBytes } from 'node:crypto';
 import { closeSync, fstatSync, openSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -200,6 +200,14 @@ async function serveFile(root: string, request: IncomingMessage, response: Serve
   }
 }
 
+/** A limit of 0, negative or fractional would drop every client or none: a config error, named. */
+function positiveInteger(field: string, value: number): number {
+  if (!Number.isSafeInteger(value) || value < 1) {
+    throw new PsycheError(DATA_INVALID_CONFIG, { field, value: String(value), expected: 'a positive integer' }, `${field} must be a positive integer, got ${value}`);
+  }
+  return value;
+}
+
 /**
  * A minimal static file server with GET/HEAD and Range support, single and multiple ranges
  * (RFC 9110 §14), for serving a dataset directory to HTTP providers on a local network and in
@@ -218,14 +226,15 @@ export async function startStaticHttpServer(options: {
   maxConnections?: number;
 }): Promise<StaticHttpServer> {
   const io = options.io ?? 'adaptive';
-  const writeTimeoutMs = options.writeTimeoutMs ?? 30_000;
+  const writeTimeoutMs = positiveInteger('writeTimeoutMs', options.writeTimeoutMs ?? 30_000);
+  const maxConnections = positiveInteger('maxConnections', options.maxConnections ?? 256);
   // One for the server: whether its files are being read from the disk, learnt across requests.
   const adaptiveState = new AdaptiveReadState();
   const root = resolve(options.root);
   const server = createServer({ keepAliveTimeout: 5000 }, (request, response) => {
     serveFile(root, request, response, io, adaptiveState, writeTimeoutMs).catch(() => response.destroy());
   });
-  server.maxConnections = options.maxConnections ?? 256;
+  server.maxConnections = maxConnections;
   await new Promise<void>((resolvePromise, reject) => {
     server.once('error', reject);
     server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => resolvePromise());

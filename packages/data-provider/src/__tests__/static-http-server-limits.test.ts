@@ -3,6 +3,7 @@ import { connect, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { DATA_INVALID_CONFIG } from '@psyche/core';
 import { startStaticHttpServer } from '../index.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'psyche-static-limits-'));
@@ -10,6 +11,15 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const connections = (server: import('node:http').Server): Promise<number> =>
   new Promise((resolve, reject) => server.getConnections((error, count) => (error ? reject(error) : resolve(count))));
+
+describe('static HTTP server limits', () => {
+  it('refuses a writeTimeoutMs or maxConnections that is not a positive integer, before listening', async () => {
+    for (const bad of [0, -1, 1.5, Number.NaN, Number.POSITIVE_INFINITY]) {
+      await expect(startStaticHttpServer({ root: dir, writeTimeoutMs: bad })).rejects.toMatchObject({ code: DATA_INVALID_CONFIG, context: { field: 'writeTimeoutMs' } });
+      await expect(startStaticHttpServer({ root: dir, maxConnections: bad })).rejects.toMatchObject({ code: DATA_INVALID_CONFIG, context: { field: 'maxConnections' } });
+    }
+  });
+});
 
 describe('static HTTP server against a client that stops reading', () => {
   it('drops the connection after writeTimeoutMs instead of waiting for a drain forever', async () => {
