@@ -5,6 +5,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import { isSafeRelativePath } from './dataset-manifest.ts';
+import { drainWithin } from './drain-deadline-internal.ts';
 import { AdaptiveReadState, readRangesCoalesced, type ReadMode } from './coalesced-reads.ts';
 import { byterangesClosing, byterangesParts, type ByteRangeTarget } from './multipart-byteranges.ts';
 
@@ -78,23 +79,7 @@ function giveSlice(slice: Buffer): void {
 /** Waits for the socket to drain; a client that reads nothing for writeTimeoutMs is DATA_TIMEOUT (its connection is dropped). */
 async function drainIfFull(response: ServerResponse, writeTimeoutMs: number): Promise<void> {
   if (response.writableLength <= BUFFERED_BYTES || response.destroyed) return;
-  await new Promise<void>((resolvePromise, reject) => {
-    const timer = setTimeout(() => {
-      cleanup();
-      reject(new PsycheError(DATA_TIMEOUT, { operation: 'write', timeoutMs: writeTimeoutMs }, `client did not read for ${writeTimeoutMs} ms`));
-    }, writeTimeoutMs);
-    const cleanup = (): void => {
-      clearTimeout(timer);
-      response.off('drain', done);
-      response.off('close', done);
-    };
-    const done = (): void => {
-      cleanup();
-      resolvePromise();
-    };
-    response.on('drain', done);
-    response.on('close', done);
-  });
+  await drainWithin(response, writeTimeoutMs);
 }
 
 /**

@@ -10,6 +10,7 @@ import {
   isPsycheError,
   type DataRejectionReason,
 } from '@psyche/core';
+import { drainWithin } from './drain-deadline-internal.ts';
 import type { DataProvider } from './data-provider.ts';
 import { allocateTokensUninitialized, bytesOfTokens, bytesPerToken, type TokenArray } from './token-dtype.ts';
 import {
@@ -159,23 +160,7 @@ export async function startTcpDataServer(options: TcpDataServerOptions): Promise
       parts.forEach((part, index) => (index === parts.length - 1 && onSent !== undefined ? socket.write(part, onSent) : socket.write(part)));
       socket.uncork();
       if (socket.writableLength <= maxQueuedBytes || socket.destroyed) return;
-      await new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(() => {
-          cleanup();
-          reject(new PsycheError(DATA_TIMEOUT, { operation: 'write', timeoutMs: writeTimeoutMs }, `client did not read for ${writeTimeoutMs} ms`));
-        }, writeTimeoutMs);
-        const done = (): void => {
-          cleanup();
-          resolve();
-        };
-        const cleanup = (): void => {
-          clearTimeout(timer);
-          socket.off('drain', done);
-          socket.off('close', done);
-        };
-        socket.on('drain', done);
-        socket.on('close', done);
-      });
+      await drainWithin(socket, writeTimeoutMs);
     };
 
     /**
