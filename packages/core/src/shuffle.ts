@@ -13,9 +13,18 @@ export function fisherYatesShuffle<T>(items: T[], rng: Rng): T[] {
   return items;
 }
 
-/** A seeded permutation of 0..count−1. */
+/**
+ * Largest count {@link shuffledIndices} accepts: 2^26 indices are 512 MiB as a `number[]`. Much larger
+ * counts cannot be materialised (2^32 is past the longest array, and counts well below it exhaust the
+ * heap and end the process), so they are refused before allocating. Same limit as a shuffled epoch
+ * in @psyche/data-provider (`MAX_SHUFFLED_SEQUENCES`); for more, compute single positions with
+ * {@link swapOrNotIndex} instead of a whole permutation.
+ */
+export const MAX_SHUFFLED_INDICES = 2 ** 26;
+
+/** A seeded permutation of 0..count−1; CORE_INVALID_ARGUMENT unless count is an integer in [0, MAX_SHUFFLED_INDICES]. */
 export function shuffledIndices(count: number, rng: Rng): number[] {
-  assertInteger('count', count, 0, 2 ** 32);
+  assertInteger('count', count, 0, MAX_SHUFFLED_INDICES);
   return fisherYatesShuffle(
     Array.from({ length: count }, (_, i) => i),
     rng,
@@ -65,6 +74,9 @@ function swapOrNotRound(index: number, count: number, seed: Uint8Array, round: n
 export function swapOrNotShuffle(count: number, seed: Uint8Array, rounds = SWAP_OR_NOT_ROUNDS): number[] {
   assertInteger('count', count, 0, 2 ** 24);
   assertBytes('seed', seed, 32);
+  // Same bounds as swapOrNotIndex: the round is one byte of the hash input, and NaN or a negative
+  // count of rounds would otherwise give the identity permutation without a word.
+  assertInteger('rounds', rounds, 0, 255);
   if (count === 0) return [];
   const pivots = Array.from({ length: rounds }, (_, round) => pivotFor(seed, round, count));
   const out = new Array<number>(count);
