@@ -1,11 +1,46 @@
 // The benchmark's servers, in their own process as in a real deployment (server and trainer are
 // different machines): a static HTTP Range server and two TCP data servers (file order, shuffled)
-// over one dataset directory. Reports its ports over IPC and runs until killed.
+// over one dataset directory, and a raw TCP sender (each connection gets every shard, read with
+// readSync in 1 MiB chunks and written as is: no framing, no checks), the ceiling of any network
+// provider. Reports its ports over IPC and runs until killed.
+import { closeSync, openSync, readSync, readdirSync } from 'node:fs';
+import { createServer, type Socket } from 'node:net';
+import { join } from 'node:path';
 import { openLocalProvider, startStaticHttpServer, startTcpDataServer } from '../index.ts';
 
 const dir = process.argv[2]!;
 const http = await startStaticHttpServer({ root: dir });
 const contiguous = await startTcpDataServer({ provider: await openLocalProvider({ dir }), authorize: () => 'ok' });
 const shuffled = await startTcpDataServer({ provider: await openLocalProvider({ dir, shuffleSeed: 1 }), authorize: () => 'ok' });
-process.send?.({ httpUrl: http.url, tcpPort: contiguous.port, tcpShuffledPort: shuffled.port });
+const shards = readdirSync(dir).filter((file) => file.endsWith('.bin')).sort().map((file) => join(dir, file));
+const sendShards = (socket: Socket): void => {
+  let shard = 0;
+  let fd = -1;
+  const pump = (): void => {
+    for (;;) {
+      if (fd < 0) {
+        if (shard === shards.length) return void socket.end();
+        fd = openSync(shards[shard++]!, 'r');
+      }
+      // A fresh chunk per write: the socket may still hold the previous one.
+      const chunk = Buffer.allocUnsafe(1 << 20);
+      const n = readSync(fd, chunk, 0, chunk.length, null);
+      if (n === 0) {
+        closeSync(fd);
+        fd = -1;
+        continue;
+      }
+      if (!socket.write(chunk.subarray(0, n))) return void socket.once('drain', pump);
+    }
+  };
+  socket.on('error', () => socket.destroy());
+  socket.on('close', () => {
+    if (fd >= 0) closeSync(fd);
+    fd = -1;
+  });
+  pump();
+};
+const raw = createServer(sendShards);
+await new Promise<void>((resolve) => raw.listen(0, '127.0.0.1', resolve));
+process.send?.({ httpUrl: http.url, tcpPort: contiguous.port, tcpShuffledPort: shuffled.port, rawTcpPort: (raw.address() as { port: number }).port });
 process.on('SIGINT', () => process.exit(0));

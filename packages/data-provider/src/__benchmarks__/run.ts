@@ -2,6 +2,8 @@
 // in one run. Writes ../../BENCHMARKS.md. Run: npm run bench -w @psyche/data-provider
 import { execSync, fork, spawnSync } from 'node:child_process';
 import { closeSync, createReadStream, mkdtempSync, openSync, readFileSync, readSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { open as openFile } from 'node:fs/promises';
+import { connect } from 'node:net';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -80,6 +82,51 @@ async function rawReadStream(paths: string[]): Promise<number> {
 }
 
 /**
+ * Bytes per second of the raw TCP sender in the servers' process (every shard read with readSync
+ * and written as is), received here and dropped: what the network path moves with no provider on it.
+ */
+async function rawTcpFile(port: number): Promise<number> {
+  const started = performance.now();
+  let bytes = 0;
+  const socket = connect(port, '127.0.0.1');
+  socket.on('data', (chunk: Buffer) => {
+    bytes += chunk.length;
+  });
+  await new Promise<void>((resolve, reject) => {
+    socket.once('end', resolve);
+    socket.once('error', reject);
+  });
+  if (bytes !== DATASET_BYTES) throw new Error(`raw tcp sent ${bytes} of ${DATASET_BYTES} bytes`);
+  return bytes / ((performance.now() - started) / 1000);
+}
+
+/**
+ * Sequences per second of `count` preads of one sequence each (strideBytes + 2 bytes) at seeded
+ * random sequence starts over the whole dataset, 16 in flight on the thread pool, in the order
+ * drawn: what the disk gives a shuffled order with no provider on it.
+ */
+async function rawRandomReads(paths: string[], count: number): Promise<number> {
+  const rng = createRng('bench-random-reads');
+  const sequencesPerShard = Math.floor(DATASET_BYTES / SHARDS / strideBytes) - 1;
+  const handles = await Promise.all(paths.map((path) => openFile(path, 'r')));
+  const started = performance.now();
+  let next = 0;
+  const lane = async (): Promise<void> => {
+    const buffer = Buffer.allocUnsafe(strideBytes + 2);
+    while (next < count) {
+      next++;
+      const shard = rng.nextU32() % handles.length;
+      const sequence = rng.nextU32() % sequencesPerShard;
+      await handles[shard]!.read(buffer, 0, buffer.length, sequence * strideBytes);
+    }
+  };
+  await Promise.all(Array.from({ length: DEFAULT_QUEUE_DEPTH }, lane));
+  const seconds = (performance.now() - started) / 1000;
+  await Promise.all(handles.map((handle) => handle.close()));
+  return count / seconds;
+}
+
+/**
  * Sequences per second reading ids 0…count−1 in batches of BATCH with `depth` batches in flight
  * (a data loader prefetching the next batches while the current one trains).
  */
@@ -129,6 +176,8 @@ interface Row {
   seqPerSec: number[];
   vsStream: number[];
   vsSync: number[];
+  /** Against the ceiling of this row's path (raw TCP of the files, raw random reads, or both's lower), paired. */
+  vsCeiling: number[];
   clientCpu: number[];
   serverCpu: number[];
 }
@@ -146,10 +195,13 @@ interface Section {
   rawSync: number[];
   rawStream: number[];
   rawStreamCpu: number[];
+  /** Ceilings, seq/s: raw TCP of the files from the servers' process; raw random reads of one sequence each. */
+  rawTcp: number[];
+  rawRandom: number[];
   loads: number[];
 }
 
-const newSection = (): Section => ({ rows: [], rawSync: [], rawStream: [], rawStreamCpu: [], loads: [] });
+const newSection = (): Section => ({ rows: [], rawSync: [], rawStream: [], rawStreamCpu: [], rawTcp: [], rawRandom: [], loads: [] });
 
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'psyche-data-bench-'));
@@ -163,8 +215,8 @@ async function main(): Promise<void> {
     const sequenceCount = Math.floor((DATASET_BYTES / 2 - 1) / SEQ_LEN);
     rawReadSync(paths); // warm the page cache, as every provider below reads from it
     const servers = fork(new URL('./bench-servers.ts', import.meta.url).pathname, [dir], { execArgv: process.execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-    const ports = await new Promise<{ httpUrl: string; tcpPort: number; tcpShuffledPort: number }>((resolve, reject) => {
-      servers.once('message', (message) => resolve(message as { httpUrl: string; tcpPort: number; tcpShuffledPort: number }));
+    const ports = await new Promise<{ httpUrl: string; tcpPort: number; tcpShuffledPort: number; rawTcpPort: number }>((resolve, reject) => {
+      servers.once('message', (message) => resolve(message as { httpUrl: string; tcpPort: number; tcpShuffledPort: number; rawTcpPort: number }));
       servers.once('exit', (code) => reject(new Error(`bench servers exited with ${code}`)));
     });
     const verifyStarted = performance.now();
@@ -197,6 +249,21 @@ async function main(): Promise<void> {
       section.rawStreamCpu.push((ownCpuMicros() - streamCpuStart) / (DATASET_BYTES / 2 ** 20));
       section.rawSync.push(rawSyncNow);
       section.rawStream.push(rawStreamNow);
+      // The ceilings of this row's path, measured just before it like the raw reads.
+      const network = !name.startsWith('local');
+      const ceilings: number[] = [];
+      if (network) {
+        beforeTimed(section);
+        const rawTcpNow = (await rawTcpFile(ports.rawTcpPort)) / strideBytes;
+        section.rawTcp.push(rawTcpNow);
+        ceilings.push(rawTcpNow);
+      }
+      if (shuffled) {
+        beforeTimed(section);
+        const rawRandomNow = await rawRandomReads(paths, count);
+        section.rawRandom.push(rawRandomNow);
+        ceilings.push(rawRandomNow);
+      }
       // Opened before the eviction: opening a local provider hashes every shard (verify 'full').
       const provider = await factory(shuffled ? 1 : undefined);
       // One untimed id first, as a loader's steady state: the epoch's shuffle is computed, files opened, code compiled.
@@ -211,7 +278,8 @@ async function main(): Promise<void> {
       const serverCpu = name.startsWith('local') || serverCpuStart === undefined || serverCpuEnd === undefined ? Number.NaN : (serverCpuEnd - serverCpuStart) / mebibytes;
       await provider.close();
       let row = section.rows.find((r) => r.name === name && r.pattern === label);
-      if (row === undefined) section.rows.push((row = { name, pattern: label, seqPerSec: [], vsStream: [], vsSync: [], clientCpu: [], serverCpu: [] }));
+      if (row === undefined) section.rows.push((row = { name, pattern: label, seqPerSec: [], vsStream: [], vsSync: [], vsCeiling: [], clientCpu: [], serverCpu: [] }));
+      if (ceilings.length > 0) row.vsCeiling.push(value / Math.min(...ceilings));
       row.clientCpu.push(clientCpu);
       row.serverCpu.push(serverCpu);
       row.seqPerSec.push(value);
@@ -251,18 +319,30 @@ async function main(): Promise<void> {
         `| readSync, 1 MiB chunks | ${rawSyncMedian.toFixed(0)} | ${mb(rawSyncMedian)} | ${range(section.rawSync)} |`,
         `| fs.createReadStream (64 KiB chunks, node's default) | ${rawStreamMedian.toFixed(0)} | ${mb(rawStreamMedian)} | ${range(section.rawStream)} |`,
         '',
+        `### ${title}: ceilings (what the path allows with no provider on it)`,
+        '',
+        'Measured just before each row that uses them, like the raw reads. "raw TCP of the files": the servers\' process reads every shard with readSync (1 MiB) and writes it to a socket as is; this process receives and drops it (no framing, no checks, no copy into arrays): the most any network provider here can move. "raw random reads": one 4,098-byte pread per sequence at seeded random sequence starts over the whole dataset, 16 in flight on the thread pool, as many as the shuffled rows read: the most any provider can read in a shuffled order.',
+        '',
+        '| ceiling | seq/s (median) | MB/s | of readSync 1 MiB (paired medians) | min–max seq/s |',
+        '| --- | ---: | ---: | ---: | --- |',
+        ...(section.rawTcp.length === 0 ? [] : [`| raw TCP of the files, server process → this one | ${median(section.rawTcp).toFixed(0)} | ${mb(median(section.rawTcp))} | ${((median(section.rawTcp) / rawSyncMedian) * 100).toFixed(0)}% | ${range(section.rawTcp)} |`]),
+        ...(section.rawRandom.length === 0 ? [] : [`| raw random reads, one sequence each, 16 in flight | ${median(section.rawRandom).toFixed(0)} | ${mb(median(section.rawRandom))} | ${((median(section.rawRandom) / rawSyncMedian) * 100).toFixed(0)}% | ${range(section.rawRandom)} |`]),
+        '',
         `### ${title}: providers`,
         '',
         `1-minute load average at these ${section.loads.length} measurements: median ${median(section.loads).toFixed(2)}, range ${Math.min(...section.loads).toFixed(2)}–${Math.max(...section.loads).toFixed(2)}.`,
         '',
-        '| provider | ids | seq/s (median) | MB/s | vs readSync 1 MiB | vs createReadStream | bar | meets bar vs readSync | meets bar vs createReadStream |',
-        '| --- | --- | ---: | ---: | ---: | ---: | ---: | --- | --- |',
+        '| provider | ids | seq/s (median) | MB/s | vs readSync 1 MiB | vs createReadStream | vs its ceiling ¹ | bar | meets bar vs readSync | meets bar vs createReadStream |',
+        '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |',
         ...section.rows.map((row) => {
           const value = median(row.seqPerSec);
           const vsStream = median(row.vsStream);
           const vsSync = median(row.vsSync);
-          return `| ${row.name} | ${row.pattern} | ${value.toFixed(0)} | ${mb(value)} | ${(vsSync * 100).toFixed(0)}% | ${(vsStream * 100).toFixed(0)}% | ${bar(row.name) * 100}% | ${verdict(vsSync, row.name)} | ${verdict(vsStream, row.name)} |`;
+          const vsCeiling = row.vsCeiling.length === 0 ? '–' : `${(median(row.vsCeiling) * 100).toFixed(0)}%`;
+          return `| ${row.name} | ${row.pattern} | ${value.toFixed(0)} | ${mb(value)} | ${(vsSync * 100).toFixed(0)}% | ${(vsStream * 100).toFixed(0)}% | ${vsCeiling} | ${bar(row.name) * 100}% | ${verdict(vsSync, row.name)} | ${verdict(vsStream, row.name)} |`;
         }),
+        '',
+        '¹ Paired median against the ceiling table\'s row for this path: raw TCP of the files for HTTP and TCP, raw random reads for shuffled ids, the lower of the two for HTTP and TCP with shuffled ids; – for local contiguous ids, whose ceiling is readSync itself.',
         '',
         `### ${title}: CPU per MiB delivered`,
         '',
