@@ -1,4 +1,10 @@
 #!/usr/bin/env node
-import { runCli } from '../dist/cli.js';
+import { cliErrorLine, runCli } from '../dist/cli.js';
 
-process.exitCode = await runCli(process.argv.slice(2));
+try {
+  process.exitCode = await runCli(process.argv.slice(2));
+} catch (error) {
+  // runCli prints its own errors; this only catches a failure to do so, still as one line without a stack.
+  process.stderr.write(`${cliErrorLine(process.argv[2], error)}\n`);
+  process.exitCode = 1;
+}

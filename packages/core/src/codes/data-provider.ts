@@ -24,6 +24,8 @@ export const DATA_PROVIDER_INCOMPATIBLE = 7020;
 export const DATA_PROVIDER_CLOSED = 7021;
 export const DATA_REMOTE_ERROR = 7022;
 export const DATA_TOKENIZE_INPUT_INVALID = 7023;
+/** A command-line argument of `psyche-data` is unknown, missing, malformed or out of range. */
+export const DATA_INVALID_ARGUMENT = 7024;
 
 export type DataRejectionReason = 'not-in-this-round' | 'wrong-data-id-for-step';
 
@@ -52,4 +54,5 @@ export type DataProviderErrorContext = {
   [DATA_PROVIDER_CLOSED]: { provider: string };
   [DATA_REMOTE_ERROR]: { peer: string; code: number; message: string };
   [DATA_TOKENIZE_INPUT_INVALID]: { file: string; reason: string };
+  [DATA_INVALID_ARGUMENT]: { argument: string; expected: string; received: string };
 };
