@@ -1,5 +1,6 @@
 import {
   COORDINATOR_PROGRAM_ERROR,
+  COORDINATOR_INVALID_CONFIG,
   COORDINATOR_RPC_ERROR,
   COORDINATOR_TRANSACTION_FAILED,
   PsycheError,
@@ -13,7 +14,6 @@ import {
   createDefaultRpcTransport,
   createSolanaRpcFromTransport,
   isJsonRpcPayload,
-  createSolanaRpcSubscriptions,
   createTransactionMessage,
   generateKeyPairSigner,
   getAddressEncoder,
@@ -52,7 +52,17 @@ import { COORDINATOR_PROGRAM_ADDRESS } from './program-address.ts';
 import { ClientState, RUN_ACCOUNT_SIZE, RunState, currentRound, decodeRunAccount, type RunAccount } from './run-account.ts';
 import { LOCATION_LEN, validateRunConfig, type RunConfig } from './run-config.ts';
 import { dataAssignment, isWitness, type DataInterval } from './selection.ts';
+import { createBoundedSolanaRpcSubscriptions } from './subscriptions-channel-internal.ts';
 import { participantBloom } from './witness-bloom.ts';
+
+/**
+ * Default bound on one incoming WebSocket message. A run account notification is the base64 of
+ * RUN_ACCOUNT_SIZE (45 080) bytes, about 60 KB of JSON; 1 MiB leaves 17x headroom while bounding
+ * what a broken or hostile endpoint can make the client buffer.
+ */
+export const DEFAULT_MAX_SUBSCRIPTION_MESSAGE_BYTES = 1 << 20;
+/** ws keeps its limit in an int32: a larger value would silently mean "no limit". */
+const MAX_SUBSCRIPTION_MESSAGE_BYTES_CEILING = 2 ** 31 - 1;
 
 export interface CoordinatorClientOptions {
   /** JSON-RPC endpoint (the localnet's `url`, solana-test-validator, devnet...). */
@@ -66,6 +76,12 @@ export interface CoordinatorClientOptions {
   readonly confirmTimeoutMs?: number;
   /** Deadline of each JSON-RPC request: a server that accepts and never answers is COORDINATOR_RPC_ERROR (default 30 000). */
   readonly requestTimeoutMs?: number;
+  /**
+   * Largest WebSocket message accepted from wsUrl (default DEFAULT_MAX_SUBSCRIPTION_MESSAGE_BYTES,
+   * 1 MiB). A larger one is refused by the length its frame declares, before it is buffered: the
+   * subscriptions on that connection fail with COORDINATOR_RPC_MESSAGE_TOO_LARGE and it is closed.
+   */
+  readonly maxSubscriptionMessageBytes?: number;
 }
 
 /** A client's place in the current round, computed locally with the program's own rules. */
@@ -128,7 +144,13 @@ export class CoordinatorClient {
 
   constructor(options: CoordinatorClientOptions) {
     this.rpc = createSolanaRpcFromTransport(transportWithDeadline(createDefaultRpcTransport({ url: options.rpcUrl }), options.requestTimeoutMs ?? 30_000)) as Rpc<SolanaRpcApi>;
-    this.rpcSubscriptions = createSolanaRpcSubscriptions(options.wsUrl ?? options.rpcUrl.replace(/^http/, 'ws'));
+    const wsUrl = options.wsUrl ?? options.rpcUrl.replace(/^http/, 'ws');
+    if (!/^wss?:\/\//i.test(wsUrl)) throw new PsycheError(COORDINATOR_INVALID_CONFIG, { field: 'wsUrl', reason: 'not a ws:// or wss:// URL' }, `wsUrl must be a ws:// or wss:// URL, got ${wsUrl.slice(0, 80)}`);
+    const maxMessageBytes = options.maxSubscriptionMessageBytes ?? DEFAULT_MAX_SUBSCRIPTION_MESSAGE_BYTES;
+    if (!Number.isSafeInteger(maxMessageBytes) || maxMessageBytes < 1 || maxMessageBytes > MAX_SUBSCRIPTION_MESSAGE_BYTES_CEILING) {
+      throw new PsycheError(COORDINATOR_INVALID_CONFIG, { field: 'maxSubscriptionMessageBytes', reason: `must be an integer in [1, ${MAX_SUBSCRIPTION_MESSAGE_BYTES_CEILING}]` }, `maxSubscriptionMessageBytes must be an integer in [1, ${MAX_SUBSCRIPTION_MESSAGE_BYTES_CEILING}], got ${maxMessageBytes}`);
+    }
+    this.rpcSubscriptions = createBoundedSolanaRpcSubscriptions(wsUrl, maxMessageBytes);
     this.programAddress = options.programAddress ?? COORDINATOR_PROGRAM_ADDRESS;
     this.payer = options.payer;
     this.confirmTimeoutMs = options.confirmTimeoutMs ?? 30_000;

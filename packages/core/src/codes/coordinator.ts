@@ -10,6 +10,8 @@ export const COORDINATOR_INVALID_CONFIG = 8004;
 export const COORDINATOR_RPC_ERROR = 8005;
 export const COORDINATOR_MALFORMED_SNAPSHOT = 8006;
 export const COORDINATOR_MALFORMED_INSTRUCTION = 8007;
+/** A WebSocket message from the RPC endpoint larger than the client admits (maxSubscriptionMessageBytes). */
+export const COORDINATOR_RPC_MESSAGE_TOO_LARGE = 8008;
 
 // Program codes (Custom(n) of a failed instruction).
 export const COORDINATOR_PROGRAM_INVALID_INSTRUCTION = 8100;
@@ -61,6 +63,7 @@ export type CoordinatorErrorContext = {
   [COORDINATOR_RPC_ERROR]: { method: string; reason: string };
   [COORDINATOR_MALFORMED_SNAPSHOT]: { path: string; reason: string };
   [COORDINATOR_MALFORMED_INSTRUCTION]: { reason: string };
+  [COORDINATOR_RPC_MESSAGE_TOO_LARGE]: { limit: number };
   [COORDINATOR_PROGRAM_INVALID_INSTRUCTION]: ProgramCodeContext;
   [COORDINATOR_PROGRAM_MISSING_SIGNER]: ProgramCodeContext;
   [COORDINATOR_PROGRAM_WRONG_OWNER]: ProgramCodeContext;
