@@ -31,6 +31,14 @@ export const LOCALNET_MAX_CONNECTIONS = 256;
 export const LOCALNET_MAX_BATCH = 256;
 /** JSON-RPC server-error code for a subscription past that limit. */
 const TOO_MANY_SUBSCRIPTIONS = -32005;
+/**
+ * Account data bytes that getProgramAccounts may return for one HTTP body (the calls of a batch
+ * share it; the JSON is about 4/3 of it): anyone can create program-owned accounts of any size, so
+ * "every matching account" has no bound of its own. 8 MiB is some 180 run accounts.
+ */
+export const LOCALNET_MAX_PROGRAM_ACCOUNTS_BYTES = 8 << 20;
+/** What a validator answers when a scan's results pass its byte limit (kit: SOLANA_ERROR__JSON_RPC__SCAN_ERROR). */
+const SCAN_ERROR = -32012;
 
 export interface LocalnetOptions {
   readonly host?: string;
@@ -66,6 +74,11 @@ interface Subscription {
   kind: 'account' | 'signature' | 'slot';
   key: string;
   last?: string;
+}
+
+/** What one HTTP body may still cost; the calls of a batch draw on the same budget. */
+interface AnswerBudget {
+  programAccountBytes: number;
 }
 
 const b64 = (bytes: Uint8Array): string => Buffer.from(bytes).toString('base64');
@@ -255,7 +268,7 @@ export async function startLocalnet(options: LocalnetOptions = {}): Promise<Loca
 
   const context = (): Json => ({ slot, apiVersion: '2.2.0' });
 
-  function handle(method: string, params: Json[]): Json {
+  function handle(method: string, params: Json[], budget: AnswerBudget): Json {
     syncClock();
     switch (method) {
       case 'getHealth':
@@ -284,10 +297,17 @@ export async function startLocalnet(options: LocalnetOptions = {}): Promise<Loca
       case 'getProgramAccounts': {
         const config = (params[1] ?? {}) as { filters?: { dataSize?: number }[] };
         const dataSize = config.filters?.find((f) => f.dataSize !== undefined)?.dataSize;
-        return svm
-          .getProgramAccounts(addressParam(params[0]))
-          .filter((a) => dataSize === undefined || a.data.length === dataSize)
-          .map((a) => ({ pubkey: a.address, account: accountJson(a.address) }));
+        const matching = svm.getProgramAccounts(addressParam(params[0])).filter((a) => dataSize === undefined || a.data.length === dataSize);
+        // Counted before any JSON is built: the answer, not the bank, is what must stay bounded.
+        const bytes = matching.reduce((sum, a) => sum + a.data.length, 0);
+        if (bytes > budget.programAccountBytes) {
+          throw rpcError(
+            SCAN_ERROR,
+            `getProgramAccounts: the ${matching.length} matching accounts hold ${bytes} bytes, more than the ${budget.programAccountBytes} left of LOCALNET_MAX_PROGRAM_ACCOUNTS_BYTES (${LOCALNET_MAX_PROGRAM_ACCOUNTS_BYTES}) for this request; narrow it with a dataSize filter`,
+          );
+        }
+        budget.programAccountBytes -= bytes;
+        return matching.map((a) => ({ pubkey: a.address, account: accountJson(a.address) }));
       }
       case 'requestAirdrop': {
         const amount = params[1];
@@ -331,11 +351,11 @@ export async function startLocalnet(options: LocalnetOptions = {}): Promise<Loca
     }
   }
 
-  function answer(request: unknown): Json {
+  function answer(request: unknown, budget: AnswerBudget): Json {
     const { id = null, method, params = [] } = (request ?? {}) as { id?: Json; method?: unknown; params?: Json[] };
     if (typeof method !== 'string') return { jsonrpc: '2.0', id, error: rpcError(-32600, 'invalid request') };
     try {
-      return { jsonrpc: '2.0', id, result: handle(method, Array.isArray(params) ? params : []) };
+      return { jsonrpc: '2.0', id, result: handle(method, Array.isArray(params) ? params : [], budget) };
     } catch (e) {
       if (typeof e === 'object' && e !== null && 'code' in e && 'message' in e) return { jsonrpc: '2.0', id, error: e as Json };
       return { jsonrpc: '2.0', id, error: rpcError(-32603, String(e)) };
@@ -367,7 +387,8 @@ export async function startLocalnet(options: LocalnetOptions = {}): Promise<Loca
         res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ jsonrpc: '2.0', id: null, error: rpcError(-32600, `a batch holds at most ${LOCALNET_MAX_BATCH} requests`) }));
         return;
       }
-      const result = Array.isArray(body) ? body.map(answer) : answer(body);
+      const budget: AnswerBudget = { programAccountBytes: LOCALNET_MAX_PROGRAM_ACCOUNTS_BYTES };
+      const result = Array.isArray(body) ? body.map((request) => answer(request, budget)) : answer(body, budget);
       res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(result));
     });
   });

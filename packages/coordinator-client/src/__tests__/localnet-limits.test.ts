@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { LOCALNET_MAX_BATCH, LOCALNET_MAX_CONNECTIONS, LOCALNET_MAX_SUBSCRIPTIONS_PER_SOCKET, startLocalnet } from '../index.ts';
+import { LOCALNET_MAX_BATCH, LOCALNET_MAX_CONNECTIONS, LOCALNET_MAX_PROGRAM_ACCOUNTS_BYTES, LOCALNET_MAX_SUBSCRIPTIONS_PER_SOCKET, startLocalnet } from '../index.ts';
 
 interface Reply {
   id?: unknown;
@@ -191,4 +191,38 @@ describe('CoordinatorClient.waitFor with a long-lived signal', () => {
       await localnet.stop();
     }
   }, 10_000);
+});
+
+describe('localnet getProgramAccounts', () => {
+  it('refuses with -32012 an answer past LOCALNET_MAX_PROGRAM_ACCOUNTS_BYTES (shared by a batch) and answers a narrower query', async () => {
+    const { generateKeyPairSigner } = await import('@solana/kit');
+    const localnet = await startLocalnet();
+    try {
+      // Three program-owned accounts of a third of the limit plus one byte each (anyone can create such accounts).
+      const third = Math.floor(LOCALNET_MAX_PROGRAM_ACCOUNTS_BYTES / 3) + 1;
+      const sizes = [third, third + 1, third + 2];
+      for (const size of sizes) {
+        const { address } = await generateKeyPairSigner();
+        localnet.svm.setAccount({ address, data: new Uint8Array(size), executable: false, lamports: 10n ** 9n, programAddress: localnet.programAddress, space: BigInt(size) } as never);
+      }
+      const call = (id: number, dataSize?: number) => ({ jsonrpc: '2.0', id, method: 'getProgramAccounts', params: [localnet.programAddress, dataSize === undefined ? { encoding: 'base64' } : { encoding: 'base64', filters: [{ dataSize }] }] });
+      const post = async (body: unknown): Promise<unknown> => (await fetch(localnet.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })).json();
+      type Answer = { result?: unknown[]; error?: { code: number; message: string } };
+
+      const all = (await post(call(1))) as Answer;
+      expect(all.result).toBeUndefined();
+      expect(all.error?.code).toBe(-32012);
+      expect(all.error?.message).toContain('LOCALNET_MAX_PROGRAM_ACCOUNTS_BYTES');
+      expect(all.error?.message).toContain('dataSize');
+
+      const one = (await post(call(2, third + 1))) as Answer;
+      expect(one.result).toHaveLength(1);
+
+      // Two calls of a batch fit; a third would take the body past the limit.
+      const batch = (await post(sizes.map((size, i) => call(10 + i, size)))) as Answer[];
+      expect(batch.map((a) => a.result?.length ?? a.error?.code)).toEqual([1, 1, -32012]);
+    } finally {
+      await localnet.stop();
+    }
+  }, 20_000);
 });
