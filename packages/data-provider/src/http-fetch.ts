@@ -13,6 +13,7 @@ import {
   isPsycheError,
   type Rng,
 } from '@psyche/core';
+import { MAX_TIMER_MS } from './config-checks-internal.ts';
 import { RangeHttpClient, type ResponseHandlers, type ResponseHead } from './range-http-client.ts';
 import { MultipartByterangesParser, byterangesBoundary, multiRangeHeader, type ByteRangeTarget } from './multipart-byteranges.ts';
 
@@ -55,8 +56,9 @@ export class HttpFetcher {
     this.jitter = createRng(options.jitterSeed ?? 'psyche-http');
     this.plainHeaders = Object.entries(this.headers).every(([name, value]) => /^[!#$%&'*+.^`|~\w-]+$/.test(name) && !/[\r\n]/.test(value));
     for (const [field, value] of Object.entries({ timeoutMs: this.timeoutMs, retries: this.retries, backoffMs: this.backoffMs, maxBackoffMs: this.maxBackoffMs })) {
-      if (!Number.isFinite(value) || value < 0) {
-        throw new PsycheError(DATA_INVALID_CONFIG, { field, value: String(value), expected: 'a non-negative number' }, `${field} must be a non-negative number`);
+      // A delay past MAX_TIMER_MS fires after 1 ms in node: a 2^31 ms timeoutMs timed out every attempt.
+      if (!Number.isFinite(value) || value < 0 || (field !== 'retries' && value > MAX_TIMER_MS)) {
+        throw new PsycheError(DATA_INVALID_CONFIG, { field, value: String(value), expected: field === 'retries' ? 'a non-negative number' : `a non-negative number of ms up to ${MAX_TIMER_MS}` }, `${field} must be a non-negative number${field === 'retries' ? '' : ` up to ${MAX_TIMER_MS}`}`);
       }
     }
   }

@@ -12,6 +12,7 @@ import {
 } from '@psyche/core';
 import { MANIFEST_FORMAT, MANIFEST_VERSION, MAX_MANIFEST_BYTES, parseManifest, validateManifest, type DatasetManifest } from './dataset-manifest.ts';
 import { forEachLimited } from './concurrency-internal.ts';
+import { integerOption } from './config-checks-internal.ts';
 import { HttpFetcher, type HttpRetryOptions } from './http-fetch.ts';
 import type { ByteRangeTarget } from './multipart-byteranges.ts';
 import { ShardedProvider, type ShardReader, type ShardedProviderOptions } from './sharded-provider.ts';
@@ -22,7 +23,10 @@ export function numberedFileUrls(options: { template: string; start?: number; co
   if (!options.template.includes('{index}') || !Number.isSafeInteger(options.count) || options.count < 1) {
     throw new PsycheError(DATA_INVALID_CONFIG, { field: 'template', value: options.template, expected: "a URL containing '{index}' and count ≥ 1" }, "numbered files need a template with '{index}' and count ≥ 1");
   }
-  const start = options.start ?? 0;
+  // A manifest lists at most 100 000 files (dataset-manifest.ts): a bigger count only allocated URLs to be refused later.
+  integerOption('count', options.count, 1, 100_000);
+  const start = integerOption('start', options.start ?? 0, 0);
+  integerOption('zeroPad', options.zeroPad ?? 0, 0, 32);
   return Array.from({ length: options.count }, (_, i) => options.template.replaceAll('{index}', String(start + i).padStart(options.zeroPad ?? 0, '0')));
 }
 

@@ -16,6 +16,7 @@ import { throwIfAborted } from './data-provider.ts';
 import { MANIFEST_FILE_NAME, MAX_MANIFEST_BYTES, parseManifest, type DatasetManifest, type ShardFile } from './dataset-manifest.ts';
 import type { ByteRangeTarget } from './multipart-byteranges.ts';
 import { AdaptiveReadState, readRangesCoalesced, type ReadMode } from './coalesced-reads.ts';
+import { integerOption } from './config-checks-internal.ts';
 import { ShardedProvider, type ShardReader, type ShardedProviderOptions } from './sharded-provider.ts';
 import { findTokenOutOfRange, tokensFromBytes } from './token-dtype.ts';
 
@@ -215,6 +216,9 @@ class LocalShardReader implements ShardReader {
 export async function openLocalProvider(options: LocalProviderOptions): Promise<ShardedProvider> {
   const dir = resolve(options.dir);
   const verify = options.verify ?? 'full';
+  // Checked before the (possibly long) verification: a NaN queueDepth started no thread-pool read, so batches read that way were zeros.
+  if (options.maxGapBytes !== undefined) integerOption('maxGapBytes', options.maxGapBytes, 0);
+  if (options.queueDepth !== undefined) integerOption('queueDepth', options.queueDepth, 1);
   const manifest = verify === 'full' ? await verifyDatasetDirectory(dir, options.onVerifyProgress ? { onProgress: options.onVerifyProgress } : {}) : await readManifestFile(dir);
   if (verify !== 'full') await checkShardSizes(dir, manifest);
   return new ShardedProvider(dir, manifest, new LocalShardReader(dir, manifest, verify === 'full', options.io ?? 'adaptive', options.maxGapBytes, options.queueDepth), options);

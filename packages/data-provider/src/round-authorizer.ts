@@ -1,3 +1,4 @@
+import { integerOption } from './config-checks-internal.ts';
 import type { AuthorizeHook, AuthorizationResult, DataRequest } from './tcp-data-server.ts';
 
 /** Batch ids [start, end] inclusive, as Psyche's ClosedInterval. */
@@ -18,7 +19,8 @@ const inside = (id: number, intervals: readonly BatchInterval[]): boolean => int
  * 'wrong-data-id-for-step'; ids of the step assigned to another client are 'not-in-this-round'.
  */
 export function createRoundAuthorizer(options: { keepSteps?: number } = {}): RoundAuthorizer {
-  const keepSteps = options.keepSteps ?? 2;
+  // NaN or 0 forgot every step at once (all requests rejected); Infinity kept every step forever.
+  const keepSteps = integerOption('keepSteps', options.keepSteps ?? 2, 1);
   const steps = new Map<number, Map<string, readonly BatchInterval[]>>();
   return {
     setAssignments(step, assignments) {

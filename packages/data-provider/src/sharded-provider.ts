@@ -2,6 +2,7 @@ import { DATA_INVALID_CONFIG, DATA_PROVIDER_CLOSED, DATA_TOKEN_OUT_OF_RANGE, Psy
 import { outputArray, throwIfAborted, type DataDescription, type DataProvider, type GetSequencesOptions, type TokenBatch } from './data-provider.ts';
 import { manifestSequenceCount, type DatasetManifest } from './dataset-manifest.ts';
 import { forEachLimited } from './concurrency-internal.ts';
+import { integerOption } from './config-checks-internal.ts';
 import type { ByteRangeTarget } from './multipart-byteranges.ts';
 import { ShardLayout } from './shard-layout.ts';
 import { SequenceOrder } from './sequence-order.ts';
@@ -90,7 +91,8 @@ export class ShardedProvider implements DataProvider {
     // A run of k sequences is k strides plus one boundary token: 1 MiB holds 256 sequences of 2048 u16.
     this.maxRunSequences = Math.max(1, Math.floor(maxReadBytes / strideBytes));
     this.maxReadBytes = maxReadBytes;
-    this.maxConcurrentReads = Math.max(1, options.maxConcurrentReads ?? 8);
+    // NaN here started no reader at all: every batch came back as zeros.
+    this.maxConcurrentReads = integerOption('maxConcurrentReads', options.maxConcurrentReads ?? 8, 1);
   }
 
   describe(): DataDescription {

@@ -1,10 +1,10 @@
-import { DATA_INVALID_CONFIG, DATA_TIMEOUT, PsycheError } from '@psyche/core';
 import { randomBytes } from 'node:crypto';
 import { closeSync, fstatSync, openSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import { isSafeRelativePath } from './dataset-manifest.ts';
+import { integerOption, timeoutOption } from './config-checks-internal.ts';
 import { drainWithin } from './drain-deadline-internal.ts';
 import { AdaptiveReadState, readRangesCoalesced, type ReadMode } from './coalesced-reads.ts';
 import { byterangesClosing, byterangesParts, type ByteRangeTarget } from './multipart-byteranges.ts';
@@ -185,14 +185,6 @@ async function serveFile(root: string, request: IncomingMessage, response: Serve
   }
 }
 
-/** A limit of 0, negative or fractional would drop every client or none: a config error, named. */
-function positiveInteger(field: string, value: number): number {
-  if (!Number.isSafeInteger(value) || value < 1) {
-    throw new PsycheError(DATA_INVALID_CONFIG, { field, value: String(value), expected: 'a positive integer' }, `${field} must be a positive integer, got ${value}`);
-  }
-  return value;
-}
-
 /**
  * A minimal static file server with GET/HEAD and Range support, single and multiple ranges
  * (RFC 9110 §14), for serving a dataset directory to HTTP providers on a local network and in
@@ -211,8 +203,10 @@ export async function startStaticHttpServer(options: {
   maxConnections?: number;
 }): Promise<StaticHttpServer> {
   const io = options.io ?? 'adaptive';
-  const writeTimeoutMs = positiveInteger('writeTimeoutMs', options.writeTimeoutMs ?? 30_000);
-  const maxConnections = positiveInteger('maxConnections', options.maxConnections ?? 256);
+  // A limit of 0, negative or fractional would drop every client or none; a deadline past MAX_TIMER_MS fires after 1 ms.
+  const writeTimeoutMs = timeoutOption('writeTimeoutMs', options.writeTimeoutMs ?? 30_000);
+  const maxConnections = integerOption('maxConnections', options.maxConnections ?? 256, 1);
+  if (options.port !== undefined) integerOption('port', options.port, 0, 65_535);
   // One for the server: whether its files are being read from the disk, learnt across requests.
   const adaptiveState = new AdaptiveReadState();
   const root = resolve(options.root);

@@ -17,6 +17,7 @@ import {
 import { outputArray, throwIfAborted, type DataDescription, type DataProvider, type GetSequencesOptions, type TokenBatch } from './data-provider.ts';
 import { assertBatchId } from './sequence-order.ts';
 import { forEachLimited } from './concurrency-internal.ts';
+import { integerOption, timeoutOption } from './config-checks-internal.ts';
 import { bytesOfTokens, bytesPerToken, findTokenOutOfRange } from './token-dtype.ts';
 import { CONNECTION_REQUEST_ID, FrameDecoder, SEQUENCES_HEADER_BYTES, TCP_PROTOCOL_VERSION, decodeMessage, encodeMessage, type DataMessage } from './tcp-frames.ts';
 import { MAX_SEQ_LEN } from './dataset-manifest.ts';
@@ -79,8 +80,16 @@ export class TcpDataClient implements DataProvider {
     if (options.clientId.length > 200) {
       throw new PsycheError(DATA_INVALID_CONFIG, { field: 'clientId', value: options.clientId.slice(0, 20), expected: 'at most 200 characters' }, 'clientId is longer than 200 characters');
     }
+    // Checked before connecting: a NaN idsPerRequest or maxInFlight made every call return rows of
+    // zeros without asking the server, a NaN maxFrameBytes lifted the frame limit, and NaN, 0 or
+    // over-long deadlines fired at once.
+    integerOption('port', options.port, 1, 65_535);
+    const connectTimeoutMs = timeoutOption('connectTimeoutMs', options.connectTimeoutMs ?? 10_000);
+    if (options.requestTimeoutMs !== undefined) timeoutOption('requestTimeoutMs', options.requestTimeoutMs);
+    if (options.idsPerRequest !== undefined) integerOption('idsPerRequest', options.idsPerRequest, 1);
+    if (options.maxInFlight !== undefined) integerOption('maxInFlight', options.maxInFlight, 1);
     const peer = `${options.host}:${options.port}`;
-    const maxFrameBytes = options.maxFrameBytes ?? 256 * 1024 * 1024;
+    const maxFrameBytes = integerOption('maxFrameBytes', options.maxFrameBytes ?? 256 * 1024 * 1024, 1, 2 ** 32);
     // Transient frames: every message is handled inside onBytes (tokens copied out there), before the next read reuses the buffer.
     const decoder = new FrameDecoder(maxFrameBytes, { transient: true });
     const pending = new Map<number, Pending>();
@@ -138,7 +147,6 @@ export class TcpDataClient implements DataProvider {
     socket.on('error', (cause) => failAll(new PsycheError(DATA_CONNECTION_CLOSED, { peer, reason: cause.message }, `${peer}: ${cause.message}`, { cause })));
     socket.on('close', () => failAll(new PsycheError(DATA_CONNECTION_CLOSED, { peer, reason: 'closed' }, `${peer}: connection closed`)));
 
-    const connectTimeoutMs = options.connectTimeoutMs ?? 10_000;
     const first = await new Promise<DataMessage>((resolve, reject) => {
       const timer = setTimeout(() => failAll(new PsycheError(DATA_TIMEOUT, { operation: `connect ${peer}`, timeoutMs: connectTimeoutMs }, `${peer}: no welcome within ${connectTimeoutMs} ms`)), connectTimeoutMs);
       handshake = {

@@ -10,6 +10,7 @@ import {
   isPsycheError,
   type DataRejectionReason,
 } from '@psyche/core';
+import { integerOption, timeoutOption } from './config-checks-internal.ts';
 import { drainWithin } from './drain-deadline-internal.ts';
 import type { DataProvider } from './data-provider.ts';
 import { allocateTokensUninitialized, bytesOfTokens, bytesPerToken, type TokenArray } from './token-dtype.ts';
@@ -102,15 +103,18 @@ function asPsycheError(error: unknown): PsycheError {
  */
 export async function startTcpDataServer(options: TcpDataServerOptions): Promise<TcpDataServer> {
   const description = options.provider.describe();
-  const maxConnections = options.maxConnections ?? 64;
+  // A NaN maxConnections let every client in; NaN or 0 deadlines fired at once (every client dropped), and a NaN
+  // idleTimeoutMs made socket.setTimeout throw in the connection handler (an uncaught exception).
+  const maxConnections = integerOption('maxConnections', options.maxConnections ?? 64, 1);
   const maxIds = options.maxIdsPerRequest ?? 1024;
   if (!Number.isInteger(maxIds) || maxIds < 1 || maxIds > 1_000_000) {
     throw new PsycheError(DATA_INVALID_CONFIG, { field: 'maxIdsPerRequest', value: String(maxIds), expected: 'integer in [1, 1e6]' }, 'maxIdsPerRequest must be in [1, 1e6]');
   }
-  const handshakeTimeoutMs = options.handshakeTimeoutMs ?? 5_000;
-  const idleTimeoutMs = options.idleTimeoutMs ?? 120_000;
-  const writeTimeoutMs = options.writeTimeoutMs ?? 30_000;
-  const maxQueuedBytes = options.maxQueuedBytes ?? 16 * 1024 * 1024;
+  const handshakeTimeoutMs = timeoutOption('handshakeTimeoutMs', options.handshakeTimeoutMs ?? 5_000);
+  const idleTimeoutMs = timeoutOption('idleTimeoutMs', options.idleTimeoutMs ?? 120_000);
+  const writeTimeoutMs = timeoutOption('writeTimeoutMs', options.writeTimeoutMs ?? 30_000);
+  const maxQueuedBytes = integerOption('maxQueuedBytes', options.maxQueuedBytes ?? 16 * 1024 * 1024, 0);
+  if (options.port !== undefined) integerOption('port', options.port, 0, 65_535);
   const maxRequestsInFlight = options.maxRequestsInFlight ?? 4;
   if (!Number.isInteger(maxRequestsInFlight) || maxRequestsInFlight < 1 || maxRequestsInFlight > 64) {
     throw new PsycheError(DATA_INVALID_CONFIG, { field: 'maxRequestsInFlight', value: String(maxRequestsInFlight), expected: 'integer in [1, 64]' }, 'maxRequestsInFlight must be in [1, 64]');
