@@ -17,7 +17,9 @@ import {
   isPsycheError,
 } from '@psyche/core';
 import {
+  DEFAULT_TCP_IDS_PER_REQUEST,
   FrameDecoder,
+  SEQUENCES_HEADER_BYTES,
   TCP_PROTOCOL_VERSION,
   connectTcpDataProvider,
   createInMemoryProvider,
@@ -125,6 +127,32 @@ describe('TCP data server + client', () => {
       await client.close();
     }
     await picky.close();
+  });
+
+  it('splits a call by DEFAULT_TCP_IDS_PER_REQUEST, and by what maxFrameBytes holds when that is less', async () => {
+    const sizes: number[] = [];
+    const counting = await startTcpDataServer({
+      provider: memory(),
+      authorize: ({ batchIds }) => {
+        sizes.push(batchIds.length);
+        return 'ok';
+      },
+    });
+    const ids = Array.from({ length: DEFAULT_TCP_IDS_PER_REQUEST + 10 }, (_, i) => (i * 7) % 250);
+    const expected = (await memory().getSequences(ids)).tokens;
+    const plain = await connectTcpDataProvider({ host: '127.0.0.1', port: counting.port, clientId: 'd', defaultStep: 0 });
+    expect((await plain.getSequences(ids)).tokens).toEqual(expected);
+    expect(sizes.sort((a, b) => b - a)).toEqual([DEFAULT_TCP_IDS_PER_REQUEST, 10]);
+    await plain.close();
+    // A frame that holds 5 rows (u16, seqLen + 1 tokens each): requests of 5, even though idsPerRequest asks for 64.
+    sizes.length = 0;
+    const rowBytes = (seqLen + 1) * 2;
+    const small = await connectTcpDataProvider({ host: '127.0.0.1', port: counting.port, clientId: 's', defaultStep: 0, idsPerRequest: 64, maxFrameBytes: SEQUENCES_HEADER_BYTES + 5 * rowBytes + rowBytes - 1 });
+    expect((await small.getSequences(ids.slice(0, 23))).tokens).toEqual(expected.subarray(0, 23 * (seqLen + 1)));
+    expect(Math.max(...sizes)).toBe(5);
+    expect(sizes.reduce((a, b) => a + b, 0)).toBe(23);
+    await small.close();
+    await counting.close();
   });
 });
 
