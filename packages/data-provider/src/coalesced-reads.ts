@@ -1,4 +1,4 @@
-import { read, readSync } from 'node:fs';
+import { read, readSync, readv, readvSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import type { ByteRangeTarget } from './multipart-byteranges.ts';
 
@@ -116,10 +116,39 @@ export class AdaptiveReadState {
   }
 }
 
+/** Buffers handed to one readv: Linux's IOV_MAX (libuv reads only that many per call; the rest is read by the next). */
+const MAX_BUFFERS_PER_READV = 1024;
+
+/** Whether a span's ranges (members, in file order) are disjoint, so one readv can fill them in place. */
+function hasDisjointMembers(span: CoalescedRead, ranges: readonly ByteRangeTarget[]): boolean {
+  if (span.members.length < 2) return false;
+  let end = span.start;
+  for (const member of span.members) {
+    const range = ranges[member]!;
+    if (range.start < end) return false;
+    end = range.start + range.target.length;
+  }
+  return true;
+}
+
+/** A disjoint span as readv buffers: each target in file order, the gaps between them read into `gapSink` and dropped. */
+function scatterBuffers(span: CoalescedRead, ranges: readonly ByteRangeTarget[], gapSink: () => Uint8Array): Uint8Array[] {
+  const buffers: Uint8Array[] = [];
+  let at = span.start;
+  for (const member of span.members) {
+    const range = ranges[member]!;
+    if (range.start > at) buffers.push(gapSink().subarray(0, range.start - at));
+    buffers.push(range.target);
+    at = range.start + range.target.length;
+  }
+  return buffers;
+}
+
 /**
  * Fills every range's target with its bytes of `fd`: the plan of planCoalescedReads, each span read
- * straight into its target when it is a single exact range, else into a scratch buffer and copied
- * out. Targets may be given in any order; each gets exactly its own bytes.
+ * straight into its target when it is a single exact range, with one readv straight into the
+ * targets when its ranges are disjoint (the rows of a contiguous batch: no scratch, no copy), else
+ * into a scratch buffer and copied out. Targets may be given in any order; each gets exactly its own bytes.
  */
 export async function readRangesCoalesced(fd: number, ranges: readonly ByteRangeTarget[], options: ReadRangesOptions): Promise<void> {
   const plan = planCoalescedReads(
@@ -137,6 +166,9 @@ export async function readRangesCoalesced(fd: number, ranges: readonly ByteRange
       if (range.target !== bytes) range.target.set(bytes.subarray(range.start - span.start, range.start - span.start + range.target.length));
     }
   };
+  // Gaps inside a span are at most maxGapBytes; their bytes are read and dropped (lanes may share the sink: nobody reads it).
+  let sink: Uint8Array | undefined;
+  const gapSink = (): Uint8Array => (sink ??= new Uint8Array(Math.max(1, options.maxGapBytes ?? DEFAULT_MAX_GAP_BYTES)));
   let next = 0;
   const state = options.mode === 'adaptive' ? options.adaptiveState : undefined;
   if (options.mode === 'sync' || (options.mode === 'adaptive' && (state === undefined || state.startsWithSync()))) {
@@ -144,8 +176,13 @@ export async function readRangesCoalesced(fd: number, ranges: readonly ByteRange
     const isSlow = options.isSlowRead ?? isSlowRead;
     while (next < plan.length && (options.mode === 'sync' || slowReads < SLOW_READS_TO_SWITCH)) {
       const span = plan[next++]!;
-      const bytes = destination(span);
       const started = performance.now();
+      if (hasDisjointMembers(span, ranges)) {
+        readvFullySync(fd, scatterBuffers(span, ranges, gapSink), span.start, options.onEnd);
+        if (isSlow(span.length, (performance.now() - started) * 1000)) slowReads++;
+        continue;
+      }
+      const bytes = destination(span);
       readFullySync(fd, bytes, span.start, options.onEnd);
       if (isSlow(span.length, (performance.now() - started) * 1000)) slowReads++;
       scatter(span, bytes);
@@ -160,14 +197,16 @@ export async function readRangesCoalesced(fd: number, ranges: readonly ByteRange
   const lane = async (): Promise<void> => {
     while (taken < rest.length && !failed) {
       const span = rest[taken++]!;
-      const bytes = destination(span);
+      const disjoint = hasDisjointMembers(span, ranges);
+      const bytes = disjoint ? undefined : destination(span);
       try {
-        await readFullyAsync(fd, bytes, span.start, options.onEnd);
+        if (bytes === undefined) await readvFullyAsync(fd, scatterBuffers(span, ranges, gapSink), span.start, options.onEnd);
+        else await readFullyAsync(fd, bytes, span.start, options.onEnd);
       } catch (error) {
         failed = true;
         throw error;
       }
-      scatter(span, bytes);
+      if (bytes !== undefined) scatter(span, bytes);
     }
   };
   // Every lane settles before a failure is reported: no read may still write into a target the caller reuses.
@@ -186,6 +225,72 @@ function readFullySync(fd: number, target: Uint8Array, position: number, onEnd: 
     const bytesRead = readSync(fd, target, done, target.length - done, position + done);
     if (bytesRead === 0) onEnd(position + done);
     done += bytesRead;
+  }
+}
+
+/**
+ * Fills `buffers` in order from `position` on: readv until every byte is in, resuming after a
+ * short read (or after the first MAX_BUFFERS_PER_READV buffers) where it stopped.
+ */
+function readvFullySync(fd: number, buffers: readonly Uint8Array[], position: number, onEnd: (position: number) => never): void {
+  const cursor = new ReadvCursor(buffers);
+  while (!cursor.finished) {
+    const bytesRead = readvSync(fd, cursor.pending(), position + cursor.done);
+    if (bytesRead === 0) onEnd(position + cursor.done);
+    cursor.advance(bytesRead);
+  }
+}
+
+async function readvFullyAsync(fd: number, buffers: readonly Uint8Array[], position: number, onEnd: (position: number) => never): Promise<void> {
+  const cursor = new ReadvCursor(buffers);
+  while (!cursor.finished) {
+    const bytesRead = await new Promise<number>((resolve, reject) => {
+      readv(fd, cursor.pending(), position + cursor.done, (error, count) => (error ? reject(error) : resolve(count)));
+    });
+    if (bytesRead === 0) onEnd(position + cursor.done);
+    cursor.advance(bytesRead);
+  }
+}
+
+/** Where a readv sequence stands: the buffer being filled and how far into it. */
+class ReadvCursor {
+  private index = 0;
+  private offset = 0;
+  done = 0;
+
+  constructor(private readonly buffers: readonly Uint8Array[]) {
+    this.skipFull();
+  }
+
+  get finished(): boolean {
+    return this.index >= this.buffers.length;
+  }
+
+  /** The buffers still to fill (the current one from its offset), at most MAX_BUFFERS_PER_READV. */
+  pending(): Uint8Array[] {
+    const rest = this.buffers.slice(this.index, this.index + MAX_BUFFERS_PER_READV);
+    if (this.offset > 0) rest[0] = rest[0]!.subarray(this.offset);
+    return rest;
+  }
+
+  advance(bytes: number): void {
+    this.done += bytes;
+    let left = bytes;
+    while (left > 0) {
+      const room = this.buffers[this.index]!.length - this.offset;
+      if (left < room) {
+        this.offset += left;
+        return;
+      }
+      left -= room;
+      this.index++;
+      this.offset = 0;
+    }
+    this.skipFull();
+  }
+
+  private skipFull(): void {
+    while (this.index < this.buffers.length && this.buffers[this.index]!.length === 0) this.index++;
   }
 }
 

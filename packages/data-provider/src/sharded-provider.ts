@@ -46,6 +46,13 @@ interface Run {
    * seqLen + 1 tokens are the row): no scratch space, no copy. Set by getSequencesInto.
    */
   directRow?: number;
+  /**
+   * Consecutive sequences each wanted by exactly one row, when the reader takes several ranges at
+   * once: sequence s goes straight into row directRows[s] (its first seqLen tokens; the last row
+   * also its final token), disjoint ranges that one readv fills; each row's final token is then
+   * copied from the next row's first. No scratch space, one copy less. Set by getSequencesInto.
+   */
+  directRows?: number[];
 }
 
 /** Runs read together into one scratch buffer, each at an 8-byte aligned offset. */
@@ -129,8 +136,17 @@ export class ShardedProvider implements DataProvider {
     });
     const runs = this.planRuns([...rowsOf.keys()]);
     for (const run of runs) {
-      const rows = run.sequences === 1 ? rowsOf.get(run.firstSequence)! : [];
-      if (rows.length === 1) run.directRow = rows[0]!;
+      if (run.sequences === 1) {
+        const rows = rowsOf.get(run.firstSequence)!;
+        if (rows.length === 1) run.directRow = rows[0]!;
+      } else if (this.reader.readRangesInto !== undefined) {
+        const rows: number[] = [];
+        for (let s = 0; s < run.sequences && rows.length === s; s++) {
+          const wanting = rowsOf.get(run.firstSequence + s)!;
+          if (wanting.length === 1) rows.push(wanting[0]!);
+        }
+        if (rows.length === run.sequences) run.directRows = rows;
+      }
     }
     const outBytes = bytesOfTokens(out);
     await forEachLimited(this.groupRuns(runs), this.maxConcurrentReads, async (group) => {
@@ -140,6 +156,16 @@ export class ShardedProvider implements DataProvider {
         // One check over the whole group (padding zeroed: token 0 is always valid); a run-by-run pass only to locate a bad token.
         const locate = !this.reader.contentVerified && this.groupHasBadToken(group, scratch);
         group.runs.forEach((run, index) => {
+          if (run.directRows !== undefined) {
+            const rows = run.directRows;
+            for (let s = 0; s < rows.length; s++) {
+              if (s + 1 < rows.length) out[rows[s]! * rowTokens + seqLen] = out[rows[s + 1]! * rowTokens]!;
+            }
+            if (!this.reader.contentVerified) {
+              for (let s = 0; s < rows.length; s++) this.checkTokens(out.subarray(rows[s]! * rowTokens, (rows[s]! + 1) * rowTokens), (run.firstSequence + s) * seqLen);
+            }
+            return;
+          }
           if (run.directRow !== undefined) {
             if (!this.reader.contentVerified) this.checkTokens(out.subarray(run.directRow * rowTokens, (run.directRow + 1) * rowTokens), run.firstSequence * seqLen);
             return;
@@ -160,7 +186,7 @@ export class ShardedProvider implements DataProvider {
 
   private groupHasBadToken(group: ReadGroup, scratch: Uint8Array): boolean {
     group.runs.forEach((run, index) => {
-      if (run.directRow === undefined) scratch.fill(0, group.offsets[index]! + this.runBytes(run), group.offsets[index + 1] ?? group.bytes);
+      if (run.directRow === undefined && run.directRows === undefined) scratch.fill(0, group.offsets[index]! + this.runBytes(run), group.offsets[index + 1] ?? group.bytes);
     });
     return findTokenOutOfRange(tokensFromBytes(this.manifest.dtype, scratch.subarray(0, group.bytes)), this.manifest.vocabSize) >= 0;
   }
@@ -220,7 +246,7 @@ export class ShardedProvider implements DataProvider {
     for (const run of runs) {
       const bytes = this.runBytes(run);
       // A direct run takes no scratch space (its bytes go straight to the output row).
-      const scratchBytes = run.directRow === undefined ? bytes + ((8 - (bytes % 8)) % 8) : 0;
+      const scratchBytes = run.directRow === undefined && run.directRows === undefined ? bytes + ((8 - (bytes % 8)) % 8) : 0;
       if (current === undefined || current.runs.length >= maxRanges || current.readBytes + bytes > this.maxReadBytes + 8) {
         current = { runs: [], offsets: [], bytes: 0, readBytes: 0 };
         groups.push(current);
@@ -237,15 +263,23 @@ export class ShardedProvider implements DataProvider {
   private async readGroup(group: ReadGroup, scratch: Uint8Array, outBytes: Uint8Array, signal: AbortSignal | undefined): Promise<void> {
     const byFile = new Map<number, ByteRangeTarget[]>();
     const rowBytes = (this.manifest.seqLen + 1) * bytesPerToken(this.manifest.dtype);
-    group.runs.forEach((run, index) => {
-      const destination = run.directRow === undefined ? scratch : outBytes;
-      let at = run.directRow === undefined ? group.offsets[index]! : run.directRow * rowBytes;
-      for (const piece of this.layout.pieces(run.firstSequence * this.manifest.seqLen, run.sequences * this.manifest.seqLen + 1)) {
+    const addPieces = (firstToken: number, tokens: number, destination: Uint8Array, at: number): void => {
+      for (const piece of this.layout.pieces(firstToken, tokens)) {
         let ranges = byFile.get(piece.fileIndex);
         if (ranges === undefined) byFile.set(piece.fileIndex, (ranges = []));
         ranges.push({ start: piece.byteOffset, target: destination.subarray(at, at + piece.byteLength) });
         at += piece.byteLength;
       }
+    };
+    group.runs.forEach((run, index) => {
+      if (run.directRows !== undefined) {
+        // Sequence s's own seqLen tokens into its row (the last one seqLen + 1): ranges end to end in the file.
+        const { seqLen } = this.manifest;
+        run.directRows.forEach((row, s) => addPieces((run.firstSequence + s) * seqLen, s + 1 < run.sequences ? seqLen : seqLen + 1, outBytes, row * rowBytes));
+        return;
+      }
+      const destination = run.directRow === undefined ? scratch : outBytes;
+      addPieces(run.firstSequence * this.manifest.seqLen, run.sequences * this.manifest.seqLen + 1, destination, run.directRow === undefined ? group.offsets[index]! : run.directRow * rowBytes);
     });
     // Files at once (a batch of shuffled ids touches every shard; on a disk each file's reads add to the queue).
     // All settle before a failure is reported, so no read still writes into the scratch buffer once it is reused.

@@ -94,6 +94,56 @@ describe('readRangesCoalesced', () => {
     );
   });
 
+  it('disjoint ranges of one span (one readv straight into the targets, gaps dropped) fill exactly like one readSync per range, also past 1,024 buffers and in any request order (fuzz)', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        // Ranges laid end to end with small gaps: every span the plan makes has disjoint members.
+        fc.array(fc.record({ gap: fc.nat(40), length: fc.integer({ min: 1, max: 60 }) }), { minLength: 1, maxLength: 1500 }),
+        fc.constantFrom(...modes),
+        fc.integer({ min: 0, max: 64 }),
+        fc.integer({ min: 1, max: 1 << 20 }),
+        fc.integer({ min: 1, max: 8 }),
+        fc.nat(),
+        async (specs, mode, maxGapBytes, maxSpanBytes, queueDepth, seed) => {
+          let at = 0;
+          const inside: { start: number; length: number }[] = [];
+          for (const { gap, length } of specs) {
+            at += gap;
+            if (at + length > FILE_BYTES) break;
+            inside.push({ start: at, length });
+            at += length;
+          }
+          // Asked in a scrambled order: the plan sorts them back into file order.
+          const order = inside.map((_, index) => index).sort((a, b) => ((a * 7919 + seed) % 1009) - ((b * 7919 + seed) % 1009) || a - b);
+          const ranges = order.map((index) => ({ start: inside[index]!.start, target: new Uint8Array(inside[index]!.length) }));
+          await readRangesCoalesced(fd, ranges, { ...optionsFor(mode), maxGapBytes, maxSpanBytes, queueDepth, onEnd });
+          for (const range of ranges) expect(range.target).toEqual(bytes.subarray(range.start, range.start + range.target.length));
+        },
+      ),
+      { numRuns: 100 },
+    );
+  });
+
+  it('1,500 disjoint ranges in one span: the readv resumes after the first 1,024 buffers, every mode', async () => {
+    for (const mode of modes) {
+      for (const gap of [0, 5]) {
+        const ranges = Array.from({ length: 1500 }, (_, i) => ({ start: 100 + i * (20 + gap), target: new Uint8Array(20) }));
+        await readRangesCoalesced(fd, ranges, { ...optionsFor(mode), maxGapBytes: 8, onEnd });
+        for (const range of ranges) expect(range.target).toEqual(bytes.subarray(range.start, range.start + 20));
+      }
+    }
+  });
+
+  it('disjoint ranges that run past the end of the file → the coded error from the readv path, every mode', async () => {
+    for (const mode of modes) {
+      const ranges = [
+        ...Array.from({ length: 1200 }, (_, i) => ({ start: FILE_BYTES - 1200 * 40 + i * 40, target: new Uint8Array(30) })),
+        { start: FILE_BYTES - 5, target: new Uint8Array(10) },
+      ];
+      expect(await rejectionCode(readRangesCoalesced(fd, ranges, { ...optionsFor(mode), maxGapBytes: 16, onEnd }))).toBe(DATA_FILE_TRUNCATED);
+    }
+  });
+
   it('adaptive state: after a call finds the data on the disk, calls skip readSync but for a probe every ADAPTIVE_PROBE_INTERVAL calls; cached data keeps readSync', async () => {
     const ranges = (): { start: number; target: Uint8Array }[] => Array.from({ length: 5 }, (_, i) => ({ start: i * 5000, target: new Uint8Array(64) }));
     for (const slow of [true, false]) {

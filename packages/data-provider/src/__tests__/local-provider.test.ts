@@ -216,6 +216,33 @@ describe('local provider on bad input', () => {
     temp.remove();
   });
 
+  it('a bad token inside a contiguous run (rows read in place, boundary tokens copied) is found with its stream position', async () => {
+    const temp = freshDataset();
+    const path = join(temp.dir, 'shard-00000.bin');
+    const bytes = readFileSync(path);
+    // Token 250 is inside sequence 10 only; token 264 is sequence 10's last and sequence 11's first.
+    for (const position of [250, 264]) {
+      const bad = Buffer.from(bytes);
+      bad.writeUInt16LE(vocabSize + 3, 2 * position);
+      writeFileSync(path, bad);
+      for (const io of ['sync', 'async', 'adaptive'] as const) {
+        const provider = await openLocalProvider({ dir: temp.dir, verify: 'size', io });
+        try {
+          await provider.getSequences([8, 9, 10, 11, 12]);
+          expect.unreachable('the bad token was not found');
+        } catch (error) {
+          expect(isPsycheError(error, DATA_TOKEN_OUT_OF_RANGE) && [error.context.position, error.context.token]).toEqual([position, vocabSize + 3]);
+        }
+        // Rows in another order and away from the bad token still match the file.
+        const batch = await provider.getSequences([3, 1, 2, 0]);
+        const tokens = new Uint16Array(Uint8Array.from(bytes).buffer);
+        [3, 1, 2, 0].forEach((sequence, row) => expect(batch.tokens.subarray(row * (seqLen + 1), (row + 1) * (seqLen + 1))).toEqual(tokens.subarray(sequence * seqLen, sequence * seqLen + seqLen + 1)));
+        await provider.close();
+      }
+    }
+    temp.remove();
+  });
+
   it('malformed manifest JSON → DATA_MANIFEST_MALFORMED', async () => {
     const temp = freshDataset();
     writeFileSync(join(temp.dir, 'manifest.json'), '{"format": "psyche-token-shards", "version": 1, "dtype": "u16"');
