@@ -150,6 +150,8 @@ class LocalShardReader implements ShardReader {
   readonly contentVerified: boolean;
   /** Every run of a call in one readRangesInto: it sorts, merges near ranges and reads them (concurrently once on the disk). */
   readonly maxRangesPerRead = 1024;
+  /** readRangesCoalesced reads disjoint ranges of a span with one readv straight into their targets. */
+  readonly readsAdjacentRangesInPlace = true;
   private readonly descriptors = new Map<number, number>();
   private readonly adaptiveState = new AdaptiveReadState();
 

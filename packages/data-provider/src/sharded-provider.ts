@@ -20,6 +20,13 @@ export interface ShardReader {
   readRangesInto?(fileIndex: number, ranges: readonly ByteRangeTarget[], signal: AbortSignal | undefined): Promise<void>;
   /** Ranges one readRangesInto call takes (default 1: every run is read on its own). */
   readonly maxRangesPerRead?: number;
+  /**
+   * True when readRangesInto reads ranges that touch end to end in place (local: one readv into
+   * the targets), so a run of consecutive sequences is better asked as one range per output row
+   * than as one range into scratch. False or absent (HTTP: every range a part of a multipart
+   * response) keeps one range per run.
+   */
+  readonly readsAdjacentRangesInPlace?: boolean;
   /** True when every file was hashed and token-checked at open, so reads need no token check. */
   readonly contentVerified: boolean;
   close(): Promise<void>;
@@ -47,8 +54,8 @@ interface Run {
    */
   directRow?: number;
   /**
-   * Consecutive sequences each wanted by exactly one row, when the reader takes several ranges at
-   * once: sequence s goes straight into row directRows[s] (its first seqLen tokens; the last row
+   * Consecutive sequences each wanted by exactly one row, when the reader reads adjacent ranges in
+   * place (readsAdjacentRangesInPlace): sequence s goes straight into row directRows[s] (its first seqLen tokens; the last row
    * also its final token), disjoint ranges that one readv fills; each row's final token is then
    * copied from the next row's first. No scratch space, one copy less. Set by getSequencesInto.
    */
@@ -139,7 +146,7 @@ export class ShardedProvider implements DataProvider {
       if (run.sequences === 1) {
         const rows = rowsOf.get(run.firstSequence)!;
         if (rows.length === 1) run.directRow = rows[0]!;
-      } else if (this.reader.readRangesInto !== undefined) {
+      } else if (this.reader.readRangesInto !== undefined && this.reader.readsAdjacentRangesInPlace === true) {
         const rows: number[] = [];
         for (let s = 0; s < run.sequences && rows.length === s; s++) {
           const wanting = rowsOf.get(run.firstSequence + s)!;
