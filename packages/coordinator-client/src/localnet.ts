@@ -32,11 +32,15 @@ export const LOCALNET_MAX_BATCH = 256;
 /** JSON-RPC server-error code for a subscription past that limit. */
 const TOO_MANY_SUBSCRIPTIONS = -32005;
 /**
- * Account data bytes that getProgramAccounts may return for one HTTP body (the calls of a batch
- * share it; the JSON is about 4/3 of it): anyone can create program-owned accounts of any size, so
- * "every matching account" has no bound of its own. 8 MiB is some 180 run accounts.
+ * Account data bytes that getAccountInfo, getMultipleAccounts and getProgramAccounts may return for
+ * one HTTP body (the calls of a batch share it; the JSON is about 4/3 of it): anyone can create
+ * program-owned accounts of any size, so "every matching account", or 256 calls of 256 addresses
+ * each, has no bound of its own. 10 MiB is Solana's largest account (MAX_PERMITTED_DATA_LENGTH), so
+ * any one account can still be read, and some 230 run accounts.
  */
-export const LOCALNET_MAX_PROGRAM_ACCOUNTS_BYTES = 8 << 20;
+export const LOCALNET_MAX_ACCOUNT_DATA_BYTES = 10 << 20;
+/** @deprecated The same budget, now shared by every call that returns account data: use LOCALNET_MAX_ACCOUNT_DATA_BYTES. */
+export const LOCALNET_MAX_PROGRAM_ACCOUNTS_BYTES = LOCALNET_MAX_ACCOUNT_DATA_BYTES;
 /** What a validator answers when a scan's results pass its byte limit (kit: SOLANA_ERROR__JSON_RPC__SCAN_ERROR). */
 const SCAN_ERROR = -32012;
 
@@ -78,7 +82,7 @@ interface Subscription {
 
 /** What one HTTP body may still cost; the calls of a batch draw on the same budget. */
 interface AnswerBudget {
-  programAccountBytes: number;
+  accountBytes: number;
 }
 
 const b64 = (bytes: Uint8Array): string => Buffer.from(bytes).toString('base64');
@@ -185,7 +189,10 @@ export async function startLocalnet(options: LocalnetOptions = {}): Promise<Loca
   }
 
   function accountJson(key: Address): Json {
-    const account = svm.getAccount(key);
+    return encodedAccountJson(svm.getAccount(key));
+  }
+
+  function encodedAccountJson(account: ReturnType<LiteSVM['getAccount']>): Json {
     if (!account.exists) return null;
     return {
       data: [b64(account.data), 'base64'],
@@ -291,22 +298,40 @@ export async function startLocalnet(options: LocalnetOptions = {}): Promise<Loca
       case 'getBalance':
         return { context: context(), value: Number(svm.getBalance(addressParam(params[0])) ?? 0n) };
       case 'getAccountInfo':
-        return { context: context(), value: accountJson(addressParam(params[0])) };
-      case 'getMultipleAccounts':
-        return { context: context(), value: listParam(params[0]).map(addressParam).map(accountJson) };
+      case 'getMultipleAccounts': {
+        const keys = method === 'getAccountInfo' ? [addressParam(params[0])] : listParam(params[0]).map(addressParam);
+        // Counted account by account before any JSON is built, stopping at the first past the budget:
+        // at most the budget plus one account is ever held for an answer that is refused.
+        const accounts: ReturnType<LiteSVM['getAccount']>[] = [];
+        let bytes = 0;
+        for (const key of keys) {
+          const account = svm.getAccount(key);
+          bytes += account.exists ? account.data.length : 0;
+          if (bytes > budget.accountBytes) {
+            throw rpcError(
+              SCAN_ERROR,
+              `${method}: the first ${accounts.length + 1} of the ${keys.length} accounts asked for hold ${bytes} bytes, more than the ${budget.accountBytes} left of LOCALNET_MAX_ACCOUNT_DATA_BYTES (${LOCALNET_MAX_ACCOUNT_DATA_BYTES}) for this request; ask for fewer accounts per request`,
+            );
+          }
+          accounts.push(account);
+        }
+        budget.accountBytes -= bytes;
+        const value = accounts.map(encodedAccountJson);
+        return { context: context(), value: method === 'getAccountInfo' ? (value[0] ?? null) : value };
+      }
       case 'getProgramAccounts': {
         const config = (params[1] ?? {}) as { filters?: { dataSize?: number }[] };
         const dataSize = config.filters?.find((f) => f.dataSize !== undefined)?.dataSize;
         const matching = svm.getProgramAccounts(addressParam(params[0])).filter((a) => dataSize === undefined || a.data.length === dataSize);
         // Counted before any JSON is built: the answer, not the bank, is what must stay bounded.
         const bytes = matching.reduce((sum, a) => sum + a.data.length, 0);
-        if (bytes > budget.programAccountBytes) {
+        if (bytes > budget.accountBytes) {
           throw rpcError(
             SCAN_ERROR,
-            `getProgramAccounts: the ${matching.length} matching accounts hold ${bytes} bytes, more than the ${budget.programAccountBytes} left of LOCALNET_MAX_PROGRAM_ACCOUNTS_BYTES (${LOCALNET_MAX_PROGRAM_ACCOUNTS_BYTES}) for this request; narrow it with a dataSize filter`,
+            `getProgramAccounts: the ${matching.length} matching accounts hold ${bytes} bytes, more than the ${budget.accountBytes} left of LOCALNET_MAX_ACCOUNT_DATA_BYTES (${LOCALNET_MAX_ACCOUNT_DATA_BYTES}) for this request; narrow it with a dataSize filter`,
           );
         }
-        budget.programAccountBytes -= bytes;
+        budget.accountBytes -= bytes;
         return matching.map((a) => ({ pubkey: a.address, account: accountJson(a.address) }));
       }
       case 'requestAirdrop': {
@@ -387,7 +412,7 @@ export async function startLocalnet(options: LocalnetOptions = {}): Promise<Loca
         res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ jsonrpc: '2.0', id: null, error: rpcError(-32600, `a batch holds at most ${LOCALNET_MAX_BATCH} requests`) }));
         return;
       }
-      const budget: AnswerBudget = { programAccountBytes: LOCALNET_MAX_PROGRAM_ACCOUNTS_BYTES };
+      const budget: AnswerBudget = { accountBytes: LOCALNET_MAX_ACCOUNT_DATA_BYTES };
       const result = Array.isArray(body) ? body.map((request) => answer(request, budget)) : answer(body, budget);
       res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(result));
     });

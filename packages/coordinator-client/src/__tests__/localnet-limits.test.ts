@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { LOCALNET_MAX_BATCH, LOCALNET_MAX_CONNECTIONS, LOCALNET_MAX_PROGRAM_ACCOUNTS_BYTES, LOCALNET_MAX_SUBSCRIPTIONS_PER_SOCKET, startLocalnet } from '../index.ts';
+import { LOCALNET_MAX_ACCOUNT_DATA_BYTES, LOCALNET_MAX_BATCH, LOCALNET_MAX_CONNECTIONS, LOCALNET_MAX_PROGRAM_ACCOUNTS_BYTES, LOCALNET_MAX_SUBSCRIPTIONS_PER_SOCKET, startLocalnet } from '../index.ts';
 
 interface Reply {
   id?: unknown;
@@ -194,12 +194,12 @@ describe('CoordinatorClient.waitFor with a long-lived signal', () => {
 });
 
 describe('localnet getProgramAccounts', () => {
-  it('refuses with -32012 an answer past LOCALNET_MAX_PROGRAM_ACCOUNTS_BYTES (shared by a batch) and answers a narrower query', async () => {
+  it('refuses with -32012 an answer past LOCALNET_MAX_ACCOUNT_DATA_BYTES (shared by a batch) and answers a narrower query', async () => {
     const { generateKeyPairSigner } = await import('@solana/kit');
     const localnet = await startLocalnet();
     try {
       // Three program-owned accounts of a third of the limit plus one byte each (anyone can create such accounts).
-      const third = Math.floor(LOCALNET_MAX_PROGRAM_ACCOUNTS_BYTES / 3) + 1;
+      const third = Math.floor(LOCALNET_MAX_ACCOUNT_DATA_BYTES / 3) + 1;
       const sizes = [third, third + 1, third + 2];
       for (const size of sizes) {
         const { address } = await generateKeyPairSigner();
@@ -212,7 +212,7 @@ describe('localnet getProgramAccounts', () => {
       const all = (await post(call(1))) as Answer;
       expect(all.result).toBeUndefined();
       expect(all.error?.code).toBe(-32012);
-      expect(all.error?.message).toContain('LOCALNET_MAX_PROGRAM_ACCOUNTS_BYTES');
+      expect(all.error?.message).toContain('LOCALNET_MAX_ACCOUNT_DATA_BYTES');
       expect(all.error?.message).toContain('dataSize');
 
       const one = (await post(call(2, third + 1))) as Answer;
@@ -225,4 +225,53 @@ describe('localnet getProgramAccounts', () => {
       await localnet.stop();
     }
   }, 20_000);
+});
+
+describe('localnet getMultipleAccounts and getAccountInfo', () => {
+  it('draw on the same per-request budget: refused with -32012 past LOCALNET_MAX_ACCOUNT_DATA_BYTES, alone or across a batch', async () => {
+    const { generateKeyPairSigner } = await import('@solana/kit');
+    // The old name is the same budget, kept for callers that import it.
+    expect(LOCALNET_MAX_PROGRAM_ACCOUNTS_BYTES).toBe(LOCALNET_MAX_ACCOUNT_DATA_BYTES);
+    const localnet = await startLocalnet();
+    try {
+      const third = Math.floor(LOCALNET_MAX_ACCOUNT_DATA_BYTES / 3) + 1;
+      const sizes = [third, third + 1, third + 2];
+      const addresses: string[] = [];
+      for (const size of sizes) {
+        const { address } = await generateKeyPairSigner();
+        localnet.svm.setAccount({ address, data: new Uint8Array(size), executable: false, lamports: 10n ** 9n, programAddress: localnet.programAddress, space: BigInt(size) } as never);
+        addresses.push(address);
+      }
+      // Solana's largest account (10 MiB) still fits one request on its own.
+      const { address: largest } = await generateKeyPairSigner();
+      const maxSize = 10 << 20;
+      localnet.svm.setAccount({ address: largest, data: new Uint8Array(maxSize), executable: false, lamports: 10n ** 12n, programAddress: localnet.programAddress, space: BigInt(maxSize) } as never);
+      const { address: missing } = await generateKeyPairSigner();
+
+      const multiple = (id: number, keys: string[]) => ({ jsonrpc: '2.0', id, method: 'getMultipleAccounts', params: [keys, { encoding: 'base64' }] });
+      const info = (id: number, key: string) => ({ jsonrpc: '2.0', id, method: 'getAccountInfo', params: [key, { encoding: 'base64' }] });
+      const post = async (body: unknown): Promise<unknown> => (await fetch(localnet.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })).json();
+      type Answer = { result?: { value: unknown }; error?: { code: number; message: string } };
+      const outcome = (a: Answer): unknown => a.error?.code ?? (Array.isArray(a.result?.value) ? a.result.value.length : a.result?.value === null ? null : 'account');
+
+      const all = (await post(multiple(1, addresses))) as Answer;
+      expect(all.result).toBeUndefined();
+      expect(all.error?.code).toBe(-32012);
+      expect(all.error?.message).toContain('LOCALNET_MAX_ACCOUNT_DATA_BYTES');
+      // The same account asked for over and over counts each time.
+      expect(outcome((await post(multiple(2, Array.from({ length: 256 }, () => addresses[0]!)))) as Answer)).toBe(-32012);
+      expect(outcome((await post(multiple(3, [addresses[0]!, missing, addresses[1]!]))) as Answer)).toBe(3);
+      expect(outcome((await post(info(4, largest))) as Answer)).toBe('account');
+      expect(outcome((await post(info(5, missing))) as Answer)).toBe(null);
+
+      // The calls of a batch share the budget, whichever method spends it.
+      const infos = (await post(Array.from({ length: 256 }, (_, i) => info(10 + i, addresses[0]!)))) as Answer[];
+      expect(infos.slice(0, 2).map(outcome)).toEqual(['account', 'account']);
+      expect(new Set(infos.slice(2).map(outcome))).toEqual(new Set([-32012]));
+      const mixed = (await post([multiple(20, [addresses[0]!]), info(21, addresses[1]!), { jsonrpc: '2.0', id: 22, method: 'getProgramAccounts', params: [localnet.programAddress, { encoding: 'base64', filters: [{ dataSize: third + 2 }] }] }])) as Answer[];
+      expect(mixed.map((a) => a.error?.code ?? 'ok')).toEqual(['ok', 'ok', -32012]);
+    } finally {
+      await localnet.stop();
+    }
+  }, 30_000);
 });
