@@ -22,7 +22,7 @@ export interface HttpRetryOptions {
   timeoutMs?: number;
   /** Further attempts after the first on timeouts, network errors, 408/429/5xx and short reads (default 4). */
   retries?: number;
-  /** First backoff in ms, doubled per attempt with jitter in [0.5, 1.5), capped by maxBackoffMs (defaults 100, 5 000). */
+  /** First backoff in ms, doubled per attempt with jitter in [0.5, 1.5), capped by maxBackoffMs (defaults 100, 5 000); a delay never exceeds 2^31 − 1 ms. */
   backoffMs?: number;
   maxBackoffMs?: number;
   /** Seed of the backoff jitter (deterministic; default 'psyche-http'). */
@@ -162,7 +162,8 @@ export class HttpFetcher {
         return await attempt();
       } catch (error) {
         if (!isRetryable(error) || tries >= this.retries || signal?.aborted) throw error;
-        const delay = Math.min(this.maxBackoffMs, this.backoffMs * 2 ** tries) * (0.5 + this.jitter.nextFloat());
+        // The jitter can take maxBackoffMs up to 1.5 times itself; past MAX_TIMER_MS node would fire after 1 ms (a hot retry loop).
+        const delay = Math.min(MAX_TIMER_MS, Math.min(this.maxBackoffMs, this.backoffMs * 2 ** tries) * (0.5 + this.jitter.nextFloat()));
         await sleep(delay, signal, url);
       }
     }
