@@ -1,23 +1,15 @@
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { promisify } from 'node:util';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DATA_INVALID_ARGUMENT, isPsycheError } from '@psyche/core';
 import { parseCliArgs, runCli } from '../cli.ts';
 import { MAX_SEQ_LEN } from '../dataset-manifest.ts';
-import { makeTempDir } from './helpers.ts';
+import { captureStream as capture, makeTempDir } from './helpers.ts';
 
 const temp = makeTempDir('cli-args');
 afterAll(() => temp.remove());
-
-function capture(): { stream: NodeJS.WriteStream; text(): string } {
-  const stream = new PassThrough() as unknown as NodeJS.WriteStream;
-  const chunks: Buffer[] = [];
-  (stream as unknown as PassThrough).on('data', (chunk: Buffer) => chunks.push(chunk));
-  return { stream, text: () => Buffer.concat(chunks).toString('utf8') };
-}
 
 function codeOf(argv: readonly string[]): number | undefined {
   try {

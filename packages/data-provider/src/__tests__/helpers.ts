@@ -1,5 +1,6 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { PassThrough } from 'node:stream';
 import { join } from 'node:path';
 import { createRng, isPsycheError } from '@psyche/core';
 
@@ -33,4 +34,12 @@ export async function rejectionCode(promise: Promise<unknown>): Promise<number |
     return isPsycheError(error) ? error.code : -1;
   }
   return undefined;
+}
+
+/** A writable stream for the CLI's output and what was written to it. */
+export function captureStream(): { stream: NodeJS.WriteStream; text(): string } {
+  const stream = new PassThrough() as unknown as NodeJS.WriteStream;
+  const chunks: Buffer[] = [];
+  (stream as unknown as PassThrough).on('data', (chunk: Buffer) => chunks.push(chunk));
+  return { stream, text: () => Buffer.concat(chunks).toString('utf8') };
 }

@@ -1,6 +1,5 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DATA_INVALID_CONFIG, DATA_TOKENIZE_INPUT_INVALID, DATA_TOKEN_OUT_OF_RANGE } from '@psyche/core';
 import {
@@ -17,17 +16,10 @@ import {
   tokenizeDocuments,
 } from '../index.ts';
 import { runCli } from '../cli.ts';
-import { makeTempDir } from './helpers.ts';
+import { captureStream as capture, makeTempDir } from './helpers.ts';
 
 const temp = makeTempDir('tokenize');
 afterAll(() => temp.remove());
-
-function capture(): { stream: NodeJS.WriteStream; text(): string } {
-  const stream = new PassThrough() as unknown as NodeJS.WriteStream;
-  const chunks: Buffer[] = [];
-  (stream as unknown as PassThrough).on('data', (chunk: Buffer) => chunks.push(chunk));
-  return { stream, text: () => Buffer.concat(chunks).toString('utf8') };
-}
 
 describe('tokenizers', () => {
   it('byte-level: UTF-8 bytes, EOT 256, round trip', () => {
