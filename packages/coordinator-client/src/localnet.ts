@@ -39,8 +39,6 @@ const TOO_MANY_SUBSCRIPTIONS = -32005;
  * any one account can still be read, and some 230 run accounts.
  */
 export const LOCALNET_MAX_ACCOUNT_DATA_BYTES = 10 << 20;
-/** @deprecated The same budget, now shared by every call that returns account data: use LOCALNET_MAX_ACCOUNT_DATA_BYTES. */
-export const LOCALNET_MAX_PROGRAM_ACCOUNTS_BYTES = LOCALNET_MAX_ACCOUNT_DATA_BYTES;
 /** What a validator answers when a scan's results pass its byte limit (kit: SOLANA_ERROR__JSON_RPC__SCAN_ERROR). */
 const SCAN_ERROR = -32012;
 

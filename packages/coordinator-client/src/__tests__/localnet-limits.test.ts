@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { LOCALNET_MAX_ACCOUNT_DATA_BYTES, LOCALNET_MAX_BATCH, LOCALNET_MAX_CONNECTIONS, LOCALNET_MAX_PROGRAM_ACCOUNTS_BYTES, LOCALNET_MAX_SUBSCRIPTIONS_PER_SOCKET, startLocalnet } from '../index.ts';
+import { LOCALNET_MAX_ACCOUNT_DATA_BYTES, LOCALNET_MAX_BATCH, LOCALNET_MAX_CONNECTIONS, LOCALNET_MAX_SUBSCRIPTIONS_PER_SOCKET, startLocalnet } from '../index.ts';
 
 interface Reply {
   id?: unknown;
@@ -230,8 +230,6 @@ describe('localnet getProgramAccounts', () => {
 describe('localnet getMultipleAccounts and getAccountInfo', () => {
   it('draw on the same per-request budget: refused with -32012 past LOCALNET_MAX_ACCOUNT_DATA_BYTES, alone or across a batch', async () => {
     const { generateKeyPairSigner } = await import('@solana/kit');
-    // The old name is the same budget, kept for callers that import it.
-    expect(LOCALNET_MAX_PROGRAM_ACCOUNTS_BYTES).toBe(LOCALNET_MAX_ACCOUNT_DATA_BYTES);
     const localnet = await startLocalnet();
     try {
       const third = Math.floor(LOCALNET_MAX_ACCOUNT_DATA_BYTES / 3) + 1;
