@@ -55,9 +55,9 @@ interface Run {
   directRow?: number;
   /**
    * Consecutive sequences each wanted by exactly one row, when the reader reads adjacent ranges in
-   * place (readsAdjacentRangesInPlace): sequence s goes straight into row directRows[s] (its first seqLen tokens; the last row
-   * also its final token), disjoint ranges that one readv fills; each row's final token is then
-   * copied from the next row's first. No scratch space, one copy less. Set by getSequencesInto.
+   * place (readsAdjacentRangesInPlace): sequence s goes straight into row directRows[s] (its first
+   * seqLen tokens; the last row also its final token), disjoint ranges that one readv fills; each
+   * row's final token is then copied from the next row's first. No scratch, one copy less.
    */
   directRows?: number[];
 }
@@ -165,9 +165,7 @@ export class ShardedProvider implements DataProvider {
         group.runs.forEach((run, index) => {
           if (run.directRows !== undefined) {
             const rows = run.directRows;
-            for (let s = 0; s < rows.length; s++) {
-              if (s + 1 < rows.length) out[rows[s]! * rowTokens + seqLen] = out[rows[s + 1]! * rowTokens]!;
-            }
+            for (let s = 0; s + 1 < rows.length; s++) out[rows[s]! * rowTokens + seqLen] = out[rows[s + 1]! * rowTokens]!;
             if (!this.reader.contentVerified) {
               for (let s = 0; s < rows.length; s++) this.checkTokens(out.subarray(rows[s]! * rowTokens, (rows[s]! + 1) * rowTokens), (run.firstSequence + s) * seqLen);
             }
