@@ -127,6 +127,12 @@ export class PsycheNode {
   private readonly trained = new Set<number>();
   /** Verifier duty: this node's replica of each other member's DisTrO state in the current epoch. */
   private readonly replays = new Map<string, ResultReplay>();
+  /**
+   * Members whose result this node's recomputation rejected in the current epoch (with the step).
+   * Their replay diverged, so their later results that epoch cannot be judged; they are rejected
+   * too, instead of being attested unjudged while the health check has not yet dropped them.
+   */
+  private caught = new Map<string, number>();
   /** Per step, the members whose result this node has finished judging (or cannot judge). */
   private readonly verdictsSettled = new Map<number, Set<string>>();
   /** With `[verify] replicas`: this epoch's ring (who replays whom), from its first round. */
@@ -661,6 +667,7 @@ export class PsycheNode {
     const replicas = o.runFile.verify.replicas;
     if (step === first) {
       this.replays.clear();
+      this.caught = new Map();
       this.committee = replicas > 0 && record ? replayCommittee(members, record.seed, replicas) : undefined;
       if (this.committee) o.log('replay_committee', { step, targets: this.committee.targetsOf.get(this.me) ?? [], verifiers: this.committee.verifiersOf.get(this.me) ?? [] });
     }
@@ -676,6 +683,12 @@ export class PsycheNode {
       try {
         if (sender === this.me) continue;
         if (replicas > 0 && !committee?.targetsOf.get(this.me)?.includes(sender)) continue; // another member's duty (or no ring this epoch)
+        const caughtAt = this.caught.get(sender);
+        if (caughtAt !== undefined) {
+          this.rejectResult(step, sender, `recomputation disagrees (at step ${caughtAt} of this epoch; no replay since)`, {}, { exclude: !committee });
+          if (committee) await this.publishVerdict(step, sender, 'rejected');
+          continue;
+        }
         if (step === first) this.replays.set(sender, new ResultReplay(this.trainer, step));
         const replay = this.replays.get(sender);
         if (!replay || replay.nextStep !== step) {
@@ -699,6 +712,7 @@ export class PsycheNode {
         const rejected = !verdict.accepted || o.fault === 'reject';
         if (rejected) {
           this.replays.delete(sender);
+          this.caught.set(sender, step);
           // With a ring, one verdict among k: the witness leaves the member out when a majority of its verifiers reject.
           this.rejectResult(step, sender, `recomputation disagrees (${verdict.failed.join(', ')})`, similarity, { exclude: !committee });
         }
