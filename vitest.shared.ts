@@ -8,6 +8,7 @@ export function psycheProject(name: string, extra: { testTimeout?: number } = {}
       name,
       include: ['src/**/__tests__/**/*.test.ts', 'test/**/*.test.ts'],
       testTimeout: extra.testTimeout ?? 30_000,
+      setupFiles: [`${import.meta.dirname}/scripts/fast-check-seed.ts`],
     },
   });
 }

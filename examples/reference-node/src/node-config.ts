@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { COORDINATOR_INVALID_CONFIG, NODE_INVALID_CONFIG, PsycheError, isPsycheError, sha256, utf8Encode } from '@psyche/core';
+import { COORDINATOR_INVALID_CONFIG, NODE_INVALID_CONFIG, PsycheError, isPsycheError, sha256, utf8Encode, describeValue } from '@psyche/core';
 import { defaultRunConfig, encodeRunConfig, validateRunConfig, type RunConfig } from '@psyche/coordinator-client';
 import { llamaConfig, type LlamaConfig } from '@psyche/modeling';
 import { parse } from 'smol-toml';
@@ -83,7 +83,7 @@ function num(path: string, t: Table, section: string, key: string, fallback: num
   const value = t[key] ?? fallback;
   if (value === undefined) fail(path, `${section}.${key}`, 'missing');
   const n = typeof value === 'bigint' ? Number(value) : value;
-  if (typeof n !== 'number' || !Number.isFinite(n) || (integer && !Number.isInteger(n))) fail(path, `${section}.${key}`, `expected ${integer ? 'an integer' : 'a number'}, got ${String(value)}`);
+  if (typeof n !== 'number' || !Number.isFinite(n) || (integer && !Number.isInteger(n))) fail(path, `${section}.${key}`, `expected ${integer ? 'an integer' : 'a number'}, got ${describeValue(value)}`);
   return n;
 }
 

@@ -1,3 +1,4 @@
+import { describeValue } from './describe-value.ts';
 import { CORE_INVALID_ARGUMENT } from './codes/core.ts';
 import { PsycheError } from './psyche-error.ts';
 
@@ -6,8 +7,8 @@ export function assertInteger(argument: string, value: unknown, min = 0, max = N
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
     throw new PsycheError(
       CORE_INVALID_ARGUMENT,
-      { argument, expected: `integer in [${min}, ${max}]`, received: String(value) },
-      `${argument}: expected an integer in [${min}, ${max}], got ${String(value)}`,
+      { argument, expected: `integer in [${min}, ${max}]`, received: describeValue(value) },
+      `${argument}: expected an integer in [${min}, ${max}], got ${describeValue(value)}`,
     );
   }
   return value;
@@ -18,8 +19,8 @@ export function assertFiniteNumber(argument: string, value: unknown, min = -Infi
   if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > max) {
     throw new PsycheError(
       CORE_INVALID_ARGUMENT,
-      { argument, expected: `finite number in [${min}, ${max}]`, received: String(value) },
-      `${argument}: expected a finite number in [${min}, ${max}], got ${String(value)}`,
+      { argument, expected: `finite number in [${min}, ${max}]`, received: describeValue(value) },
+      `${argument}: expected a finite number in [${min}, ${max}], got ${describeValue(value)}`,
     );
   }
   return value;

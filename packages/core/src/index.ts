@@ -15,6 +15,7 @@ export * from './codes/node.ts';
 export * from './psyche-error.ts';
 export * from './error-code-of.ts';
 export * from './checks.ts';
+export * from './describe-value.ts';
 export * from './bytes.ts';
 export * from './byte-reader.ts';
 export * from './byte-writer.ts';

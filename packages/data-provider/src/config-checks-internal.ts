@@ -1,4 +1,4 @@
-import { DATA_INVALID_CONFIG, PsycheError } from '@psyche/core';
+import { DATA_INVALID_CONFIG, PsycheError, describeValue } from '@psyche/core';
 
 /** Longest delay setTimeout honours (2^31 − 1 ms, about 24.8 days); node fires a longer one after 1 ms. */
 export const MAX_TIMER_MS = 2 ** 31 - 1;
@@ -10,7 +10,7 @@ export const MAX_TIMER_MS = 2 ** 31 - 1;
  */
 export function integerOption(field: string, value: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    throw new PsycheError(DATA_INVALID_CONFIG, { field, value: String(value), expected: `an integer in [${min}, ${max}]` }, `${field} must be an integer in [${min}, ${max}], got ${String(value)}`);
+    throw new PsycheError(DATA_INVALID_CONFIG, { field, value: describeValue(value), expected: `an integer in [${min}, ${max}]` }, `${field} must be an integer in [${min}, ${max}], got ${describeValue(value)}`);
   }
   return value;
 }

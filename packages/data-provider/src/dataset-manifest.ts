@@ -1,4 +1,4 @@
-import { DATA_MANIFEST_MALFORMED, PsycheError, utf8Decode } from '@psyche/core';
+import { DATA_MANIFEST_MALFORMED, PsycheError, utf8Decode, describeValue } from '@psyche/core';
 import { bytesPerToken, type TokenDtype } from './token-dtype.ts';
 
 export const MANIFEST_FORMAT = 'psyche-token-shards';
@@ -47,7 +47,7 @@ function malformed(source: string, reason: string): never {
 function integerField(source: string, object: Record<string, unknown>, field: string, min: number, max: number): number {
   const value = object[field];
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    malformed(source, `${field} must be an integer in [${min}, ${max}], got ${JSON.stringify(value)}`);
+    malformed(source, `${field} must be an integer in [${min}, ${max}], got ${describeValue(value)}`);
   }
   return value;
 }

@@ -12,6 +12,7 @@ import {
   createRng,
   isPsycheError,
   type Rng,
+  describeValue,
 } from '@psyche/core';
 import { MAX_TIMER_MS } from './config-checks-internal.ts';
 import { RangeHttpClient, type ResponseHandlers, type ResponseHead } from './range-http-client.ts';
@@ -58,7 +59,7 @@ export class HttpFetcher {
     for (const [field, value] of Object.entries({ timeoutMs: this.timeoutMs, retries: this.retries, backoffMs: this.backoffMs, maxBackoffMs: this.maxBackoffMs })) {
       // A delay past MAX_TIMER_MS fires after 1 ms in node: a 2^31 ms timeoutMs timed out every attempt.
       if (!Number.isFinite(value) || value < 0 || (field !== 'retries' && value > MAX_TIMER_MS)) {
-        throw new PsycheError(DATA_INVALID_CONFIG, { field, value: String(value), expected: field === 'retries' ? 'a non-negative number' : `a non-negative number of ms up to ${MAX_TIMER_MS}` }, `${field} must be a non-negative number${field === 'retries' ? '' : ` up to ${MAX_TIMER_MS}`}`);
+        throw new PsycheError(DATA_INVALID_CONFIG, { field, value: describeValue(value), expected: field === 'retries' ? 'a non-negative number' : `a non-negative number of ms up to ${MAX_TIMER_MS}` }, `${field} must be a non-negative number${field === 'retries' ? '' : ` up to ${MAX_TIMER_MS}`}`);
       }
     }
   }

@@ -1,4 +1,4 @@
-import { DATA_INVALID_CONFIG, PsycheError } from '@psyche/core';
+import { DATA_INVALID_CONFIG, PsycheError, describeValue } from '@psyche/core';
 import { maxTokenSimd } from './simd-token-scan.ts';
 
 /** Token element type of a shard: raw little-endian, no header (Psyche's `.bin` / `.ds` files). */
@@ -15,8 +15,8 @@ export function assertTokenDtype(value: unknown, field = 'dtype'): TokenDtype {
   if (value === 'u16' || value === 'u32') return value;
   throw new PsycheError(
     DATA_INVALID_CONFIG,
-    { field, value: String(value), expected: "'u16' or 'u32'" },
-    `${field}: expected 'u16' or 'u32', got ${String(value)}`,
+    { field, value: describeValue(value), expected: "'u16' or 'u32'" },
+    `${field}: expected 'u16' or 'u32', got ${describeValue(value)}`,
   );
 }
 

@@ -1,4 +1,4 @@
-import { DISTRO_INVALID_CONFIG, DISTRO_NON_FINITE_VALUE, DISTRO_SHAPE_MISMATCH, PsycheError } from '@psyche/core';
+import { DISTRO_INVALID_CONFIG, DISTRO_NON_FINITE_VALUE, DISTRO_SHAPE_MISMATCH, PsycheError, describeValue } from '@psyche/core';
 import type { Gradients, NamedTensor } from './named-tensor.ts';
 import { assertLearningRate } from './sparse-momentum-internal.ts';
 
@@ -36,7 +36,7 @@ export class AdamW {
       ['eps', this.eps, this.eps > 0],
       ['weightDecay', this.weightDecay, this.weightDecay >= 0],
     ] as const) {
-      if (!ok || !Number.isFinite(value)) throw new PsycheError(DISTRO_INVALID_CONFIG, { field, value: String(value), expected: 'valid AdamW hyperparameter' }, `AdamW ${field}=${value} is invalid`);
+      if (!ok || !Number.isFinite(value)) throw new PsycheError(DISTRO_INVALID_CONFIG, { field, value: describeValue(value), expected: 'valid AdamW hyperparameter' }, `AdamW ${field}=${describeValue(value)} is invalid`);
     }
     this.m = params.map((p) => new Float32Array(p.data.length));
     this.v = params.map((p) => new Float32Array(p.data.length));

@@ -1,4 +1,4 @@
-import { DISTRO_INVALID_CONFIG, PsycheError } from '@psyche/core';
+import { DISTRO_INVALID_CONFIG, PsycheError, describeValue } from '@psyche/core';
 import { DEFAULT_CHUNK } from './chunk-layout.ts';
 import type { DistroKernels } from './kernels.ts';
 import { typescriptKernels } from './typescript-kernels.ts';
@@ -29,7 +29,7 @@ export interface ResolvedDistroConfig {
 }
 
 function invalid(field: string, value: unknown, expected: string): PsycheError {
-  return new PsycheError(DISTRO_INVALID_CONFIG, { field, value: String(value), expected }, `DisTrO config ${field}: expected ${expected}, got ${String(value)}`);
+  return new PsycheError(DISTRO_INVALID_CONFIG, { field, value: describeValue(value), expected }, `DisTrO config ${field}: expected ${expected}, got ${describeValue(value)}`);
 }
 
 /** Fills defaults and rejects bad hyperparameters up front (as DeMo's constructor does). */

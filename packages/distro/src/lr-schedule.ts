@@ -1,11 +1,11 @@
-import { DISTRO_INVALID_CONFIG, PsycheError } from '@psyche/core';
+import { DISTRO_INVALID_CONFIG, PsycheError, describeValue } from '@psyche/core';
 
 /** Learning rate as a function of the 0-based step. */
 export type LrSchedule = (step: number) => number;
 
 function check(field: string, value: number, ok: boolean, expected: string): void {
   if (!ok || !Number.isFinite(value)) {
-    throw new PsycheError(DISTRO_INVALID_CONFIG, { field, value: String(value), expected }, `${field}: expected ${expected}, got ${value}`);
+    throw new PsycheError(DISTRO_INVALID_CONFIG, { field, value: describeValue(value), expected }, `${field}: expected ${expected}, got ${describeValue(value)}`);
   }
 }
 

@@ -1,4 +1,4 @@
-import { DISTRO_INVALID_CONFIG, DISTRO_OPTIMIZER_STATE, PsycheError } from '@psyche/core';
+import { DISTRO_INVALID_CONFIG, DISTRO_OPTIMIZER_STATE, PsycheError, describeValue } from '@psyche/core';
 
 /**
  * Psyche's training/sharing overlap: results produced at step s are applied at step s + delay
@@ -12,7 +12,7 @@ export class OverlapQueue<T> {
   constructor(delay = 2) {
     // A NaN or fractional delay would make takeDue look up steps that never exist: nothing would ever be applied.
     if (!Number.isSafeInteger(delay) || delay < 0) {
-      throw new PsycheError(DISTRO_INVALID_CONFIG, { field: 'delay', value: String(delay), expected: 'integer ≥ 0' }, `overlap delay must be an integer ≥ 0, got ${String(delay)}`);
+      throw new PsycheError(DISTRO_INVALID_CONFIG, { field: 'delay', value: describeValue(delay), expected: 'integer ≥ 0' }, `overlap delay must be an integer ≥ 0, got ${describeValue(delay)}`);
     }
     this.delay = delay;
   }

@@ -5,6 +5,7 @@ import {
   DISTRO_SHAPE_MISMATCH,
   DISTRO_UNKNOWN_PARAMETER,
   PsycheError,
+  describeValue,
 } from '@psyche/core';
 import { type ChunkLayout, computeChunkLayout } from './chunk-layout.ts';
 import type { ResolvedDistroConfig } from './distro-config.ts';
@@ -17,7 +18,7 @@ import type { SparseChunks } from './sparse-chunks.ts';
 /** A NaN, infinite or negative learning rate would corrupt every weight it touches: refused before any state changes. */
 export function assertLearningRate(lr: number): void {
   if (typeof lr !== 'number' || !Number.isFinite(lr) || lr < 0) {
-    throw new PsycheError(DISTRO_INVALID_CONFIG, { field: 'lr', value: String(lr), expected: 'finite number ≥ 0' }, `learning rate must be a finite number ≥ 0, got ${String(lr)}`);
+    throw new PsycheError(DISTRO_INVALID_CONFIG, { field: 'lr', value: describeValue(lr), expected: 'finite number ≥ 0' }, `learning rate must be a finite number ≥ 0, got ${describeValue(lr)}`);
   }
 }
 

@@ -12,6 +12,7 @@ import {
   PsycheError,
   isPsycheError,
   utf8Encode,
+  describeValue,
 } from '@psyche/core';
 import { fromBf16Bits, toBf16Bits } from './bf16.ts';
 import { packBits, packSigns, packedByteLength, unpackBits, unpackSigns } from './bit-packing.ts';
@@ -109,7 +110,7 @@ export function decodeDistroResult(bytes: Uint8Array, limits: WireDecodeLimits =
   // A NaN limit would compare false and switch the check off.
   for (const [field, value] of [['maxParameters', maxParameters], ['maxSelected', maxSelected]] as const) {
     if (!Number.isSafeInteger(value) || value < 0) {
-      throw new PsycheError(DISTRO_INVALID_CONFIG, { field, value: String(value), expected: 'non-negative integer' }, `decode limit ${field} must be a non-negative integer, got ${String(value)}`);
+      throw new PsycheError(DISTRO_INVALID_CONFIG, { field, value: describeValue(value), expected: 'non-negative integer' }, `decode limit ${field} must be a non-negative integer, got ${describeValue(value)}`);
     }
   }
   const r = new ByteReader(bytes);

@@ -1,4 +1,4 @@
-import { MODELING_INVALID_CONFIG, PsycheError } from '@psyche/core';
+import { MODELING_INVALID_CONFIG, PsycheError, describeValue } from '@psyche/core';
 
 /**
  * A LLaMA-style decoder's configuration, with the field names of Hugging Face's `LlamaConfig`
@@ -24,7 +24,7 @@ export type LlamaConfigInput = Pick<LlamaConfig, 'vocab_size' | 'hidden_size' | 
   Partial<LlamaConfig>;
 
 function invalid(field: string, value: unknown, expected: string): never {
-  throw new PsycheError(MODELING_INVALID_CONFIG, { field, value: String(value), expected }, `LlamaConfig.${field} = ${String(value)}: expected ${expected}`);
+  throw new PsycheError(MODELING_INVALID_CONFIG, { field, value: describeValue(value), expected }, `LlamaConfig.${field} = ${describeValue(value)}: expected ${expected}`);
 }
 
 /** Fills Hugging Face's defaults and checks every field (divisibility of heads, even head size for RoPE). */

@@ -1,4 +1,4 @@
-import { MODELING_INVALID_CONFIG, MODELING_SAFETENSORS_LIMIT_EXCEEDED, MODELING_SAFETENSORS_MALFORMED, PsycheError } from '@psyche/core';
+import { MODELING_INVALID_CONFIG, MODELING_SAFETENSORS_LIMIT_EXCEEDED, MODELING_SAFETENSORS_MALFORMED, PsycheError, describeValue } from '@psyche/core';
 
 /**
  * safetensors (https://github.com/huggingface/safetensors, format section): an 8-byte little-endian
@@ -42,7 +42,7 @@ export function decodeSafetensors(buffer: Uint8Array, limits: SafetensorsLimits 
   // A NaN limit would compare false and switch the check off (or make BigInt() throw a RangeError).
   for (const [field, value] of [['maxHeaderBytes', maxHeader], ['maxTensors', maxTensors]] as const) {
     if (!Number.isSafeInteger(value) || value < 0) {
-      throw new PsycheError(MODELING_INVALID_CONFIG, { field, value: String(value), expected: 'non-negative integer' }, `safetensors limit ${field} must be a non-negative integer, got ${String(value)}`);
+      throw new PsycheError(MODELING_INVALID_CONFIG, { field, value: describeValue(value), expected: 'non-negative integer' }, `safetensors limit ${field} must be a non-negative integer, got ${describeValue(value)}`);
     }
   }
   if (buffer.length < 8) malformed(0, `file of ${buffer.length} bytes is shorter than the 8-byte header length`);

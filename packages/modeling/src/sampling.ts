@@ -1,4 +1,4 @@
-import { MODELING_INVALID_CONFIG, MODELING_INVALID_INPUT, PsycheError, type Rng } from '@psyche/core';
+import { MODELING_INVALID_CONFIG, MODELING_INVALID_INPUT, PsycheError, type Rng, describeValue } from '@psyche/core';
 
 export type SamplingOptions =
   | { readonly strategy: 'greedy' }
@@ -6,7 +6,7 @@ export type SamplingOptions =
   | { readonly strategy: 'top-p'; readonly topP: number; readonly temperature?: number };
 
 function invalid(field: string, value: number, expected: string): never {
-  throw new PsycheError(MODELING_INVALID_CONFIG, { field, value: String(value), expected }, `sampling ${field} = ${value}: expected ${expected}`);
+  throw new PsycheError(MODELING_INVALID_CONFIG, { field, value: describeValue(value), expected }, `sampling ${field} = ${describeValue(value)}: expected ${expected}`);
 }
 
 function invalidInput(what: string, received: string, expected: string): never {

@@ -5,6 +5,7 @@ import {
   sha256,
   VERIFY_BLOOM_PARAMETER_OUT_OF_RANGE,
   VERIFY_MALFORMED_BLOOM,
+  describeValue,
 } from '@psyche/core';
 
 // bloom-filters is CommonJS: node exposes it to ESM as one default export.
@@ -30,8 +31,8 @@ export interface BloomParameters {
 function parameterError(field: string, value: unknown, expected: string): PsycheError {
   return new PsycheError(
     VERIFY_BLOOM_PARAMETER_OUT_OF_RANGE,
-    { field, value: String(value), expected },
-    `${field}: expected ${expected}, got ${String(value)}`,
+    { field, value: describeValue(value), expected },
+    `${field}: expected ${expected}, got ${describeValue(value)}`,
   );
 }
 

@@ -1,5 +1,5 @@
 import type { KeyObject } from 'node:crypto';
-import { bytesEqual, PsycheError, sha256, VERIFY_INVALID_PARAMETER, VERIFY_MALFORMED_COMMITMENT } from '@psyche/core';
+import { bytesEqual, PsycheError, sha256, VERIFY_INVALID_PARAMETER, VERIFY_MALFORMED_COMMITMENT, describeValue } from '@psyche/core';
 import {
   assertSignature,
   ED25519_SIGNATURE_LENGTH,
@@ -33,8 +33,8 @@ function u64BigEndian(field: string, value: bigint | number): Uint8Array {
   if (big < 0n || big > U64_MAX) {
     throw new PsycheError(
       VERIFY_INVALID_PARAMETER,
-      { field, value: String(value), expected: 'integer in [0, 2^64)' },
-      `${field}: expected an integer in [0, 2^64), got ${String(value)}`,
+      { field, value: describeValue(value), expected: 'integer in [0, 2^64)' },
+      `${field}: expected an integer in [0, 2^64), got ${describeValue(value)}`,
     );
   }
   const out = new Uint8Array(8);

@@ -4,6 +4,7 @@ import {
   sha256,
   VERIFY_INVALID_PARAMETER,
   VERIFY_WITNESS_INDEX_OUT_OF_RANGE,
+  describeValue,
 } from '@psyche/core';
 import type { WitnessBloom } from './bloom-filter.ts';
 
@@ -12,8 +13,8 @@ export function witnessQuorum(witnessCount: number): number {
   if (!Number.isInteger(witnessCount) || witnessCount < 1 || witnessCount > 2 ** 16) {
     throw new PsycheError(
       VERIFY_INVALID_PARAMETER,
-      { field: 'witnessCount', value: String(witnessCount), expected: 'integer in [1, 65536]' },
-      `witnessCount must be an integer in [1, 65536], got ${String(witnessCount)}`,
+      { field: 'witnessCount', value: describeValue(witnessCount), expected: 'integer in [1, 65536]' },
+      `witnessCount must be an integer in [1, 65536], got ${describeValue(witnessCount)}`,
     );
   }
   if (witnessCount === 1) return 1;

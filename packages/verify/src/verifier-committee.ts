@@ -6,6 +6,7 @@ import {
   swapOrNotShuffle,
   utf8Encode,
   VERIFY_INVALID_PARAMETER,
+  describeValue,
 } from '@psyche/core';
 
 const VERIFIER_LABEL = utf8Encode('verifier');
@@ -29,7 +30,7 @@ export interface VerificationAssignment {
 }
 
 function invalid(field: string, value: unknown, expected: string): PsycheError {
-  return new PsycheError(VERIFY_INVALID_PARAMETER, { field, value: String(value), expected }, `${field}: expected ${expected}, got ${String(value)}`);
+  return new PsycheError(VERIFY_INVALID_PARAMETER, { field, value: describeValue(value), expected }, `${field}: expected ${expected}, got ${describeValue(value)}`);
 }
 
 function assertOptions(options: VerifierCommitteeOptions): void {

@@ -1,4 +1,4 @@
-import { assertBytes, PsycheError, sha256, VERIFY_INVALID_PARAMETER, VERIFY_MALFORMED_WITNESS_REPORT } from '@psyche/core';
+import { assertBytes, PsycheError, sha256, VERIFY_INVALID_PARAMETER, VERIFY_MALFORMED_WITNESS_REPORT, describeValue } from '@psyche/core';
 import { WitnessBloom } from './bloom-filter.ts';
 import { assertWitnessIndex, witnessQuorum } from './consensus.ts';
 
@@ -69,7 +69,7 @@ export function decodeWitnessReport(bytes: Uint8Array, limits: WitnessReportLimi
   const maxBloomBytes = limits.maxBloomBytes ?? DEFAULT_MAX_BLOOM_BYTES;
   // A NaN limit would compare false and let any filter length through.
   if (!Number.isSafeInteger(maxBloomBytes) || maxBloomBytes < 0) {
-    throw new PsycheError(VERIFY_INVALID_PARAMETER, { field: 'maxBloomBytes', value: String(maxBloomBytes), expected: 'non-negative integer' }, `maxBloomBytes must be a non-negative integer, got ${String(maxBloomBytes)}`);
+    throw new PsycheError(VERIFY_INVALID_PARAMETER, { field: 'maxBloomBytes', value: describeValue(maxBloomBytes), expected: 'non-negative integer' }, `maxBloomBytes must be a non-negative integer, got ${describeValue(maxBloomBytes)}`);
   }
   witnessQuorum(limits.witnessCount); // the count the index is checked against: an integer in [1, 65536]
   if (bytes.length < FIXED_HEADER_LENGTH) throw malformed(bytes.length, `truncated header (${bytes.length} of ${FIXED_HEADER_LENGTH} bytes)`);

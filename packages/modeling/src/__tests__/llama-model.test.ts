@@ -108,6 +108,8 @@ describe('LLaMA decoder', () => {
       expect(psycheErrorCodeOf(() => parseLlamaConfigJson(JSON.stringify({ ...good, [field]: value })))).toBe(MODELING_INVALID_CONFIG);
     }
     for (const text of ['', 'null', '[]', '"x"', '{"vocab_size": 11}']) expect(psycheErrorCodeOf(() => parseLlamaConfigJson(text))).toBe(MODELING_INVALID_CONFIG);
+    // Found by the fuzz below in CI: String() of this parsed value throws a TypeError, so the error message must not call it.
+    expect(psycheErrorCodeOf(() => parseLlamaConfigJson(JSON.stringify({ ...good, vocab_size: [{ toString: null }], rms_norm_eps: 0 })))).toBe(MODELING_INVALID_CONFIG);
   });
 
   it('fuzz: any JSON in any config.json field gives MODELING_INVALID_CONFIG or a config whose every field has its declared type and range', () => {

@@ -1,0 +1,41 @@
+/** Longest text {@link describeValue} returns; a hostile input can't make an error message large. */
+export const MAX_DESCRIBED_VALUE_CHARS = 80;
+
+/**
+ * A short, printable description of any value, for error messages about bad input.
+ * Never throws and never calls into the value: `String(x)` runs the value's own `toString`
+ * or `Symbol.toPrimitive`, which a parsed `{"toString": null}` or a Proxy turns into a TypeError,
+ * so the caller would throw that instead of its coded error.
+ */
+export function describeValue(value: unknown): string {
+  return truncate(describeUnbounded(value));
+}
+
+function describeUnbounded(value: unknown): string {
+  switch (typeof value) {
+    case 'string':
+      return JSON.stringify(value.length > MAX_DESCRIBED_VALUE_CHARS ? value.slice(0, MAX_DESCRIBED_VALUE_CHARS) : value);
+    case 'number':
+    case 'boolean':
+    case 'undefined':
+      return String(value);
+    case 'bigint':
+      return `${value.toString()}n`;
+    case 'symbol':
+      return 'a symbol';
+    case 'function':
+      return 'a function';
+    default:
+      if (value === null) return 'null';
+      // Array.isArray sees through a Proxy without calling its traps, unlike reading `.length`.
+      try {
+        return Array.isArray(value) ? 'an array' : ArrayBuffer.isView(value) ? 'a typed array' : 'an object';
+      } catch {
+        return 'an object';
+      }
+  }
+}
+
+function truncate(text: string): string {
+  return text.length > MAX_DESCRIBED_VALUE_CHARS ? `${text.slice(0, MAX_DESCRIBED_VALUE_CHARS - 1)}…` : text;
+}
