@@ -1,5 +1,5 @@
 import { decode, encode } from '@msgpack/msgpack';
-import { P2P_MALFORMED_TICKET, PsycheError, toHex } from '@psyche/core';
+import { P2P_MALFORMED_TICKET, PsycheError, describeValue, toHex } from '@psyche/core';
 import { BLAKE3_LENGTH } from './blake3.ts';
 import { NODE_ID_LENGTH } from './node-id.ts';
 import type { NodeId } from './node-id.ts';
@@ -59,7 +59,7 @@ export function decodeTicket(bytes: Uint8Array): BlobTicket {
   }
   if (!Array.isArray(value) || value.length !== 4) malformed('expected an array of 4 fields');
   const [version, hash, size, providers] = value as unknown[];
-  if (version !== TICKET_VERSION) malformed(`unsupported version ${String(version)}`);
+  if (version !== TICKET_VERSION) malformed(`unsupported version ${describeValue(version)}`);
   if (!(hash instanceof Uint8Array) || hash.length !== BLAKE3_LENGTH) malformed('hash is not 32 bytes');
   if (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 0) malformed('size is not an unsigned integer');
   if (!Array.isArray(providers)) malformed('providers is not an array');

@@ -4,6 +4,7 @@ import {
   P2P_MESSAGE_TOO_LARGE,
   P2P_SIGNATURE_INVALID,
   PsycheError,
+  describeValue,
   utf8Encode,
 } from '@psyche/core';
 import { SIGNATURE_LENGTH, verifySignature } from './identity.ts';
@@ -104,7 +105,7 @@ export function decodeEnvelope(bytes: Uint8Array, maxBytes: number): Envelope {
   }
   if (!Array.isArray(value) || value.length !== 8) return malformed('expected an array of 8 fields');
   const [version, topic, sender, seq, timestampMs, payload, signature, attempt] = value as unknown[];
-  if (version !== ENVELOPE_VERSION) return malformed(`unsupported version ${String(version)}`);
+  if (version !== ENVELOPE_VERSION) return malformed(`unsupported version ${describeValue(version)}`);
   if (typeof topic !== 'string' || topic.length === 0) return malformed('topic is not a non-empty string');
   if (!(sender instanceof Uint8Array) || sender.length !== NODE_ID_LENGTH) return malformed('sender is not 32 bytes');
   if (!isUint(seq)) return malformed('seq is not an unsigned integer');

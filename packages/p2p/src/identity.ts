@@ -148,9 +148,11 @@ export async function loadIdentity(path: string): Promise<Identity> {
   }
   const identity = identityFromSecretKey(fromHex(content.secretKey));
   if (content.nodeId !== undefined) {
+    // A parsed key file can hold any JSON here: String() of {"toString": null} throws a TypeError.
+    if (typeof content.nodeId !== 'string') return fail('nodeId is not a string');
     let stored: NodeId;
     try {
-      stored = nodeIdFromString(String(content.nodeId));
+      stored = nodeIdFromString(content.nodeId);
     } catch (cause) {
       if (!isPsycheError(cause)) throw cause;
       return fail('nodeId is malformed', cause);

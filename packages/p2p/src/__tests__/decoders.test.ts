@@ -25,6 +25,36 @@ import { generateIdentity } from '../identity.ts';
 const runs = Number(process.env.FUZZ_RUNS ?? 2_000);
 const identity = generateIdentity(createRng(3));
 
+/** msgpack of `levels` nested one-element arrays around 1; the encoder recurses, so these bytes are written by hand. */
+function nestedArrays(levels: number): Uint8Array {
+  const bytes = new Uint8Array(levels + 1).fill(0x91);
+  bytes[levels] = 0x01;
+  return bytes;
+}
+
+/**
+ * One msgpack field of any kind a peer can send: scalars, bytes, strings, arrays and maps, and arrays
+ * nested deeper than any recursive walk over the decoded value (String(), JSON.stringify) survives.
+ */
+const hostileField = fc.oneof(
+  fc
+    .oneof(fc.jsonValue({ maxDepth: 2 }), fc.uint8Array({ maxLength: 40 }), fc.double(), fc.bigInt({ min: -(2n ** 63n), max: 2n ** 63n - 1n }))
+    .map((value) => encode(value, { useBigInt64: true })),
+  fc.constantFrom(...[64, 6_000, 20_000].map(nestedArrays)),
+);
+
+/** An array header for `count` fields followed by their bytes, as msgpack writes a fixarray. */
+function fixArray(fields: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(1 + fields.reduce((sum, field) => sum + field.length, 0));
+  out[0] = 0x90 | fields.length;
+  let at = 1;
+  for (const field of fields) {
+    out.set(field, at);
+    at += field.length;
+  }
+  return out;
+}
+
 /** Decoders either return a value or throw one of the allowed coded errors; nothing else. */
 function onlyCoded(fn: () => unknown, codes: number[]): void {
   try {
@@ -75,6 +105,27 @@ describe('envelope codec', () => {
           return;
         }
         expect({ ...decoded, attempt: 0 }).toEqual(decodeEnvelope(valid, 4096));
+      }),
+      { numRuns: runs },
+    );
+  });
+
+  it('a version field nested 6,000 arrays deep is P2P_MALFORMED_ENVELOPE (printing it with String() overflowed the stack: a RangeError the gossip engine rethrew)', () => {
+    const valid = sealEnvelope({ identity, topic: 't', seq: 1, timestampMs: 2, payload: new Uint8Array(4) });
+    const fields = [valid.topic, valid.sender, valid.seq, valid.timestampMs, valid.payload, valid.signature, valid.attempt].map((v) => encode(v));
+    const bytes = fixArray([nestedArrays(6_000), ...fields]);
+    expect(bytes.length).toBeLessThan(64 * 1024); // within the default gossip message limit
+    expect(() => decodeEnvelope(bytes, 64 * 1024)).toThrow(expect.objectContaining({ code: P2P_MALFORMED_ENVELOPE }));
+  });
+
+  it('fuzz: any msgpack value in any field of a valid envelope gives an envelope or P2P_MALFORMED_ENVELOPE', () => {
+    const valid = sealEnvelope({ identity, topic: 't', seq: 1, timestampMs: 2, payload: new Uint8Array(4) });
+    const fields = [1, valid.topic, valid.sender, valid.seq, valid.timestampMs, valid.payload, valid.signature, valid.attempt].map((v) => encode(v));
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.nat(fields.length - 1), hostileField), { minLength: 1, maxLength: 3 }), (edits) => {
+        const edited: Uint8Array[] = [...fields];
+        for (const [at, field] of edits) edited[at] = field;
+        onlyCoded(() => decodeEnvelope(fixArray(edited), 1 << 20), [P2P_MALFORMED_ENVELOPE]);
       }),
       { numRuns: runs },
     );
@@ -134,6 +185,27 @@ describe('blob frames and tickets', () => {
       { numRuns: runs },
     );
   });
+  it('a ticket whose version is nested 6,000 arrays deep is P2P_MALFORMED_TICKET (String() of it overflowed the stack)', () => {
+    const fields = [new Uint8Array(32), 5, [[identity.nodeId, ['/ip4/127.0.0.1/tcp/1']]]].map((v) => encode(v));
+    const bytes = fixArray([nestedArrays(6_000), ...fields]);
+    expect(() => decodeTicket(bytes)).toThrow(expect.objectContaining({ code: P2P_MALFORMED_TICKET }));
+    expect(() => ticketFromString(`blob1${Buffer.from(bytes).toString('base64url')}`)).toThrow(expect.objectContaining({ code: P2P_MALFORMED_TICKET }));
+  });
+
+  it('fuzz: any msgpack value in any field of a valid ticket or its provider gives a ticket or P2P_MALFORMED_TICKET', () => {
+    const top = [1, new Uint8Array(32), 5].map((v) => encode(v));
+    const provider = [identity.nodeId, ['/ip4/127.0.0.1/tcp/1']].map((v) => encode(v));
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.nat(top.length + provider.length - 1), hostileField), { minLength: 1, maxLength: 3 }), (edits) => {
+        const fields: Uint8Array[] = [...top, ...provider];
+        for (const [at, field] of edits) fields[at] = field;
+        const bytes = fixArray([...fields.slice(0, top.length), fixArray([fixArray(fields.slice(top.length))])]);
+        onlyCoded(() => decodeTicket(bytes), [P2P_MALFORMED_TICKET]);
+      }),
+      { numRuns: runs },
+    );
+  });
+
   it('fuzz: frames with the right magic and type decode exactly when every field is in range, and re-encode to themselves', () => {
     // Random bytes above nearly always fail on the magic byte; these reach the fields.
     const u64 = fc.oneof(fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }), fc.bigInt({ min: 0n, max: 2n ** 53n + 2n }), fc.constant(0n));

@@ -3,7 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as ed from '@noble/ed25519';
 import { P2P_MALFORMED_KEY_FILE, P2P_MALFORMED_NODE_ID, createRng, isPsycheError, toHex } from '@psyche/core';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { HOSTILE_JSON_KEYS, hostileJsonText } from '../../../../scripts/hostile-json.ts';
 import {
   generateIdentity,
   identityFromSecretKey,
@@ -78,6 +80,51 @@ describe('identity', () => {
       await expect(loadIdentity(join(dir, 'absent.key'))).rejects.toSatisfy((e) => (e as NodeJS.ErrnoException).code === 'ENOENT');
       await writeFile(path, JSON.stringify(content));
       expect(nodeIdToString((await loadIdentity(path)).nodeId)).toBe(content.nodeId);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('a key file whose nodeId is {"toString": null} is P2P_MALFORMED_KEY_FILE, not the TypeError String() of it threw', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'psyche-p2p-key-'));
+    try {
+      const path = join(dir, 'node.key');
+      await saveIdentity(generateIdentity(createRng(5)), path);
+      const content = JSON.parse(await readFile(path, 'utf8')) as Record<string, unknown>;
+      for (const nodeId of ['{"toString": null}', '[{"toString": null}]', '{"toString": {}, "valueOf": {}}', '7']) {
+        await writeFile(path, `{"type": "ed25519", "secretKey": ${JSON.stringify(content['secretKey'])}, "nodeId": ${nodeId}}`);
+        await expect(loadIdentity(path), nodeId).rejects.toSatisfy((e) => isPsycheError(e, P2P_MALFORMED_KEY_FILE));
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('fuzz: any JSON in any key-file field gives the saved identity back or P2P_MALFORMED_KEY_FILE', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'psyche-p2p-key-'));
+    try {
+      const path = join(dir, 'node.key');
+      const identity = generateIdentity(createRng(6));
+      await saveIdentity(identity, path);
+      const content = JSON.parse(await readFile(path, 'utf8')) as Record<string, unknown>;
+      const field = fc.oneof({ arbitrary: fc.constantFrom('type', 'secretKey', 'nodeId'), weight: 3 }, { arbitrary: fc.constantFrom(...HOSTILE_JSON_KEYS), weight: 1 });
+      await fc.assert(
+        fc.asyncProperty(fc.array(fc.tuple(field, hostileJsonText()), { minLength: 1, maxLength: 3 }), async (edits) => {
+          // Written as text: a "__proto__" field then arrives as JSON.parse makes it, an own key.
+          const fields = new Map(Object.entries(content).map(([k, v]) => [k, JSON.stringify(v)]));
+          for (const [k, v] of edits) fields.set(k, v);
+          await writeFile(path, `{${[...fields].map(([k, v]) => `${JSON.stringify(k)}:${v}`).join(',')}}`);
+          let loaded;
+          try {
+            loaded = await loadIdentity(path);
+          } catch (e) {
+            expect(isPsycheError(e, P2P_MALFORMED_KEY_FILE), String(e)).toBe(true);
+            return;
+          }
+          expect(toHex(loaded.secretKey)).toBe(toHex(identity.secretKey));
+        }),
+        { numRuns: 200 },
+      );
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
