@@ -75,7 +75,8 @@ export function decodeSafetensors(buffer: Uint8Array, limits: SafetensorsLimits 
     }
     if (typeof raw !== 'object' || raw === null) malformed(8, `entry ${name} is not an object`);
     const { dtype, shape, data_offsets: offsets } = raw as Record<string, unknown>;
-    if (!isDType(dtype)) malformed(8, `entry ${name}: unknown dtype ${JSON.stringify(dtype)}`);
+    // describeValue, not JSON.stringify: arrays nested a few thousand deep overflow the stack there.
+    if (!isDType(dtype)) malformed(8, `entry ${name}: unknown dtype ${describeValue(dtype)}`);
     if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) malformed(8, `entry ${name}: shape must be non-negative integers`);
     if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every((o) => Number.isSafeInteger(o) && o >= 0)) malformed(8, `entry ${name}: data_offsets must be two non-negative integers`);
     const [begin, end] = offsets as [number, number];
@@ -107,17 +108,23 @@ export function decodeSafetensors(buffer: Uint8Array, limits: SafetensorsLimits 
 
 /** Serializes tensors (in the given order) with an 8-byte-aligned, space-padded header. */
 export function encodeSafetensors(tensors: Iterable<[string, SafetensorsTensor]>, metadata: Record<string, string> = {}): Uint8Array {
-  const header: Record<string, unknown> = {};
-  if (Object.keys(metadata).length > 0) header.__metadata__ = metadata;
+  // Entries, not `header[name] = …`: that assignment with a tensor named "__proto__" (a name
+  // decodeSafetensors accepts) set the object's prototype, so the tensor was left out of the header.
+  const entries: [string, unknown][] = [];
+  if (Object.keys(metadata).length > 0) entries.push(['__metadata__', metadata]);
+  const names = new Set<string>();
   const list = [...tensors];
   let offset = 0;
   for (const [name, t] of list) {
+    // A repeated name (or one named like the metadata) would keep one header entry for two tensors' bytes.
+    if (name === '__metadata__' || names.has(name)) malformed(0, `tensor name ${JSON.stringify(name.slice(0, 80))} is ${name === '__metadata__' ? 'reserved' : 'repeated'}`);
+    names.add(name);
     const elems = t.shape.reduce((a, b) => a * b, 1);
     if (elems * DTYPE_SIZE[t.dtype] !== t.bytes.length) malformed(0, `tensor ${name}: ${t.bytes.length} bytes for shape ${JSON.stringify(t.shape)} ${t.dtype}`);
-    header[name] = { dtype: t.dtype, shape: t.shape, data_offsets: [offset, offset + t.bytes.length] };
+    entries.push([name, { dtype: t.dtype, shape: t.shape, data_offsets: [offset, offset + t.bytes.length] }]);
     offset += t.bytes.length;
   }
-  let json = JSON.stringify(header);
+  let json = JSON.stringify(Object.fromEntries(entries));
   json += ' '.repeat((8 - (json.length % 8)) % 8);
   const headerBytes = new TextEncoder().encode(json);
   const out = new Uint8Array(8 + headerBytes.length + offset);

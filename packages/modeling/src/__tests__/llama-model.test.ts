@@ -8,6 +8,7 @@ import { buildMlpGraph, type MlpConfig } from '../mlp-model.ts';
 import type { ModelGraph } from '../llama-model.ts';
 import { encodeOnnxModel } from '../onnx-model.ts';
 import { initParameters, parameterCount } from '../parameters.ts';
+import { HOSTILE_JSON_KEYS, hostileJsonText } from '../../../../scripts/hostile-json.ts';
 
 const tiny = (over: Partial<LlamaConfig> = {}): LlamaConfig =>
   llamaConfig({ vocab_size: 11, hidden_size: 8, intermediate_size: 12, num_hidden_layers: 2, num_attention_heads: 4, num_key_value_heads: 2, initializer_range: 0.4, ...over });
@@ -115,13 +116,16 @@ describe('LLaMA decoder', () => {
   it('fuzz: any JSON in any config.json field gives MODELING_INVALID_CONFIG or a config whose every field has its declared type and range', () => {
     const good = llamaConfigJson(tiny()) as Record<string, unknown>;
     const fields = ['vocab_size', 'hidden_size', 'intermediate_size', 'num_hidden_layers', 'num_attention_heads', 'num_key_value_heads', 'max_position_embeddings', 'rms_norm_eps', 'rope_theta', 'tie_word_embeddings', 'initializer_range'];
+    // Values as JSON text: hostile ones (objects with toString/__proto__ keys, 1e400, deep nesting) are not
+    // values JSON.stringify could write, and the fields include Object.prototype's names.
+    const value = fc.oneof(fc.jsonValue().map((v) => JSON.stringify(v)), fc.double().map((v) => JSON.stringify(v)), fc.integer({ min: -4, max: 64 }).map(String), hostileJsonText());
     fc.assert(
-      fc.property(fc.array(fc.tuple(fc.constantFrom(...fields), fc.oneof(fc.jsonValue(), fc.double(), fc.integer({ min: -4, max: 64 }))), { minLength: 1, maxLength: 4 }), (edits) => {
-        const edited = { ...good };
-        for (const [field, value] of edits) edited[field] = value;
+      fc.property(fc.array(fc.tuple(fc.oneof({ arbitrary: fc.constantFrom(...fields), weight: 4 }, { arbitrary: fc.constantFrom(...HOSTILE_JSON_KEYS), weight: 1 }), value), { minLength: 1, maxLength: 4 }), (edits) => {
+        const edited = new Map(Object.entries(good).map(([k, v]) => [k, JSON.stringify(v)]));
+        for (const [field, text] of edits) edited.set(field, text);
         let config: LlamaConfig | undefined;
         const code = psycheErrorCodeOf(() => {
-          config = parseLlamaConfigJson(JSON.stringify(edited));
+          config = parseLlamaConfigJson(`{${[...edited].map(([k, v]) => `${JSON.stringify(k)}:${v}`).join(',')}}`);
         });
         if (config === undefined) return void expect(code).toBe(MODELING_INVALID_CONFIG);
         for (const f of fields.slice(0, 7)) expect(Number.isInteger(config[f as keyof LlamaConfig]) && (config[f as keyof LlamaConfig] as number) >= 1).toBe(true);

@@ -9,6 +9,7 @@ import { llamaConfig } from '../llama-config.ts';
 import { llamaParameterSpecs } from '../llama-model.ts';
 import { initParameters } from '../parameters.ts';
 import { decodeSafetensors, encodeSafetensors, float32Safetensor, safetensorToFloat32 } from '../safetensors.ts';
+import { HOSTILE_JSON_KEYS, hostileJsonText } from '../../../../scripts/hostile-json.ts';
 
 const FUZZ_RUNS = Number(process.env.FUZZ_RUNS ?? 300);
 
@@ -170,6 +171,67 @@ describe('safetensors', () => {
       { numRuns: 2000 },
     );
     expect(accepted).toBeGreaterThan(100);
+  });
+
+  it('a dtype nested 6,000 arrays deep is MODELING_SAFETENSORS_MALFORMED (JSON.stringify of it in the message overflowed the stack)', () => {
+    const deep = `${'['.repeat(6000)}${']'.repeat(6000)}`;
+    expect(codeOf(() => decodeSafetensors(header(`{"x":{"dtype":${deep},"shape":[1],"data_offsets":[0,4]}}`, new Uint8Array(4))))).toBe(MODELING_SAFETENSORS_MALFORMED);
+  });
+
+  it('a tensor named "__proto__" survives decode → encode → decode (the encoder\'s header[name] = … set the prototype and dropped it)', () => {
+    const file = decodeSafetensors(header('{"__proto__":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"toString":{"dtype":"U8","shape":[2],"data_offsets":[4,6]}}', Uint8Array.of(0, 0, 0x80, 0x3f, 7, 8)));
+    expect([...file.tensors.keys()].sort()).toEqual(['__proto__', 'toString']);
+    const metadata = Object.fromEntries([['__proto__', 'x']]) as Record<string, string>;
+    const again = decodeSafetensors(encodeSafetensors(file.tensors, metadata));
+    expect(again.tensors).toEqual(file.tensors);
+    expect(Object.entries(again.metadata)).toEqual([['__proto__', 'x']]);
+    // Names the header cannot hold twice, or that it reserves, are refused rather than written into a file that does not decode.
+    const one = float32Safetensor(Float32Array.of(1), [1]);
+    expect(codeOf(() => encodeSafetensors([['a', one], ['a', one]]))).toBe(MODELING_SAFETENSORS_MALFORMED);
+    expect(codeOf(() => encodeSafetensors([['__metadata__', one]]))).toBe(MODELING_SAFETENSORS_MALFORMED);
+  });
+
+  it('fuzz: any JSON in any header field, and tensors named like Object.prototype keys, give a coded error or a file that re-encodes to the same tensors', () => {
+    const data = Uint8Array.from({ length: 20 }, (_, i) => i);
+    const base: [string, Record<string, string>][] = [
+      ['w', { dtype: '"F32"', shape: '[2,2]', data_offsets: '[0,16]' }],
+      ['b', { dtype: '"F32"', shape: '[1]', data_offsets: '[16,20]' }],
+    ];
+    const name = fc.oneof(fc.constantFrom('w', 'b', '__metadata__', '0'), fc.constantFrom(...HOSTILE_JSON_KEYS));
+    const edit = fc.oneof(
+      fc.tuple(fc.constant('field' as const), fc.nat(1), fc.constantFrom('dtype', 'shape', 'data_offsets', ...HOSTILE_JSON_KEYS), hostileJsonText()),
+      fc.tuple(fc.constant('rename' as const), fc.nat(1), name, fc.constant('')),
+      fc.tuple(fc.constant('top' as const), fc.nat(1), name, hostileJsonText()),
+    );
+    const ok = new Set([undefined, MODELING_SAFETENSORS_MALFORMED, MODELING_SAFETENSORS_LIMIT_EXCEEDED]);
+    let accepted = 0;
+    fc.assert(
+      fc.property(fc.array(edit, { maxLength: 3 }), (edits) => {
+        // Built as text, so a "__proto__" key arrives as JSON.parse makes it (an own key).
+        const entries = base.map(([n, fields]) => [n, { ...fields }] as [string, Record<string, string>]);
+        const top: [string, string][] = [];
+        for (const [kind, at, key, value] of edits) {
+          if (kind === 'field') Object.defineProperty(entries[at]![1], key, { value, enumerable: true, configurable: true, writable: true });
+          else if (kind === 'rename') entries[at]![0] = key;
+          else top.push([key, value]);
+        }
+        const text = `{${[...entries.map(([n, fields]) => [n, `{${Object.entries(fields).map(([k, v]) => `${JSON.stringify(k)}:${v}`).join(',')}}`]), ...top].map(([k, v]) => `${JSON.stringify(k)}:${v}`).join(',')}}`;
+        let file;
+        try {
+          file = decodeSafetensors(header(text, data));
+        } catch (e) {
+          expect(ok.has(codeOf(() => { throw e; })), String(e)).toBe(true);
+          return;
+        }
+        accepted++;
+        const inOrder = [...file.tensors].sort(([, a], [, b]) => a.bytes.byteOffset - b.bytes.byteOffset);
+        const again = decodeSafetensors(encodeSafetensors(inOrder, file.metadata));
+        expect(again.tensors).toEqual(file.tensors);
+        expect(again.metadata).toEqual(file.metadata);
+      }),
+      { numRuns: FUZZ_RUNS },
+    );
+    expect(accepted).toBeGreaterThan(0);
   });
 
   it('saves and loads a LLaMA checkpoint with HF names and config.json', async () => {
