@@ -49,7 +49,8 @@ function integerField(source: string, object: Record<string, unknown>, field: st
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
     malformed(source, `${field} must be an integer in [${min}, ${max}], got ${describeValue(value)}`);
   }
-  return value;
+  // JSON's -0 parses to -0 and serializes as 0: + 0 makes it 0, so a parsed manifest serializes to itself.
+  return value + 0;
 }
 
 /** A path that cannot escape the dataset's directory or base URL. */
@@ -64,7 +65,7 @@ export function validateManifest(value: unknown, source = 'manifest'): DatasetMa
   if (typeof value !== 'object' || value === null || Array.isArray(value)) malformed(source, 'not a JSON object');
   const object = value as Record<string, unknown>;
   if (object['format'] !== MANIFEST_FORMAT) malformed(source, `format must be '${MANIFEST_FORMAT}'`);
-  if (object['version'] !== MANIFEST_VERSION) malformed(source, `unsupported version ${JSON.stringify(object['version'])}`);
+  if (object['version'] !== MANIFEST_VERSION) malformed(source, `unsupported version ${describeValue(object['version'])}`);
   const dtype = object['dtype'];
   if (dtype !== 'u16' && dtype !== 'u32') malformed(source, `dtype must be 'u16' or 'u32'`);
   // u32 data: at most 2^32 − 1, the largest a u32 field (the TCP welcome) carries.

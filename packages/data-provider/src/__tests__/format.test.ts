@@ -24,6 +24,7 @@ import {
   serializeManifest,
 } from '../index.ts';
 import { positionalTokens } from './helpers.ts';
+import { HOSTILE_JSON_KEYS, hostileJsonText } from '../../../../scripts/hostile-json.ts';
 
 const codeOf = psycheErrorCodeOf;
 
@@ -86,6 +87,53 @@ describe('manifest', () => {
         if (inFile) (mutated['files'] as Record<string, unknown>[])[0]![fileName] = replacement;
         else mutated[name] = replacement;
         check(utf8Encode(JSON.stringify(mutated)));
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
+  it('a version nested 6,000 arrays deep is DATA_MANIFEST_MALFORMED (JSON.stringify of it in the message overflowed the stack)', () => {
+    const text = serializeManifest(manifest).replace('"version": 1', `"version": ${'['.repeat(6000)}${']'.repeat(6000)}`);
+    expect(text).not.toBe(serializeManifest(manifest));
+    expect(codeOf(() => parseManifest(utf8Encode(text)))).toBe(DATA_MANIFEST_MALFORMED);
+  });
+
+  it('a field of -0 parses to 0, so the manifest serializes to itself (found by the fuzz below)', () => {
+    const text = JSON.stringify({ ...manifest, files: [{ ...manifest.files[0], bytes: 0 }], eotToken: 0 }).replaceAll(/"(bytes|eotToken)":0/g, '"$1":-0');
+    expect(text).toContain('"bytes":-0');
+    const parsed = parseManifest(utf8Encode(text));
+    expect(Object.is(parsed.files[0]!.bytes, 0) && Object.is(parsed.eotToken, 0)).toBe(true);
+    expect(parseManifest(utf8Encode(serializeManifest(parsed)))).toEqual(parsed);
+  });
+
+  it('fuzz: hostile JSON (toString/__proto__ keys, 1e400, -0, deep nesting) in any manifest or file field gives a valid manifest or DATA_MANIFEST_MALFORMED', () => {
+    const field = fc.oneof(
+      { arbitrary: fc.constantFrom('format', 'version', 'dtype', 'vocabSize', 'seqLen', 'tokenizer', 'eotToken', 'files'), weight: 3 },
+      { arbitrary: fc.constantFrom(...HOSTILE_JSON_KEYS), weight: 1 },
+    );
+    const fileField = fc.oneof({ arbitrary: fc.constantFrom('path', 'bytes', 'sha256'), weight: 3 }, { arbitrary: fc.constantFrom(...HOSTILE_JSON_KEYS), weight: 1 });
+    // As text, so that "__proto__" arrives as JSON.parse makes it (an own key) and 1e400 as Infinity.
+    const objectText = (fields: Map<string, string>): string => `{${[...fields].map(([k, v]) => `${JSON.stringify(k)}:${v}`).join(',')}}`;
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.boolean(), field, fileField, hostileJsonText()), { minLength: 1, maxLength: 3 }), (edits) => {
+        const top = new Map(Object.entries(manifest).map(([k, v]) => [k, JSON.stringify(v)]));
+        const file = new Map(Object.entries(manifest.files[0]!).map(([k, v]) => [k, JSON.stringify(v)]));
+        let fileEdited = false;
+        for (const [inFile, name, fileName, text] of edits) {
+          if (inFile) {
+            file.set(fileName, text);
+            fileEdited = true;
+          } else top.set(name, text);
+        }
+        if (fileEdited && top.get('files') === JSON.stringify(manifest.files)) top.set('files', `[${objectText(file)}]`);
+        let parsed;
+        try {
+          parsed = parseManifest(utf8Encode(objectText(top)));
+        } catch (error) {
+          expect(isPsycheError(error, DATA_MANIFEST_MALFORMED), String(error)).toBe(true);
+          return;
+        }
+        expect(parseManifest(utf8Encode(serializeManifest(parsed)))).toEqual(parsed);
       }),
       { numRuns: 1000 },
     );
