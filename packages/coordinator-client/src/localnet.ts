@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from '
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { dirname } from 'node:path';
-import { COORDINATOR_MALFORMED_SNAPSHOT, COORDINATOR_RPC_ERROR, PsycheError } from '@psyche/core';
+import { COORDINATOR_MALFORMED_SNAPSHOT, COORDINATOR_RPC_ERROR, PsycheError, describeValue } from '@psyche/core';
 import {
   getBase58Decoder,
   getBase58Encoder,
@@ -92,7 +92,7 @@ function rpcError(code: number, message: string, data?: Json): { code: number; m
 
 /** A base58 account address from a request's params; anything else is "invalid params", as on a validator. */
 function addressParam(value: Json | undefined): Address {
-  if (typeof value !== 'string' || !isAddress(value)) throw rpcError(-32602, `invalid address ${JSON.stringify(value ?? null).slice(0, 80)}`);
+  if (typeof value !== 'string' || !isAddress(value)) throw rpcError(-32602, `invalid address ${describeValue(value)}`);
   return value;
 }
 
@@ -101,6 +101,16 @@ const MAX_LIST_PARAM = 256;
 
 /** A 64-byte signature in base58: 64 to 88 characters. */
 const BASE58_SIGNATURE = /^[1-9A-HJ-NP-Za-km-z]{64,88}$/;
+
+/**
+ * A request's id, echoed in the answer. JSON-RPC 2.0 allows a string, a number or null (as a
+ * validator's parser does); anything else is refused, since echoing it made the answer's
+ * JSON.stringify throw (arrays nested a few thousand deep overflow the stack) outside any handler,
+ * which ended the process.
+ */
+function isRequestId(value: unknown): value is string | number | null {
+  return value === null || typeof value === 'string' || typeof value === 'number';
+}
 
 function listParam(value: Json | undefined): Json[] {
   if (!Array.isArray(value) || value.length > MAX_LIST_PARAM) throw rpcError(-32602, `expected an array of at most ${MAX_LIST_PARAM} entries`);
@@ -364,18 +374,20 @@ export async function startLocalnet(options: LocalnetOptions = {}): Promise<Loca
         return {
           context: context(),
           value: listParam(params[0]).map((s) => {
-            const record = signatures.get(String(s));
+            if (typeof s !== 'string') throw rpcError(-32602, `invalid signature ${describeValue(s)}`);
+            const record = signatures.get(s);
             if (!record) return null;
             return { slot: record.slot, confirmations: null, err: record.err, confirmationStatus: 'finalized', status: record.err === null ? { Ok: null } : { Err: record.err } };
           }),
         };
       default:
-        throw rpcError(-32601, `method ${method} is not served by the localnet`);
+        throw rpcError(-32601, `method ${method.slice(0, 64)} is not served by the localnet`);
     }
   }
 
   function answer(request: unknown, budget: AnswerBudget): Json {
-    const { id = null, method, params = [] } = (request ?? {}) as { id?: Json; method?: unknown; params?: Json[] };
+    const { id = null, method, params = [] } = (request ?? {}) as { id?: unknown; method?: unknown; params?: Json[] };
+    if (!isRequestId(id)) return { jsonrpc: '2.0', id: null, error: rpcError(-32600, 'invalid request: id must be a string, a number or null') };
     if (typeof method !== 'string') return { jsonrpc: '2.0', id, error: rpcError(-32600, 'invalid request') };
     try {
       return { jsonrpc: '2.0', id, result: handle(method, Array.isArray(params) ? params : [], budget) };
@@ -432,7 +444,11 @@ export async function startLocalnet(options: LocalnetOptions = {}): Promise<Loca
         send(socket, { jsonrpc: '2.0', id: null, error: rpcError(-32600, 'invalid request') });
         return;
       }
-      const { id = null, method, params: rawParams = [] } = request as { id?: Json; method?: unknown; params?: Json };
+      const { id = null, method, params: rawParams = [] } = request as { id?: unknown; method?: unknown; params?: Json };
+      if (!isRequestId(id)) {
+        send(socket, { jsonrpc: '2.0', id: null, error: rpcError(-32600, 'invalid request: id must be a string, a number or null') });
+        return;
+      }
       const params = Array.isArray(rawParams) ? rawParams : [];
       // A throw here would escape the socket's event handler and end the whole process.
       try {
@@ -490,7 +506,7 @@ export async function startLocalnet(options: LocalnetOptions = {}): Promise<Loca
         return;
       }
       default:
-        send(socket, { jsonrpc: '2.0', id, error: rpcError(-32601, `method ${String(method).slice(0, 64)} is not served by the localnet`) });
+        send(socket, { jsonrpc: '2.0', id, error: rpcError(-32601, `method ${typeof method === 'string' ? method.slice(0, 64) : describeValue(method)} is not served by the localnet`) });
     }
   }
 

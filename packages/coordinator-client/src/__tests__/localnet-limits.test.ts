@@ -1,4 +1,6 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { hostileJsonText } from '../../../../scripts/hostile-json.ts';
 import { LOCALNET_MAX_ACCOUNT_DATA_BYTES, LOCALNET_MAX_BATCH, LOCALNET_MAX_CONNECTIONS, LOCALNET_MAX_SUBSCRIPTIONS_PER_SOCKET, startLocalnet } from '../index.ts';
 
 interface Reply {
@@ -116,6 +118,63 @@ describe('localnet JSON-RPC batches', () => {
       await localnet.stop();
     }
   }, 10_000);
+});
+
+describe('localnet requests with hostile JSON', () => {
+  const deep = `${'['.repeat(10_000)}${']'.repeat(10_000)}`;
+
+  it('refuses an id that is not a string, number or null with -32600 (echoing an id nested 10,000 deep threw outside any handler and ended the process)', async () => {
+    const localnet = await startLocalnet();
+    try {
+      const post = async (body: string): Promise<Reply> =>
+        (await fetch(localnet.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body, signal: AbortSignal.timeout(5_000) })).json() as Promise<Reply>;
+      for (const id of [deep, '{"toString": null}', '[1]']) {
+        expect(await post(`{"jsonrpc":"2.0","id":${id},"method":"getHealth"}`)).toEqual({ jsonrpc: '2.0', id: null, error: { code: -32600, message: expect.any(String) } });
+      }
+      // Other params that printing or String() choked on are invalid params, for that call only.
+      const batch = (await post(`[{"id":1,"method":"getBalance","params":[${deep}]},{"id":2,"method":"getSignatureStatuses","params":[[{"toString":null}]]},{"id":3,"method":"getHealth"}]`)) as unknown as Reply[];
+      expect(batch.map((r) => r.error?.code ?? r.result)).toEqual([-32602, -32602, 'ok']);
+      const { socket, replies } = await openSocket(localnet.wsUrl);
+      socket.send(`{"id":${deep},"method":"slotSubscribe"}`);
+      socket.send(`{"id":"m","method":{"toString":null}}`);
+      socket.send('{"id":"after","method":"slotSubscribe"}');
+      await waitForReplies(replies, 3);
+      expect(replies.map((r) => [r.id, r.error?.code ?? typeof r.result])).toEqual([[null, -32600], ['m', -32601], ['after', 'number']]);
+      socket.close();
+    } finally {
+      await localnet.stop();
+    }
+  }, 20_000);
+
+  it('fuzz: hostile JSON as any request member gets an answer over HTTP and WebSocket, and the localnet keeps serving', async () => {
+    const localnet = await startLocalnet();
+    try {
+      const { socket, replies } = await openSocket(localnet.wsUrl);
+      const member = fc.constantFrom('id', 'method', 'params', 'jsonrpc', 'toString', '__proto__');
+      const method = fc.constantFrom('"getHealth"', '"getBalance"', '"getAccountInfo"', '"getMultipleAccounts"', '"getSignatureStatuses"', '"getProgramAccounts"', '"getMinimumBalanceForRentExemption"', '"requestAirdrop"', '"sendTransaction"', '"accountSubscribe"', '"signatureSubscribe"', '"slotUnsubscribe"');
+      let sent = 0;
+      await fc.assert(
+        fc.asyncProperty(method, fc.array(fc.tuple(member, hostileJsonText()), { minLength: 1, maxLength: 3 }), async (name, edits) => {
+          const fields = new Map([['jsonrpc', '"2.0"'], ['id', '1'], ['method', name], ['params', '[]']]);
+          for (const [k, v] of edits) fields.set(k, v);
+          const body = `{${[...fields].map(([k, v]) => `${JSON.stringify(k)}:${v}`).join(',')}}`;
+          const reply = (await (await fetch(localnet.url, { method: 'POST', body, signal: AbortSignal.timeout(5_000) })).json()) as Reply;
+          expect(reply.error !== undefined || 'result' in reply).toBe(true);
+          socket.send(body);
+          sent++;
+        }),
+        { numRuns: 100 },
+      );
+      // Every WebSocket request got its answer (none threw out of the handler), and the localnet still serves.
+      await waitForReplies(replies, sent);
+      expect(replies.length).toBe(sent);
+      const health = (await (await fetch(localnet.url, { method: 'POST', body: '{"jsonrpc":"2.0","id":1,"method":"getHealth"}' })).json()) as Reply;
+      expect(health.result).toBe('ok');
+      socket.close();
+    } finally {
+      await localnet.stop();
+    }
+  }, 60_000);
 });
 
 describe('localnet connections', () => {
