@@ -1,4 +1,4 @@
-import { COORDINATOR_RPC_MESSAGE_TOO_LARGE, PsycheError } from '@psyche/core';
+import { COORDINATOR_RPC_ERROR, COORDINATOR_RPC_MESSAGE_TOO_LARGE, PsycheError } from '@psyche/core';
 import {
   SOLANA_ERROR__RPC_SUBSCRIPTIONS__CHANNEL_CLOSED_BEFORE_MESSAGE_BUFFERED,
   SOLANA_ERROR__RPC_SUBSCRIPTIONS__CHANNEL_CONNECTION_CLOSED,
@@ -22,6 +22,29 @@ const SEND_BUFFER_HIGH_WATERMARK = 128 * 1024;
 const PING_INTERVAL_MS = 5_000;
 const MAX_SUBSCRIPTIONS_PER_CHANNEL = 100;
 const DRAIN_POLL_MS = 16;
+/**
+ * Deepest JSON nesting a message may have. kit's parsing and response walks recurse: a message of
+ * arrays nested a few thousand deep overflowed the stack inside the message listener, an uncaught
+ * exception that ended the process. Solana's notifications nest under 10 levels.
+ */
+export const MAX_SUBSCRIPTION_MESSAGE_NESTING = 64;
+
+/** Whether `text`, read as JSON, holds more than `limit` arrays and objects inside one another (strings skipped). */
+export function nestsDeeperThan(text: string, limit: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++; // a backslash escapes the next character (a quote included)
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x5b || c === 0x7b) {
+      if (++depth > limit) return true;
+    } else if (c === 0x5d || c === 0x7d) depth--;
+  }
+  return false;
+}
 
 /**
  * kit's WebSocket channel (rpc-subscriptions-channel-websocket) over the `ws` package, which can
@@ -71,7 +94,13 @@ function openBoundedChannel(url: string, maxMessageBytes: number, signal: AbortS
     socket.on('message', (data: WebSocket.RawData) => {
       if (signal.aborted || failed) return;
       const bytes = Buffer.isBuffer(data) ? data : Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data);
-      events.dispatchEvent(new CustomEvent('message', { detail: bytes.toString('utf8') }));
+      const text = bytes.toString('utf8');
+      if (nestsDeeperThan(text, MAX_SUBSCRIPTION_MESSAGE_NESTING)) {
+        fail(new PsycheError(COORDINATOR_RPC_ERROR, { method: 'subscription', reason: `message nested deeper than ${MAX_SUBSCRIPTION_MESSAGE_NESTING} levels` }, `subscription message nested deeper than ${MAX_SUBSCRIPTION_MESSAGE_NESTING} levels; connection closed`));
+        socket.terminate();
+        return;
+      }
+      events.dispatchEvent(new CustomEvent('message', { detail: text }));
     });
     socket.once('open', () => {
       opened = true;

@@ -1,9 +1,12 @@
-import { COORDINATOR_INVALID_CONFIG, COORDINATOR_RPC_MESSAGE_TOO_LARGE, isPsycheError } from '@psyche/core';
+import { COORDINATOR_INVALID_CONFIG, COORDINATOR_RPC_ERROR, COORDINATOR_RPC_MESSAGE_TOO_LARGE, isPsycheError } from '@psyche/core';
 import { generateKeyPairSigner, type Address } from '@solana/kit';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { WebSocketServer, type WebSocket } from 'ws';
+import { hostileJsonText } from '../../../../scripts/hostile-json.ts';
+import { nestsDeeperThan } from '../subscriptions-channel-internal.ts';
 import { COORDINATOR_PROGRAM_ADDRESS, CoordinatorClient, DEFAULT_MAX_SUBSCRIPTION_MESSAGE_BYTES, RUN_ACCOUNT_SIZE, emptyRunAccount, encodeRunAccount, type RunAccount } from '../index.ts';
 
 const SUBSCRIPTION = 7;
@@ -147,6 +150,55 @@ describe('CoordinatorClient subscriptions against an endpoint sending oversized 
       await endpoint.stop();
     }
   }, 15_000);
+});
+
+describe('CoordinatorClient subscriptions against an endpoint sending deeply nested messages', () => {
+  it('fails with COORDINATOR_RPC_ERROR on a notification nested 6,000 deep (parsing it overflowed the stack in an event listener and ended the process), and reads a notification nesting 61 levels', async () => {
+    const endpoint = await startHostileEndpoint();
+    try {
+      const client = new CoordinatorClient({ rpcUrl: endpoint.rpcUrl, wsUrl: endpoint.wsUrl, payer: await generateKeyPairSigner() });
+      const { seen, outcome } = subscribeFor(client, 6_000);
+      const socket = await endpoint.subscriber;
+      let closed = false;
+      socket.on('close', () => (closed = true));
+      await until(() => seen.length === 1, 3_000);
+      // Brackets inside strings do not count; 61 levels of real nesting (60 here, in the top object) are read.
+      const nested = (levels: number): string => `${'['.repeat(levels)}"[{\\"]"${']'.repeat(levels)}`;
+      socket.send(notification().replace('"padding"', `"nested":${nested(60)},"padding"`));
+      await until(() => seen.length === 2, 3_000);
+      expect(seen).toHaveLength(2);
+      socket.send(notification().replace('"padding"', `"nested":${nested(6_000)},"padding"`));
+      const error = await outcome;
+      expect(isPsycheError(error, COORDINATOR_RPC_ERROR), String(error)).toBe(true);
+      expect(seen).toHaveLength(2);
+      await until(() => closed, 3_000);
+      expect(closed).toBe(true);
+    } finally {
+      await endpoint.stop();
+    }
+  }, 15_000);
+});
+
+describe('nestsDeeperThan', () => {
+  it('fuzz: agrees with a regex reading of the text\'s depth, for any JSON text (strings with brackets and escapes, repeated keys)', () => {
+    // The text's depth, not the parsed value's: with a repeated key JSON.parse keeps the last value, but still reads the first.
+    const depthOf = (text: string): number => {
+      let depth = 0;
+      let deepest = 0;
+      for (const c of text.replace(/"(?:[^"\\]|\\.)*"/g, '""')) {
+        if (c === '[' || c === '{') deepest = Math.max(deepest, ++depth);
+        else if (c === ']' || c === '}') depth--;
+      }
+      return deepest;
+    };
+    const text = fc.oneof(hostileJsonText(), fc.jsonValue().map((v) => JSON.stringify(v)), fc.string().map((v) => JSON.stringify([v, { [v]: [v] }])));
+    fc.assert(
+      fc.property(text, fc.nat(70), (t, limit) => {
+        expect(nestsDeeperThan(t, limit)).toBe(depthOf(t) > limit);
+      }),
+      { numRuns: Number(process.env.FUZZ_RUNS ?? 1000) },
+    );
+  });
 });
 
 describe('CoordinatorClient maxSubscriptionMessageBytes', () => {
