@@ -59,8 +59,8 @@ export function assertWitnessIndex(witnessIndex: unknown, witnessCount: number):
   if (typeof witnessIndex !== 'number' || !Number.isInteger(witnessIndex) || witnessIndex < 0 || witnessIndex >= witnessCount) {
     throw new PsycheError(
       VERIFY_WITNESS_INDEX_OUT_OF_RANGE,
-      { index: String(witnessIndex), witnessCount },
-      `witness index ${String(witnessIndex)} outside [0, ${witnessCount})`,
+      { index: describeValue(witnessIndex), witnessCount },
+      `witness index ${describeValue(witnessIndex)} outside [0, ${witnessCount})`,
     );
   }
   return witnessIndex;

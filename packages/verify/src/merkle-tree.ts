@@ -1,4 +1,4 @@
-import { assertBytes, bytesEqual, PsycheError, sha256, VERIFY_INVALID_PARAMETER, VERIFY_MALFORMED_MERKLE_PROOF } from '@psyche/core';
+import { assertBytes, bytesEqual, PsycheError, sha256, VERIFY_INVALID_PARAMETER, VERIFY_MALFORMED_MERKLE_PROOF, describeValue } from '@psyche/core';
 
 export const MERKLE_HASH_LENGTH = 32;
 /** 2^24 leaves: a round has at most 256 commitments per batch; this bounds hostile proofs. */
@@ -62,7 +62,7 @@ export function merkleRoot(leaves: readonly Uint8Array[]): Uint8Array {
 export function merkleProof(leaves: readonly Uint8Array[], leafIndex: number): MerkleProof {
   assertLeaves(leaves);
   if (!Number.isInteger(leafIndex) || leafIndex < 0 || leafIndex >= leaves.length) {
-    throw malformedProof(`leaf index ${leafIndex} outside [0, ${leaves.length})`);
+    throw malformedProof(`leaf index ${describeValue(leafIndex)} outside [0, ${leaves.length})`);
   }
   const siblings: Uint8Array[] = [];
   let index = leafIndex;
@@ -90,10 +90,10 @@ export function merkleProofLength(leafIndex: number, leafCount: number): number 
 function assertProofShape(proof: MerkleProof): void {
   const { leafIndex, leafCount, siblings } = proof;
   if (!Number.isInteger(leafCount) || leafCount < 1 || leafCount > MERKLE_MAX_LEAVES) {
-    throw malformedProof(`leaf count ${String(leafCount)} outside [1, ${MERKLE_MAX_LEAVES}]`);
+    throw malformedProof(`leaf count ${describeValue(leafCount)} outside [1, ${MERKLE_MAX_LEAVES}]`);
   }
   if (!Number.isInteger(leafIndex) || leafIndex < 0 || leafIndex >= leafCount) {
-    throw malformedProof(`leaf index ${String(leafIndex)} outside [0, ${leafCount})`);
+    throw malformedProof(`leaf index ${describeValue(leafIndex)} outside [0, ${leafCount})`);
   }
   const expected = merkleProofLength(leafIndex, leafCount);
   if (!Array.isArray(siblings) || siblings.length !== expected) {

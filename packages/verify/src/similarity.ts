@@ -1,4 +1,4 @@
-import { PsycheError, VERIFY_LAYOUT_MISMATCH, VERIFY_MALFORMED_RESULT } from '@psyche/core';
+import { PsycheError, VERIFY_LAYOUT_MISMATCH, VERIFY_MALFORMED_RESULT, describeValue } from '@psyche/core';
 
 /**
  * One tensor's top-k selection, structurally @psyche/distro's SparseChunks (so verify needs no
@@ -90,7 +90,7 @@ export function assertSparseSelection(selection: SparseSelection, what = 'select
   if (!Number.isInteger(layout.numChunks) || layout.numChunks < 0 || !Number.isInteger(layout.chunkElems) || layout.chunkElems < 1) {
     throw malformed(what, 'invalid layout');
   }
-  if (!Number.isInteger(k) || k < 0 || k > layout.chunkElems) throw malformed(what, `k=${String(k)} outside [0, ${layout.chunkElems}]`);
+  if (!Number.isInteger(k) || k < 0 || k > layout.chunkElems) throw malformed(what, `k=${describeValue(k)} outside [0, ${layout.chunkElems}]`);
   if (!(indices instanceof Uint32Array) || !(values instanceof Float32Array)) throw malformed(what, 'indices must be Uint32Array, values Float32Array');
   const expected = layout.numChunks * k;
   if (indices.length !== expected || values.length !== expected) {

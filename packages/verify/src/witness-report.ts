@@ -32,7 +32,7 @@ function malformed(offset: number, reason: string): PsycheError {
  */
 export function encodeWitnessReport(report: WitnessReport): Uint8Array {
   if (typeof report.step !== 'bigint' || report.step < 0n || report.step > 0xffff_ffff_ffff_ffffn) {
-    throw new PsycheError(VERIFY_INVALID_PARAMETER, { field: 'step', value: String(report.step), expected: 'bigint in [0, 2^64)' }, 'step out of range');
+    throw new PsycheError(VERIFY_INVALID_PARAMETER, { field: 'step', value: describeValue(report.step), expected: 'bigint in [0, 2^64)' }, 'step out of range');
   }
   assertWitnessIndex(report.witnessIndex, 0x10000);
   assertBytes('broadcastMerkleRoot', report.broadcastMerkleRoot, 32);
