@@ -1,4 +1,4 @@
-import { MODELING_INVALID_CONFIG, PsycheError } from '@psyche/core';
+import { MODELING_INVALID_CONFIG, PsycheError, describeValue } from '@psyche/core';
 import { GraphBuilder } from './graph-builder.ts';
 import { gradientName, type ModelGraph } from './llama-model.ts';
 import type { ParameterSpec } from './parameters.ts';
@@ -14,13 +14,13 @@ export interface MlpConfig {
 export function mlpParameterSpecs(c: MlpConfig): ParameterSpec[] {
   for (const f of ['vocab_size', 'embedding_size', 'hidden_size'] as const) {
     if (!Number.isInteger(c[f]) || c[f] < 1 || c[f] > 2 ** 24) {
-      throw new PsycheError(MODELING_INVALID_CONFIG, { field: f, value: String(c[f]), expected: 'an integer in [1, 2^24]' }, `MlpConfig.${f} is invalid`);
+      throw new PsycheError(MODELING_INVALID_CONFIG, { field: f, value: describeValue(c[f]), expected: 'an integer in [1, 2^24]' }, `MlpConfig.${f} is invalid`);
     }
   }
   const std = c.initializer_range ?? 0.02;
   // Same range as LlamaConfig.initializer_range: a NaN or negative std would initialize NaN or mirrored weights.
   if (typeof std !== 'number' || !(std > 0 && std < 10)) {
-    throw new PsycheError(MODELING_INVALID_CONFIG, { field: 'initializer_range', value: String(std), expected: 'a number in (0, 10)' }, 'MlpConfig.initializer_range is invalid');
+    throw new PsycheError(MODELING_INVALID_CONFIG, { field: 'initializer_range', value: describeValue(std), expected: 'a number in (0, 10)' }, 'MlpConfig.initializer_range is invalid');
   }
   const normal = { kind: 'normal', std } as const;
   const zeros = { kind: 'zeros' } as const;

@@ -73,7 +73,7 @@ export async function generate(prompt: readonly number[], o: GenerateOptions): P
   }
   // Ids outside the vocabulary would be wrapped (ONNX Gather takes negative indices) or fail deep inside the runtime.
   for (const [i, t] of [...prompt, o.padId ?? 0].entries()) {
-    if (!Number.isSafeInteger(t) || t < 0 || t >= o.vocabSize) invalidInput(i < prompt.length ? `prompt[${i}]` : 'padId', String(t), `a token id in [0, ${o.vocabSize})`);
+    if (!Number.isSafeInteger(t) || t < 0 || t >= o.vocabSize) invalidInput(i < prompt.length ? `prompt[${i}]` : 'padId', describeValue(t), `a token id in [0, ${o.vocabSize})`);
   }
   const tokens = [...prompt];
   for (let step = 0; step < o.maxNewTokens; step++) {

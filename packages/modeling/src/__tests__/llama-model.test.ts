@@ -156,7 +156,8 @@ describe('LLaMA decoder', () => {
 
   it('MLP configs are checked like LlamaConfig: sizes, and an initializer_range that is not in (0, 10) (NaN used to give NaN weights)', () => {
     const base: MlpConfig = { vocab_size: 7, embedding_size: 4, hidden_size: 6 };
-    for (const bad of [{ vocab_size: 0 }, { hidden_size: 1.5 }, { initializer_range: Number.NaN }, { initializer_range: -0.1 }, { initializer_range: 0 }]) {
+    // {toString: null}: printing it with String() threw a TypeError instead of the coded error.
+    for (const bad of [{ vocab_size: 0 }, { hidden_size: 1.5 }, { initializer_range: Number.NaN }, { initializer_range: -0.1 }, { initializer_range: 0 }, { vocab_size: { toString: null } as unknown as number }]) {
       expect(psycheErrorCodeOf(() => buildMlpGraph({ ...base, ...bad }, { batch: 1, seq: 2, mode: 'eval' }))).toBe(MODELING_INVALID_CONFIG);
     }
     const params = initParameters(buildMlpGraph({ ...base, initializer_range: 0.5 }, { batch: 1, seq: 2, mode: 'eval' }).parameters, 1);

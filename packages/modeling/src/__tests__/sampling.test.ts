@@ -54,7 +54,8 @@ describe('sampling', () => {
     const T = 3;
     const forward = async (): Promise<Float32Array> => new Float32Array(T * V);
     const base = { forward, contextLength: T, vocabSize: V, maxNewTokens: 2, sampling: { strategy: 'greedy' } as const };
-    for (const prompt of [[-1], [5], [1.5], [1, Number.NaN]]) expect(await psycheErrorCodeOfAsync(() => generate(prompt, base))).toBe(MODELING_INVALID_INPUT);
+    // [{toString: null}]: printing the id with String() threw a TypeError instead of the coded error.
+    for (const prompt of [[-1], [5], [1.5], [1, Number.NaN], [{ toString: null } as unknown as number]]) expect(await psycheErrorCodeOfAsync(() => generate(prompt, base))).toBe(MODELING_INVALID_INPUT);
     expect(await psycheErrorCodeOfAsync(() => generate([1], { ...base, padId: 7 }))).toBe(MODELING_INVALID_INPUT);
     for (const over of [{ maxNewTokens: Infinity }, { maxNewTokens: -1 }, { maxNewTokens: 1.5 }, { contextLength: 0 }, { vocabSize: Number.NaN }]) {
       expect(await psycheErrorCodeOfAsync(() => generate([1], { ...base, ...over }))).toBe(MODELING_INVALID_CONFIG);
