@@ -1,7 +1,7 @@
 import { closeSync, mkdirSync, openSync, writeFileSync, writeSync } from 'node:fs';
 import { createHash, type Hash } from 'node:crypto';
 import { join } from 'node:path';
-import { DATA_INVALID_CONFIG, DATA_TOKEN_OUT_OF_RANGE, PsycheError, toHex } from '@psyche/core';
+import { DATA_INVALID_CONFIG, DATA_TOKEN_OUT_OF_RANGE, PsycheError, describeValue, toHex } from '@psyche/core';
 import { integerOption } from './config-checks-internal.ts';
 import { MANIFEST_FILE_NAME, MANIFEST_FORMAT, MANIFEST_VERSION, MAX_SEQ_LEN, MAX_U32_VOCAB_SIZE, serializeManifest, type DatasetManifest, type ShardFile } from './dataset-manifest.ts';
 import { allocateTokens, bytesOfTokens, bytesPerToken, dtypeForVocabSize, type TokenArray, type TokenDtype } from './token-dtype.ts';
@@ -39,20 +39,22 @@ export class DatasetWriter {
 
   constructor(options: DatasetWriterOptions) {
     this.options = options;
-    this.dtype = options.dtype ?? dtypeForVocabSize(options.vocabSize);
+    // Checked before dtypeForVocabSize compares it: a comparison with {toString: null} throws a TypeError.
     if (!Number.isSafeInteger(options.vocabSize) || options.vocabSize < 1 || options.vocabSize > MAX_U32_VOCAB_SIZE) {
-      throw new PsycheError(DATA_INVALID_CONFIG, { field: 'vocabSize', value: String(options.vocabSize), expected: `an integer in [1, ${MAX_U32_VOCAB_SIZE}]` }, `vocabSize ${options.vocabSize} is not an integer in [1, ${MAX_U32_VOCAB_SIZE}]`);
+      throw new PsycheError(DATA_INVALID_CONFIG, { field: 'vocabSize', value: describeValue(options.vocabSize), expected: `an integer in [1, ${MAX_U32_VOCAB_SIZE}]` }, `vocabSize ${describeValue(options.vocabSize)} is not an integer in [1, ${MAX_U32_VOCAB_SIZE}]`);
     }
+    this.dtype = options.dtype ?? dtypeForVocabSize(options.vocabSize);
     if (this.dtype === 'u16' && options.vocabSize > 65_536) {
       throw new PsycheError(DATA_INVALID_CONFIG, { field: 'dtype', value: 'u16', expected: 'u32 for vocabSize > 65536' }, `vocabSize ${options.vocabSize} needs dtype u32`);
     }
     // The manifest reader refuses any other seqLen: fail here rather than after writing every shard.
     integerOption('seqLen', options.seqLen, 1, MAX_SEQ_LEN);
     const maxShardBytes = options.maxShardBytes ?? 256 * 1024 * 1024;
-    this.maxShardTokens = Math.floor(maxShardBytes / bytesPerToken(this.dtype));
+    // Only a number is divided: dividing {toString: null} (or a symbol) throws a TypeError.
+    this.maxShardTokens = typeof maxShardBytes === 'number' ? Math.floor(maxShardBytes / bytesPerToken(this.dtype)) : Number.NaN;
     // Written as !(≥ 1) so that NaN is refused too: it made flush() write nothing and drop the tokens.
     if (!(this.maxShardTokens >= 1)) {
-      throw new PsycheError(DATA_INVALID_CONFIG, { field: 'maxShardBytes', value: String(maxShardBytes), expected: 'at least one token' }, 'maxShardBytes is smaller than one token');
+      throw new PsycheError(DATA_INVALID_CONFIG, { field: 'maxShardBytes', value: describeValue(maxShardBytes), expected: 'at least one token' }, 'maxShardBytes is smaller than one token');
     }
     this.buffer = allocateTokens(this.dtype, BUFFER_TOKENS);
     mkdirSync(options.dir, { recursive: true });

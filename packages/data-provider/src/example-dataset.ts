@@ -1,7 +1,7 @@
 import { existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { DATA_FILE_MISSING, DATA_INVALID_CONFIG, DATA_TOKENIZE_INPUT_INVALID, PsycheError } from '@psyche/core';
+import { DATA_FILE_MISSING, DATA_INVALID_CONFIG, DATA_TOKENIZE_INPUT_INVALID, PsycheError, describeValue } from '@psyche/core';
 import { integerOption } from './config-checks-internal.ts';
 import { MAX_SEQ_LEN } from './dataset-manifest.ts';
 import { openLocalProvider, readManifestFile, type LocalProviderOptions } from './local-provider.ts';
@@ -79,7 +79,7 @@ export async function buildExampleDataset(options: ExampleDatasetOptions): Promi
   const seqLen = options.seqLen ?? 256;
   // Both name the directory that is deleted and rebuilt below: a tokenizer like '../x' would point it elsewhere.
   if (tokenizerName !== 'byte' && tokenizerName !== 'gpt2') {
-    throw new PsycheError(DATA_INVALID_CONFIG, { field: 'tokenizer', value: String(tokenizerName), expected: "'byte' or 'gpt2'" }, `unknown tokenizer ${String(tokenizerName)}; use 'byte' or 'gpt2'`);
+    throw new PsycheError(DATA_INVALID_CONFIG, { field: 'tokenizer', value: describeValue(tokenizerName), expected: "'byte' or 'gpt2'" }, `unknown tokenizer ${describeValue(tokenizerName)}; use 'byte' or 'gpt2'`);
   }
   integerOption('seqLen', seqLen, 1, MAX_SEQ_LEN);
   const validationFraction = options.validationFraction ?? 0.05;

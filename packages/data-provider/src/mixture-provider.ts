@@ -1,4 +1,4 @@
-import { DATA_INVALID_CONFIG, DATA_PROVIDER_CLOSED, DATA_PROVIDER_INCOMPATIBLE, PsycheError, createRng, fisherYatesShuffle, type RngSeed } from '@psyche/core';
+import { DATA_INVALID_CONFIG, DATA_PROVIDER_CLOSED, DATA_PROVIDER_INCOMPATIBLE, PsycheError, createRng, describeValue, fisherYatesShuffle, type RngSeed } from '@psyche/core';
 import { outputArray, throwIfAborted, type DataDescription, type DataProvider, type GetSequencesOptions, type TokenBatch } from './data-provider.ts';
 import { assertBatchId } from './sequence-order.ts';
 import type { TokenDtype } from './token-dtype.ts';
@@ -54,7 +54,7 @@ export class MixtureProvider implements DataProvider {
     }
     for (const [index, { weight }] of options.providers.entries()) {
       if (!Number.isFinite(weight) || weight <= 0) {
-        throw new PsycheError(DATA_INVALID_CONFIG, { field: `providers[${index}].weight`, value: String(weight), expected: 'positive finite number' }, `weight ${weight} must be positive and finite`);
+        throw new PsycheError(DATA_INVALID_CONFIG, { field: `providers[${index}].weight`, value: describeValue(weight), expected: 'positive finite number' }, `weight ${describeValue(weight)} must be positive and finite`);
       }
     }
     this.blockSize = options.blockSize ?? 1024;

@@ -1,4 +1,4 @@
-import { DATA_BATCH_ID_OUT_OF_RANGE, DATA_INVALID_CONFIG, PsycheError, createRng, fisherYatesShuffle, type RngSeed } from '@psyche/core';
+import { DATA_BATCH_ID_OUT_OF_RANGE, DATA_INVALID_CONFIG, PsycheError, createRng, describeValue, fisherYatesShuffle, type RngSeed } from '@psyche/core';
 
 /** A shuffled epoch is materialised as one permutation; 2^26 sequences = 256 MiB of u32 at most. */
 export const MAX_SHUFFLED_SEQUENCES = 2 ** 26;
@@ -7,8 +7,8 @@ export function assertBatchId(batchId: number): number {
   if (!Number.isSafeInteger(batchId) || batchId < 0) {
     throw new PsycheError(
       DATA_BATCH_ID_OUT_OF_RANGE,
-      { batchId: String(batchId), reason: 'not a non-negative safe integer' },
-      `batch id ${String(batchId)} is not a non-negative safe integer`,
+      { batchId: describeValue(batchId), reason: 'not a non-negative safe integer' },
+      `batch id ${describeValue(batchId)} is not a non-negative safe integer`,
     );
   }
   return batchId;

@@ -1,4 +1,4 @@
-import { DATA_INVALID_CONFIG, DATA_PROVIDER_CLOSED, DATA_TOKEN_OUT_OF_RANGE, PsycheError, type RngSeed } from '@psyche/core';
+import { DATA_INVALID_CONFIG, DATA_PROVIDER_CLOSED, DATA_TOKEN_OUT_OF_RANGE, PsycheError, describeValue, type RngSeed } from '@psyche/core';
 import { outputArray, throwIfAborted, type DataDescription, type DataProvider, type GetSequencesOptions, type TokenBatch } from './data-provider.ts';
 import { manifestSequenceCount, type DatasetManifest } from './dataset-manifest.ts';
 import { forEachLimited } from './concurrency-internal.ts';
@@ -100,7 +100,7 @@ export class ShardedProvider implements DataProvider {
     const strideBytes = manifest.seqLen * bytesPerToken(manifest.dtype);
     const maxReadBytes = options.maxReadBytes ?? 8 * 1024 * 1024;
     if (!Number.isSafeInteger(maxReadBytes) || maxReadBytes < 1) {
-      throw new PsycheError(DATA_INVALID_CONFIG, { field: 'maxReadBytes', value: String(maxReadBytes), expected: 'positive integer' }, 'maxReadBytes must be a positive integer');
+      throw new PsycheError(DATA_INVALID_CONFIG, { field: 'maxReadBytes', value: describeValue(maxReadBytes), expected: 'positive integer' }, 'maxReadBytes must be a positive integer');
     }
     // A run of k sequences is k strides plus one boundary token: 1 MiB holds 256 sequences of 2048 u16.
     this.maxRunSequences = Math.max(1, Math.floor(maxReadBytes / strideBytes));

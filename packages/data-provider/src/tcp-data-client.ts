@@ -12,6 +12,7 @@ import {
   DATA_TIMEOUT,
   DATA_TOKEN_OUT_OF_RANGE,
   PsycheError,
+  describeValue,
   isPsycheError,
 } from '@psyche/core';
 import { outputArray, throwIfAborted, type DataDescription, type DataProvider, type GetSequencesOptions, type TokenBatch } from './data-provider.ts';
@@ -220,7 +221,7 @@ export class TcpDataClient implements DataProvider {
     for (const id of batchIds) assertBatchId(id);
     const step = options.step ?? this.options.defaultStep;
     if (step === undefined || !Number.isSafeInteger(step) || step < 0) {
-      throw new PsycheError(DATA_INVALID_CONFIG, { field: 'step', value: String(step), expected: 'a non-negative integer (options.step or defaultStep)' }, 'a TCP data request needs the step');
+      throw new PsycheError(DATA_INVALID_CONFIG, { field: 'step', value: describeValue(step), expected: 'a non-negative integer (options.step or defaultStep)' }, 'a TCP data request needs the step');
     }
     const { dtype, seqLen, vocabSize } = this.description;
     const rowTokens = seqLen + 1;

@@ -9,6 +9,7 @@ import {
   PsycheError,
   isPsycheError,
   type DataRejectionReason,
+  describeValue,
 } from '@psyche/core';
 import { integerOption, timeoutOption } from './config-checks-internal.ts';
 import { drainWithin } from './drain-deadline-internal.ts';
@@ -108,7 +109,7 @@ export async function startTcpDataServer(options: TcpDataServerOptions): Promise
   const maxConnections = integerOption('maxConnections', options.maxConnections ?? 64, 1);
   const maxIds = options.maxIdsPerRequest ?? 1024;
   if (!Number.isInteger(maxIds) || maxIds < 1 || maxIds > 1_000_000) {
-    throw new PsycheError(DATA_INVALID_CONFIG, { field: 'maxIdsPerRequest', value: String(maxIds), expected: 'integer in [1, 1e6]' }, 'maxIdsPerRequest must be in [1, 1e6]');
+    throw new PsycheError(DATA_INVALID_CONFIG, { field: 'maxIdsPerRequest', value: describeValue(maxIds), expected: 'integer in [1, 1e6]' }, 'maxIdsPerRequest must be in [1, 1e6]');
   }
   const handshakeTimeoutMs = timeoutOption('handshakeTimeoutMs', options.handshakeTimeoutMs ?? 5_000);
   const idleTimeoutMs = timeoutOption('idleTimeoutMs', options.idleTimeoutMs ?? 120_000);
@@ -117,7 +118,7 @@ export async function startTcpDataServer(options: TcpDataServerOptions): Promise
   if (options.port !== undefined) integerOption('port', options.port, 0, 65_535);
   const maxRequestsInFlight = options.maxRequestsInFlight ?? 4;
   if (!Number.isInteger(maxRequestsInFlight) || maxRequestsInFlight < 1 || maxRequestsInFlight > 64) {
-    throw new PsycheError(DATA_INVALID_CONFIG, { field: 'maxRequestsInFlight', value: String(maxRequestsInFlight), expected: 'integer in [1, 64]' }, 'maxRequestsInFlight must be in [1, 64]');
+    throw new PsycheError(DATA_INVALID_CONFIG, { field: 'maxRequestsInFlight', value: describeValue(maxRequestsInFlight), expected: 'integer in [1, 64]' }, 'maxRequestsInFlight must be in [1, 64]');
   }
   const sockets = new Set<Socket>();
   // The provider fills the server's own buffers (GetSequencesOptions.into): reused once the socket has sent them.

@@ -1,6 +1,6 @@
 import { readFile, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { DATA_INVALID_CONFIG, DATA_TOKENIZE_INPUT_INVALID, PsycheError, createRng, fisherYatesShuffle, utf8Decode, type RngSeed } from '@psyche/core';
+import { DATA_INVALID_CONFIG, DATA_TOKENIZE_INPUT_INVALID, PsycheError, createRng, describeValue, fisherYatesShuffle, utf8Decode, type RngSeed } from '@psyche/core';
 import { DatasetWriter } from './dataset-writer.ts';
 import type { DatasetManifest } from './dataset-manifest.ts';
 import type { Tokenizer } from './tokenizer.ts';
@@ -38,8 +38,9 @@ export interface TokenizeResult {
  */
 export function tokenizeDocuments(documents: readonly TextDocument[], options: TokenizeOptions): TokenizeResult {
   const fraction = options.validationFraction ?? 0.05;
-  if (!(fraction >= 0 && fraction < 1)) {
-    throw new PsycheError(DATA_INVALID_CONFIG, { field: 'validationFraction', value: String(fraction), expected: 'in [0, 1)' }, 'validationFraction must be in [0, 1)');
+  // typeof first: comparing {toString: null} (or a symbol) throws a TypeError.
+  if (typeof fraction !== 'number' || !(fraction >= 0 && fraction < 1)) {
+    throw new PsycheError(DATA_INVALID_CONFIG, { field: 'validationFraction', value: describeValue(fraction), expected: 'in [0, 1)' }, 'validationFraction must be in [0, 1)');
   }
   if (documents.length === 0) throw new PsycheError(DATA_TOKENIZE_INPUT_INVALID, { file: options.outDir, reason: 'no documents' }, 'nothing to tokenize');
   const { tokenizer } = options;

@@ -1,12 +1,15 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DATA_INVALID_CONFIG, isPsycheError } from '@psyche/core';
+import { DATA_BATCH_ID_OUT_OF_RANGE, DATA_INVALID_CONFIG, isPsycheError } from '@psyche/core';
 import {
   DatasetWriter,
   HttpFetcher,
   MAX_SEQ_LEN,
+  assertBatchId,
   buildExampleDataset,
+  byteTokenizer,
+  createMixtureProvider,
   connectTcpDataProvider,
   createInMemoryProvider,
   createRoundAuthorizer,
@@ -14,6 +17,7 @@ import {
   openLocalProvider,
   startStaticHttpServer,
   startTcpDataServer,
+  tokenizeDocuments,
   writeDataset,
   type TcpDataServer,
 } from '../index.ts';
@@ -48,6 +52,40 @@ beforeAll(async () => {
 afterAll(async () => {
   await server.close();
   temp.remove();
+});
+
+describe('options whose String() throws', () => {
+  // {toString: null} (as JSON.parse makes it) and a symbol: printing either with String() or a template
+  // literal, or comparing it, threw a TypeError instead of DATA_INVALID_CONFIG naming the field.
+  const hostile = [{ toString: null }, Symbol('s')] as unknown as number[];
+
+  it('are DATA_INVALID_CONFIG naming the field (batch ids DATA_BATCH_ID_OUT_OF_RANGE), not a TypeError', async () => {
+    for (const bad of hostile) {
+      const start = (extra: Record<string, number>) => () => startTcpDataServer({ provider: memory(), authorize: () => 'ok', ...extra });
+      expect(await refusedField(start({ maxIdsPerRequest: bad }))).toBe('maxIdsPerRequest');
+      expect(await refusedField(start({ maxRequestsInFlight: bad }))).toBe('maxRequestsInFlight');
+      expect(await refusedField(() => createInMemoryProvider({ shards, vocabSize, seqLen, maxReadBytes: bad }))).toBe('maxReadBytes');
+      expect(await refusedField(() => createMixtureProvider({ providers: [{ provider: memory(), weight: bad }], seed: 1 }))).toBe('providers[0].weight');
+      expect(await refusedField(() => new DatasetWriter({ dir: join(temp.dir, 'hostile-vocab'), vocabSize: bad, seqLen }))).toBe('vocabSize');
+      expect(await refusedField(() => new DatasetWriter({ dir: join(temp.dir, 'hostile-shard'), vocabSize, seqLen, maxShardBytes: bad }))).toBe('maxShardBytes');
+      expect(await refusedField(() => tokenizeDocuments([], { outDir: join(temp.dir, 'hostile-split'), tokenizer: byteTokenizer, seqLen, validationFraction: bad }))).toBe('validationFraction');
+      expect(await refusedField(() => buildExampleDataset({ outDir: join(temp.dir, 'hostile-example'), tokenizer: bad as unknown as 'byte' }))).toBe('tokenizer');
+      expect(await refusedField(() => connectTcpDataProvider({ host: '127.0.0.1', port: server.port, clientId: 'hostile' }).then(async (client) => {
+        try {
+          await client.getSequences([0], { step: bad });
+        } finally {
+          await client.close();
+        }
+      }))).toBe('step');
+      let batchError: unknown;
+      try {
+        assertBatchId(bad);
+      } catch (e) {
+        batchError = e;
+      }
+      expect(isPsycheError(batchError, DATA_BATCH_ID_OUT_OF_RANGE), String(batchError)).toBe(true);
+    }
+  });
 });
 
 describe('numeric options are checked where they enter', () => {
