@@ -1,4 +1,4 @@
-import { DISTRO_INVALID_CONFIG, DISTRO_SHAPE_MISMATCH, PsycheError } from '@psyche/core';
+import { DISTRO_INVALID_CONFIG, DISTRO_SHAPE_MISMATCH, PsycheError, describeValue } from '@psyche/core';
 
 /** Default chunk length per dimension (DeMo and Psyche both use 64). */
 export const DEFAULT_CHUNK = 64;
@@ -39,8 +39,8 @@ export function computeChunkLayout(shape: readonly number[], maxChunk: number = 
   if (!Number.isInteger(maxChunk) || maxChunk < 1 || maxChunk > 4096) {
     throw new PsycheError(
       DISTRO_INVALID_CONFIG,
-      { field: 'chunk', value: String(maxChunk), expected: 'integer in [1, 4096]' },
-      `chunk must be an integer in [1, 4096], got ${maxChunk}`,
+      { field: 'chunk', value: describeValue(maxChunk), expected: 'integer in [1, 4096]' },
+      `chunk must be an integer in [1, 4096], got ${describeValue(maxChunk)}`,
     );
   }
   for (const dim of shape) {

@@ -9,6 +9,7 @@ import {
   DISTRO_WIRE_UNSUPPORTED_VERSION,
   PsycheError,
   sha256,
+  describeValue,
   toHex,
   utf8Encode,
 } from '@psyche/core';
@@ -72,7 +73,7 @@ function malformed(offset: number, reason: string): PsycheError {
 
 /** A layout from explicit entries (e.g. an existing result's). Names must be unique and non-empty. */
 export function resultLayout(entries: readonly ResultLayoutEntry[], encoding: ValueEncoding): ResultLayout {
-  if (!ENCODINGS.includes(encoding)) throw layoutMismatch('', `unknown value encoding ${String(encoding)}`);
+  if (!ENCODINGS.includes(encoding)) throw layoutMismatch('', `unknown value encoding ${describeValue(encoding)}`);
   // The digest covers v1's header fields, length-prefixed, so no two layouts describe the same bytes.
   const descriptor = new ByteWriter();
   descriptor.u8(ENCODINGS.indexOf(encoding)).u32(entries.length);

@@ -1,4 +1,4 @@
-import { DISTRO_SHAPE_MISMATCH, PsycheError } from '@psyche/core';
+import { DISTRO_SHAPE_MISMATCH, PsycheError, describeValue } from '@psyche/core';
 import type { ChunkLayout } from './chunk-layout.ts';
 import { fastDecode, fastEncode } from './dct-fast.ts';
 import { referenceDecode, referenceEncode } from './dct-reference.ts';
@@ -16,7 +16,7 @@ function expectLength(what: string, array: ArrayLike<number>, length: number): v
 function checkTopkArgs(coefficients: Float32Array, layout: ChunkLayout, k: number, indices: Uint32Array, values: Float32Array): void {
   expectLength('coefficients', coefficients, layout.size);
   if (!Number.isInteger(k) || k < 1 || k > layout.chunkElems) {
-    throw new PsycheError(DISTRO_SHAPE_MISMATCH, { name: 'k', expected: `1..${layout.chunkElems}`, received: String(k) }, `k must be in [1, ${layout.chunkElems}], got ${k}`);
+    throw new PsycheError(DISTRO_SHAPE_MISMATCH, { name: 'k', expected: `1..${layout.chunkElems}`, received: describeValue(k) }, `k must be in [1, ${layout.chunkElems}], got ${describeValue(k)}`);
   }
   expectLength('indices', indices, layout.numChunks * k);
   expectLength('values', values, layout.numChunks * k);

@@ -69,7 +69,7 @@ function malformed(offset: number, reason: string): PsycheError {
 }
 
 export function encodeDistroResult(result: DistroResult, encoding: ValueEncoding): Uint8Array {
-  if (!ENCODINGS.includes(encoding)) throw malformed(0, `unknown value encoding ${String(encoding)}`);
+  if (!ENCODINGS.includes(encoding)) throw malformed(0, `unknown value encoding ${describeValue(encoding)}`);
   if (result.parameters.length > 0xffff) throw malformed(0, 'more than 65535 parameters');
   const size = encodedResultSize(result, encoding);
   const w = new ByteWriter(size, size);
