@@ -9,7 +9,7 @@ import { PsycheNode } from './psyche-node.ts';
 const USAGE = `usage:
   psyche-node run --config <run.toml> --run <run address> --rpc <url> [--ws <url>] [--key <file>] [--data-dir <dir>]
                   [--peers-dir <dir>] [--bootstrap <multiaddr>]... [--metrics-port <n>] [--log json|human]
-                  [--threads <n>] [--airdrop] [--fault garbage|flip|reject]
+                  [--threads <n>] [--airdrop] [--fault garbage|flip|reject|slow-verify]
   psyche-node create-run --config <run.toml> --rpc <url> [--min-clients <n>]   prints the run account address`;
 
 /** An integer option in [min, max]; anything else (`--threads abc` gave NaN threads) is NODE_INVALID_ARGUMENT. */
@@ -73,7 +73,11 @@ export async function runNodeCli(argv: readonly string[]): Promise<number> {
       return 0;
     }
     if (!values.run) throw new Error('--run is required');
-    if (values.fault !== undefined && values.fault !== 'garbage' && values.fault !== 'flip' && values.fault !== 'reject') throw new Error(`--fault: expected garbage, flip or reject, got ${values.fault}`);
+    const faults = ['garbage', 'flip', 'reject', 'slow-verify'] as const;
+    if (values.fault !== undefined && !(faults as readonly string[]).includes(values.fault)) {
+      const reason = `expected ${faults.join(', ')}, got ${JSON.stringify(values.fault)}`;
+      throw new PsycheError(NODE_INVALID_ARGUMENT, { what: '--fault', reason }, `--fault: ${reason}`);
+    }
     const format: LogFormat = values.log;
     const node = new PsycheNode({
       runFile,
@@ -87,7 +91,7 @@ export async function runNodeCli(argv: readonly string[]): Promise<number> {
       ...(metricsPort !== undefined ? { metricsPort } : {}),
       threads,
       airdrop: values.airdrop,
-      ...(values.fault !== undefined ? { fault: values.fault as 'garbage' | 'flip' | 'reject' } : {}),
+      ...(values.fault !== undefined ? { fault: values.fault as (typeof faults)[number] } : {}),
       log: createNodeLog('node', format === 'json' ? 'json' : 'human'),
     });
     const leave = (signal: string) => void node.stop(signal).then(() => process.exit(0));

@@ -45,7 +45,7 @@ import { learningRateAt, type RunFile } from './node-config.ts';
 import type { NodeLog } from './node-log.ts';
 import { emptyStatus, startMetricsServer, type NodeStatus } from './node-metrics.ts';
 import { ResultReplay } from './result-replay.ts';
-import { committeeRejects, replayCommittee, type ReplayCommittee, type Verdict } from './replay-committee.ts';
+import { committeeOutcome, committeeRejects, replayCommittee, type ReplayCommittee, type Verdict } from './replay-committee.ts';
 import { Trainer } from './trainer.ts';
 
 export interface PsycheNodeOptions {
@@ -72,9 +72,10 @@ export interface PsycheNodeOptions {
    * Test faults: 'garbage' publishes signed random bytes instead of results (the first 4 KiB longer
    * than a result, refused from its ticket's size); 'flip' publishes a
    * well-formed result with every value's sign flipped (caught only by recomputation); 'reject' is
-   * a lying verifier that rejects every other member's result.
+   * a lying verifier that rejects every other member's result; 'slow-verify' is an honest verifier
+   * that starts each recomputation SLOW_VERIFY_MS late (its judgements miss the round's close).
    */
-  readonly fault?: 'garbage' | 'flip' | 'reject';
+  readonly fault?: 'garbage' | 'flip' | 'reject' | 'slow-verify';
   readonly log: NodeLog;
 }
 
@@ -89,6 +90,10 @@ interface AcceptedResult {
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const PHASE: Record<number, string> = { 0: 'starting', 1: 'waiting', 2: 'warmup', 3: 'train', 4: 'witness', 5: 'cooldown', 6: 'finished', 7: 'paused' };
 const CHECKPOINT_PREFIX = 'p2p:';
+/** Delay of each recomputation with `fault: 'slow-verify'`: longer than the other witnesses take to close a round of the test runs. */
+export const SLOW_VERIFY_MS = 4_000;
+/** A witness that waits into RoundWitness submits this long before the window can close (the program ends it by whole seconds). */
+const WITNESS_WINDOW_MARGIN_MS = 1_000;
 
 /**
  * The reference node. It follows the coordinator's run account (WebSocket subscription) and acts
@@ -135,6 +140,8 @@ export class PsycheNode {
   private caught = new Map<string, number>();
   /** Per step, the members whose result this node has finished judging (or cannot judge). */
   private readonly verdictsSettled = new Map<number, Set<string>>();
+  /** Per step, the members whose result this node's own recomputation accepted: without a ring, the only other members its witness votes for. */
+  private readonly recomputedAccepted = new Map<number, Set<string>>();
   /** With `[verify] replicas`: this epoch's ring (who replays whom), from its first round. */
   private committee: ReplayCommittee | undefined;
   /** With `[verify] replicas`: step → judged member → verifier → verdict (own and gossiped; only assigned verifiers count). */
@@ -704,6 +711,7 @@ export class PsycheNode {
           continue;
         }
         const interval = dataAssignment(record, index);
+        if (o.fault === 'slow-verify') await sleep(SLOW_VERIFY_MS);
         const started = performance.now();
         const verdict = await replay.judge(shared, { step, start: interval.start, end: interval.end, lr, result: claimed.result });
         const similarity = { jaccard: round4(verdict.similarity.jaccard), signHamming: round4(verdict.similarity.signHamming), relativeManhattan: round4(verdict.similarity.relativeManhattan), cosine: round4(verdict.similarity.cosine) };
@@ -715,6 +723,10 @@ export class PsycheNode {
           this.caught.set(sender, step);
           // With a ring, one verdict among k: the witness leaves the member out when a majority of its verifiers reject.
           this.rejectResult(step, sender, `recomputation disagrees (${verdict.failed.join(', ')})`, similarity, { exclude: !committee });
+        } else {
+          let accepted = this.recomputedAccepted.get(step);
+          if (!accepted) this.recomputedAccepted.set(step, (accepted = new Set()));
+          accepted.add(sender);
         }
         if (committee) await this.publishVerdict(step, sender, rejected ? 'rejected' : 'accepted');
       } finally {
@@ -758,6 +770,30 @@ export class PsycheNode {
     if (!committeeRejects(this.committee, member, verdicts)) return false;
     this.options.log('committee_excluded', { step, sender: member, rejectedBy: [...(verdicts ?? [])].filter(([, v]) => v === 'rejected').map(([k]) => k) });
     return true;
+  }
+
+  /**
+   * Why this witness cannot vote for `member`'s result for `step` yet (undefined: it can). Safety
+   * over liveness: a result this node was to judge counts only once judged. Without a ring that is
+   * this node's own recomputation having accepted it at this step (not merely "not rejected": a
+   * recomputation still running when the round moves on, or a member this node has no exact replay
+   * of, is unjudged). With a ring, the member's verifiers' verdicts still awaited must not be able
+   * to make a rejecting majority (committeeOutcome). Otherwise a caught cheater's result counts
+   * whenever its verifier is slower than the cheater's own vote plus one other witness.
+   */
+  private voteWithheld(step: number, member: string): string | undefined {
+    const verify = this.options.runFile.verify;
+    if (!verify.recompute || member === this.me) return undefined;
+    if (verify.replicas === 0) {
+      if (this.recomputedAccepted.get(step)?.has(member)) return undefined;
+      return this.verdictsSettled.get(step)?.has(member) ? 'not judged: no exact replay of this member this epoch' : 'not judged: recomputation not finished';
+    }
+    if (!this.committee) return undefined;
+    const verdicts = this.verdicts.get(step)?.get(member);
+    const awaited = (v: string): boolean => v === this.me || this.results.get(step)?.has(v) === true;
+    if (committeeOutcome(this.committee, member, verdicts, awaited) !== 'undecided') return undefined;
+    const missing = (this.committee.verifiersOf.get(member) ?? []).filter((v) => !verdicts?.has(v) && awaited(v));
+    return `not judged: verdicts of ${missing.join(', ')} missing`;
   }
 
   private checkShapes(result: DistroResult): void {
@@ -821,6 +857,7 @@ export class PsycheNode {
     for (const old of [...this.announcements.keys()]) if (old < q - 2) this.announcements.delete(old);
     for (const old of [...this.rejected.keys()]) if (old < q - 2) this.rejected.delete(old);
     for (const old of [...this.verdictsSettled.keys()]) if (old < q - 2) this.verdictsSettled.delete(old);
+    for (const old of [...this.recomputedAccepted.keys()]) if (old < q - 2) this.recomputedAccepted.delete(old);
     for (const old of [...this.verdicts.keys()]) if (old < q - 2) this.verdicts.delete(old);
   }
 
@@ -832,41 +869,59 @@ export class PsycheNode {
     const members = this.roundMembers.get(step) ?? [];
     const record = this.roundRecords.get(step);
     const a = this.account!;
-    const deadlineMs = (Number(record?.startTime ?? BigInt(Math.floor(Date.now() / 1000))) + a.config.maxRoundTrainTime) * 1000 - 2_500;
-    while (Date.now() < deadlineMs && !this.stopped) {
+    const trainDeadlineMs = (Number(record?.startTime ?? BigInt(Math.floor(Date.now() / 1000))) + a.config.maxRoundTrainTime) * 1000 - 2_500;
+    while (!this.stopped) {
       const judged = this.verdictsSettled.get(step);
       if (members.every((m) => this.rejected.get(step)?.has(m) || (this.results.get(step)?.has(m) && (judged === undefined || judged.has(m)) && this.committeeHeard(step, m)))) break;
       const now = this.account!;
-      if (Number(now.step) !== step || now.state !== RunState.RoundTrain) break;
+      if (Number(now.step) !== step) break;
+      // Until the train deadline in RoundTrain; once a quorum moved the round to RoundWitness, votes
+      // still count until that window ends, so a slow verifier keeps judging until just before it.
+      const until = now.state === RunState.RoundTrain ? trainDeadlineMs : now.state === RunState.RoundWitness ? (Number(now.stateStartTime) + now.config.roundWitnessTime) * 1000 - WITNESS_WINDOW_MARGIN_MS : 0;
+      if (Date.now() >= until) break;
       await sleep(100);
     }
-    const accepted = members.map((m, i) => ({ m, i, r: this.results.get(step)?.get(m) })).filter((x) => x.r !== undefined && !this.rejected.get(step)?.has(x.m) && !this.committeeExcludes(step, x.m));
+    const accepted = members
+      .map((m, i) => ({ m, i, r: this.results.get(step)?.get(m) }))
+      .filter((x) => {
+        if (x.r === undefined || this.rejected.get(step)?.has(x.m) || this.committeeExcludes(step, x.m)) return false;
+        const withheld = this.voteWithheld(step, x.m);
+        if (withheld !== undefined) o.log('vote_withheld', { step, sender: x.m, reason: withheld });
+        return withheld === undefined;
+      });
     const participants = accepted.map((x) => x.i);
     const resultRoot = merkleRoot(accepted.map((x) => x.r!.dataHash).sort(compareBytes));
     const seed = new DataView((record?.seed ?? new Uint8Array(32)).buffer, (record?.seed ?? new Uint8Array(32)).byteOffset).getBigUint64(0, true);
     const bloom = createWitnessBloom({ expectedItems: Math.max(1, members.length), seed });
     for (const x of accepted) bloom.add(sha256(nodeIdFromString(x.m)));
     // Retried while the round lasts: the RPC may be briefly gone (a restarted localnet).
+    let lastError: unknown;
     for (let attempt = 0; ; attempt++) {
+      // submitWitness names the round of the account it is given. This vote (indices into this
+      // round's client list, this round's root) is for `step` only: once the chain has moved on it
+      // is not sent. The node before sent it with the newest account, so a witness late for step s
+      // voted in round s+1 with s's bitmap and root; the rounds after never agreed (a loaded local
+      // run applied no step at all) and, once the client list was compacted, its bits named others.
+      const now = this.account!;
+      if (Number(currentRound(now).step) !== step || (now.state !== RunState.RoundTrain && now.state !== RunState.RoundWitness)) {
+        // The quorum was reached without this witness and the round moved on: late, not failed.
+        o.log('witness_late', { step, ...(lastError === undefined ? {} : { error: String(lastError) }) });
+        break;
+      }
       try {
-        await this.coordinator.submitWitness(o.runAddress, this.signer, this.chain, { participants, resultRoot }, this.account);
+        await this.coordinator.submitWitness(o.runAddress, this.signer, this.chain, { participants, resultRoot }, now);
         this.status.witnessSubmissions++;
         o.log('witness_submitted', { step, participants, of: members.length });
         await this.gossip.publish(encodeAnnouncement({ kind: 'witness', step: BigInt(step), participantBloom: bloom.encode(), resultRoot }));
         break;
       } catch (e) {
-        const now = this.account!;
-        const roundOpen = Number(now.step) === step && (now.state === RunState.RoundTrain || now.state === RunState.RoundWitness);
-        if (!roundOpen) {
-          // The quorum was reached without this witness and the round moved on: late, not failed.
-          o.log('witness_late', { step, error: String(e) });
-          break;
-        }
+        lastError = e;
         if (attempt >= 10 || this.stopped) {
           this.status.witnessFailures++;
           o.log('witness_failed', { step, error: String(e) });
           break;
         }
+        // The account may be stale (the chain already moved on): wait for a fresher one.
         await sleep(1_000);
       }
     }

@@ -55,7 +55,22 @@ export function replayCommittee(members: readonly string[], roundSeed: Uint8Arra
  * eject a member.
  */
 export function committeeRejects(committee: ReplayCommittee, target: string, verdicts: ReadonlyMap<string, Verdict> | undefined): boolean {
+  return committeeOutcome(committee, target, verdicts, () => false) === 'excluded';
+}
+
+/**
+ * What a witness may do with `target`'s result now: 'excluded' when a strict majority of its
+ * verifiers rejected it, 'undecided' when the verdicts still awaited (`awaited(verifier)`: assigned,
+ * no verdict heard, and still expected) could make such a majority, else 'counted'. A witness votes
+ * only for 'counted': a verdict that has not arrived yet must not count as an acceptance, or a
+ * cheater's result is attested whenever the round moves on before its verifier's rejection is in.
+ * Counting a missing verdict as a possible rejection only when it could tip the majority keeps the
+ * k ≥ 2 guarantee: a lone verifier that withholds its verdict cannot eject anyone.
+ */
+export function committeeOutcome(committee: ReplayCommittee, target: string, verdicts: ReadonlyMap<string, Verdict> | undefined, awaited: (verifier: string) => boolean): 'excluded' | 'undecided' | 'counted' {
   const assigned = committee.verifiersOf.get(target) ?? [];
   const rejections = assigned.filter((v) => verdicts?.get(v) === 'rejected').length;
-  return 2 * rejections > committee.replicas;
+  if (2 * rejections > committee.replicas) return 'excluded';
+  const missing = assigned.filter((v) => !verdicts?.has(v) && awaited(v)).length;
+  return 2 * (rejections + missing) > committee.replicas ? 'undecided' : 'counted';
 }

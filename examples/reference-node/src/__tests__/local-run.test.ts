@@ -20,6 +20,15 @@ const small = (overrides: Partial<RunFile['run']>) => (r: RunFile): RunFile => (
   schedule: { warmupSteps: 1, minLrFraction: 0.5 },
 });
 
+/**
+ * Runs with a faulty witness: the faulty one and the fastest honest one can close a round before the
+ * other honest witness has judged everyone, and a witness votes only for what it judged (docs/reference-node.md).
+ * Votes count until the end of RoundWitness, so a longer window (4 s, not the config's 1 s) lets
+ * the slow honest witness finish judging first: without it these tests would rely on the honest
+ * witnesses finishing within a tick of each other (a lying verifier ejected an honest node that way).
+ */
+const withFaultyWitness = (verify: RunFile['verify']) => (r: RunFile): RunFile => ({ ...small({ totalSteps: 4n, roundWitnessTime: 4 })(r), verify });
+
 async function withRun<T>(name: string, options: Omit<LocalRunOptions, 'configPath' | 'outDir' | 'print'>, body: (run: LocalRun) => Promise<T>): Promise<T> {
   const lines: string[] = [];
   const run = new LocalRun({ ...options, configPath: DEFAULT_CONFIG, outDir: join(root, name), print: (l) => lines.push(l) });
@@ -45,7 +54,7 @@ const stateOf = (a: RunAccount, address: string): number | undefined => {
 };
 
 /**
- * Node 2 cheated: none of its results was applied by the honest nodes 0 and 1, the health check
+ * Node 2 cheated: none of its results was applied by the honest nodes 0 and 1 (and theirs were), the health check
  * dropped it from the client list of later rounds (`midRun`) while the honest members stayed, and
  * the honest nodes end with the same checkpoint.
  */
@@ -54,6 +63,8 @@ function expectCheaterDropped(run: LocalRun, midRun: RunAccount): void {
   const applied = [0, 1].flatMap((i) => run.view.nodes[i]!.events.filter((e) => e.event === 'applied'));
   expect(applied.length).toBeGreaterThanOrEqual(6);
   expect(applied.every((e) => !(e.senders as string[]).includes(cheater))).toBe(true);
+  // The honest results do count: a run that applied nothing (no round agreed) must not pass.
+  expect(applied.some((e) => (e.senders as string[]).length === 2 && e.agreedRootMatches === true)).toBe(true);
   expect(stateOf(midRun, addressOf(run, 2))).toBeUndefined();
   for (const i of [0, 1]) expect(stateOf(midRun, addressOf(run, i))).toBe(ClientState.Healthy);
   expect(lastCheckpoint(run, 0)).toBeDefined();
@@ -146,7 +157,7 @@ describe('local run (separate node processes on loopback)', () => {
   }, 200_000);
 
   it('a node publishing well-formed results with flipped signs is caught by every verifier\'s recomputation, left out of the votes and dropped; honest results all pass', async () => {
-    const verifying = (r: RunFile): RunFile => ({ ...small({ totalSteps: 4n })(r), verify: { recompute: true, replicas: 0 } });
+    const verifying = withFaultyWitness({ recompute: true, replicas: 0 });
     await withRun('flip', { nodes: 3, overrides: verifying, skipEvaluation: true, nodeArgs: (i) => (i === 2 ? ['--fault', 'flip'] : []) }, async (run) => {
       for (let i = 0; i < 3; i++) run.startNode(i);
       const midRun = await run.waitForState((a) => a.state === RunState.RoundTrain && a.step >= 3n, 120_000);
@@ -168,8 +179,33 @@ describe('local run (separate node processes on loopback)', () => {
     });
   }, 200_000);
 
+  it('a slow verifier whose recomputations finish after the round moved on does not attest the cheater unjudged: it withholds its vote, the cheater is dropped, no honest node is', async () => {
+    // Node 1 starts every recomputation SLOW_VERIFY_MS late, so node 0 and the cheater (which votes
+    // for itself) close the first round before node 1 has judged both, even with the 4 s window.
+    // The window keeps node 1's late vote counting: the node before this test attested whatever it
+    // had not judged yet, which gave the cheater its second vote and had its result applied.
+    const verifying = withFaultyWitness({ recompute: true, replicas: 0 });
+    await withRun('slow-verifier', { nodes: 3, overrides: verifying, skipEvaluation: true, nodeArgs: (i) => (i === 2 ? ['--fault', 'flip'] : i === 1 ? ['--fault', 'slow-verify'] : []) }, async (run) => {
+      for (let i = 0; i < 3; i++) run.startNode(i);
+      const midRun = await run.waitForState((a) => a.state === RunState.RoundTrain && a.step >= 3n, 150_000);
+      await run.waitForNodes(180_000);
+      // The node before this change applied the cheater's first result here (node 1 voted for it unjudged).
+      expectCheaterDropped(run, midRun);
+      const cheater = String(run.view.nodes[2]!.events.find((e) => e.event === 'started')!.nodeId);
+      const first = Math.min(...run.view.nodes[1]!.events.filter((e) => e.event === 'trained').map((e) => Number(e.step)));
+      // Node 1 voted at the first step before judging everyone, and said so.
+      const withheld = run.view.nodes[1]!.events.filter((e) => e.event === 'vote_withheld' && e.step === first);
+      expect(withheld.length).toBeGreaterThanOrEqual(1);
+      expect(withheld.every((e) => e.reason === 'not judged: recomputation not finished')).toBe(true);
+      // Its judgements still came, late: the cheater rejected, the honest peer accepted.
+      const late = run.view.nodes[1]!.events.filter((e) => e.event === 'verified' && e.step === first);
+      expect(late.find((e) => e.sender === cheater)?.accepted).toBe(false);
+      expect(late.find((e) => e.sender !== cheater)?.accepted).toBe(true);
+    });
+  }, 240_000);
+
   it('with a replay ring ([verify] replicas = 1) each node replays one other; the cheater\'s verifier rejects it and the third node, which never replays it, leaves it out on that verdict', async () => {
-    const ring = (r: RunFile): RunFile => ({ ...small({ totalSteps: 4n })(r), verify: { recompute: true, replicas: 1 } });
+    const ring = withFaultyWitness({ recompute: true, replicas: 1 });
     await withRun('ring', { nodes: 3, overrides: ring, skipEvaluation: true, nodeArgs: (i) => (i === 2 ? ['--fault', 'flip'] : []) }, async (run) => {
       for (let i = 0; i < 3; i++) run.startNode(i);
       const midRun = await run.waitForState((a) => a.state === RunState.RoundTrain && a.step >= 3n, 120_000);
@@ -200,7 +236,7 @@ describe('local run (separate node processes on loopback)', () => {
   }, 200_000);
 
   it('a lying verifier that rejects every honest result is outvoted: every result is applied on every node, the liar included, and all end identical', async () => {
-    const verifying = (r: RunFile): RunFile => ({ ...small({ totalSteps: 4n })(r), verify: { recompute: true, replicas: 0 } });
+    const verifying = withFaultyWitness({ recompute: true, replicas: 0 });
     await withRun('liar', { nodes: 3, overrides: verifying, skipEvaluation: true, nodeArgs: (i) => (i === 2 ? ['--fault', 'reject'] : []) }, async (run) => {
       for (let i = 0; i < 3; i++) run.startNode(i);
       await run.waitForNodes(150_000);

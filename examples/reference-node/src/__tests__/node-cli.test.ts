@@ -19,7 +19,7 @@ async function cli(command: string, args: string[]): Promise<{ code: number; std
 }
 
 describe('psyche-node command line', () => {
-  it('refuses non-numeric and out-of-range numbers and an unknown log format, naming the option', async () => {
+  it('refuses non-numeric and out-of-range numbers, an unknown log format and an unknown fault, naming the option', async () => {
     for (const [command, args, option] of [
       ['run', ['--threads', 'abc'], '--threads'],
       ['run', ['--threads', '0'], '--threads'],
@@ -27,6 +27,7 @@ describe('psyche-node command line', () => {
       ['run', ['--metrics-port', '70000'], '--metrics-port'],
       ['run', ['--metrics-port=-1'], '--metrics-port'],
       ['run', ['--log', 'xml'], '--log'],
+      ['run', ['--fault', 'lazy'], '--fault'],
       ['create-run', ['--min-clients', 'many'], '--min-clients'],
       ['create-run', ['--min-clients', '300'], '--min-clients'],
     ] as const) {

@@ -1,7 +1,7 @@
 import { NODE_INVALID_ARGUMENT, NODE_INVALID_CONFIG, sha256, utf8Encode } from '@psyche/core';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { committeeRejects, replayCommittee, type Verdict } from '../replay-committee.ts';
+import { committeeOutcome, committeeRejects, replayCommittee, type Verdict } from '../replay-committee.ts';
 
 const seedOf = (n: number) => sha256(utf8Encode(`round ${n}`));
 const membersOf = (n: number) => Array.from({ length: n }, (_, i) => `member-${i}`);
@@ -50,6 +50,50 @@ describe('replay committee (the seeded ring)', () => {
     const only = one.verifiersOf.get(target)![0]!;
     expect(committeeRejects(one, target, v([[only, 'rejected']]))).toBe(true);
     expect(committeeRejects(one, target, v([[only, 'abstained']]))).toBe(false);
+  });
+
+  it('a witness counts a member only when the verdicts still awaited cannot make a rejecting majority; a lone withheld verdict ejects no one when k ≥ 2', () => {
+    const members = membersOf(6);
+    const target = members[0]!;
+    const v = (entries: [string, Verdict][]) => new Map(entries);
+    const one = replayCommittee(members, seedOf(1), 1);
+    const only = one.verifiersOf.get(target)![0]!;
+    // k = 1: the one verdict not in yet withholds the vote (the node before counted it as an acceptance).
+    expect(committeeOutcome(one, target, undefined, () => true)).toBe('undecided');
+    expect(committeeOutcome(one, target, undefined, () => false)).toBe('counted'); // a verifier that delivered nothing is not awaited
+    expect(committeeOutcome(one, target, v([[only, 'accepted']]), () => true)).toBe('counted');
+    expect(committeeOutcome(one, target, v([[only, 'abstained']]), () => true)).toBe('counted');
+    expect(committeeOutcome(one, target, v([[only, 'rejected']]), () => true)).toBe('excluded');
+    const three = replayCommittee(members, seedOf(1), 3);
+    const [a, b] = three.verifiersOf.get(target)!;
+    expect(committeeOutcome(three, target, undefined, (x) => x === a)).toBe('counted');
+    expect(committeeOutcome(three, target, v([[a!, 'rejected']]), (x) => x === b)).toBe('undecided');
+    expect(committeeOutcome(three, target, v([[a!, 'rejected'], [b!, 'rejected']]), () => true)).toBe('excluded');
+    const two = replayCommittee(members, seedOf(1), 2);
+    expect(committeeOutcome(two, target, undefined, (x) => x === two.verifiersOf.get(target)![0])).toBe('counted');
+  });
+
+  it('committeeOutcome: excluded exactly when committeeRejects; counted never turns into excluded whatever the awaited verdicts say; undecided can', () => {
+    const verdictArb = fc.constantFrom<Verdict | 'missing'>('accepted', 'rejected', 'abstained', 'missing');
+    fc.assert(
+      fc.property(fc.integer({ min: 2, max: 12 }), fc.integer({ min: 1, max: 6 }), fc.nat(1000), fc.array(verdictArb, { minLength: 12, maxLength: 12 }), fc.array(fc.boolean(), { minLength: 12, maxLength: 12 }), (n, replicas, seed, said, awaitedFlags) => {
+        const members = membersOf(n);
+        const c = replayCommittee(members, seedOf(seed), replicas);
+        const target = members[0]!;
+        const assigned = c.verifiersOf.get(target)!;
+        const verdicts = new Map<string, Verdict>();
+        assigned.forEach((m, i) => said[i] !== 'missing' && verdicts.set(m, said[i] as Verdict));
+        const awaited = (m: string) => awaitedFlags[assigned.indexOf(m)] === true;
+        const outcome = committeeOutcome(c, target, verdicts, awaited);
+        expect(outcome === 'excluded').toBe(committeeRejects(c, target, verdicts));
+        // The worst case: every awaited verdict arrives as a rejection.
+        const worst = new Map(verdicts);
+        for (const m of assigned) if (!verdicts.has(m) && awaited(m)) worst.set(m, 'rejected');
+        if (outcome === 'counted') expect(committeeRejects(c, target, worst)).toBe(false);
+        if (outcome === 'undecided') expect(committeeRejects(c, target, worst)).toBe(true);
+      }),
+      { numRuns: 100 },
+    );
   });
 
   it('a lone member has no ring; replicas below 1 is NODE_INVALID_CONFIG; a member listed twice is NODE_INVALID_ARGUMENT', () => {
