@@ -112,6 +112,36 @@ function isRequestId(value: unknown): value is string | number | null {
   return value === null || typeof value === 'string' || typeof value === 'number';
 }
 
+/** An account size in bytes, 0 when absent; up to Solana's largest account (10 MiB). */
+function accountSizeParam(value: Json | undefined): number {
+  if (value === undefined) return 0;
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0 || value > LOCALNET_MAX_ACCOUNT_DATA_BYTES) {
+    throw rpcError(-32602, `expected an account size in [0, ${LOCALNET_MAX_ACCOUNT_DATA_BYTES}] bytes, got ${describeValue(value)}`);
+  }
+  return value;
+}
+
+/**
+ * The `dataSize` of getProgramAccounts' config (`{ filters: [{ dataSize }] }`), the one filter the
+ * localnet applies; undefined when there is none. A config of another shape is "invalid params"
+ * (it used to reach `.find` on a non-array and answer as an internal error).
+ */
+function dataSizeFilter(config: Json | undefined): number | undefined {
+  if (config === undefined || config === null) return undefined;
+  if (typeof config !== 'object' || Array.isArray(config)) throw rpcError(-32602, `getProgramAccounts config must be an object, got ${describeValue(config)}`);
+  const filters = (config as { filters?: Json }).filters;
+  if (filters === undefined) return undefined;
+  if (!Array.isArray(filters) || filters.length > 4) throw rpcError(-32602, 'getProgramAccounts filters must be an array of at most 4 filters');
+  for (const filter of filters) {
+    if (typeof filter !== 'object' || filter === null || Array.isArray(filter)) throw rpcError(-32602, `a getProgramAccounts filter must be an object, got ${describeValue(filter)}`);
+    const dataSize = (filter as { dataSize?: Json }).dataSize;
+    if (dataSize === undefined) continue;
+    if (typeof dataSize !== 'number' || !Number.isSafeInteger(dataSize) || dataSize < 0) throw rpcError(-32602, `dataSize must be a whole number of bytes, got ${describeValue(dataSize)}`);
+    return dataSize;
+  }
+  return undefined;
+}
+
 function listParam(value: Json | undefined): Json[] {
   if (!Array.isArray(value) || value.length > MAX_LIST_PARAM) throw rpcError(-32602, `expected an array of at most ${MAX_LIST_PARAM} entries`);
   return value;
@@ -302,7 +332,7 @@ export async function startLocalnet(options: LocalnetOptions = {}): Promise<Loca
       case 'isBlockhashValid':
         return { context: context(), value: true };
       case 'getMinimumBalanceForRentExemption':
-        return Number(svm.minimumBalanceForRentExemption(BigInt(Number(params[0] ?? 0))));
+        return Number(svm.minimumBalanceForRentExemption(BigInt(accountSizeParam(params[0]))));
       case 'getBalance':
         return { context: context(), value: Number(svm.getBalance(addressParam(params[0])) ?? 0n) };
       case 'getAccountInfo':
@@ -328,8 +358,7 @@ export async function startLocalnet(options: LocalnetOptions = {}): Promise<Loca
         return { context: context(), value: method === 'getAccountInfo' ? (value[0] ?? null) : value };
       }
       case 'getProgramAccounts': {
-        const config = (params[1] ?? {}) as { filters?: { dataSize?: number }[] };
-        const dataSize = config.filters?.find((f) => f.dataSize !== undefined)?.dataSize;
+        const dataSize = dataSizeFilter(params[1]);
         const matching = svm.getProgramAccounts(addressParam(params[0])).filter((a) => dataSize === undefined || a.data.length === dataSize);
         // Counted before any JSON is built: the answer, not the bank, is what must stay bounded.
         const bytes = matching.reduce((sum, a) => sum + a.data.length, 0);
