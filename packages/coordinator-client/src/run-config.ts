@@ -7,6 +7,7 @@ import {
   isPsycheError,
   utf8Decode,
   utf8Encode,
+  isWellFormedUtf16,
 } from '@psyche/core';
 
 /** Bytes of `Config` in programs/coordinator/src/coordinator.h. */
@@ -87,6 +88,8 @@ function invalid(field: string, reason: string): PsycheError {
 }
 
 function location(field: string, value: string): Uint8Array {
+  // On chain as UTF-8, where a lone surrogate would read back as U+FFFD: another location.
+  if (!isWellFormedUtf16(value)) throw invalid(field, 'has a lone surrogate');
   const bytes = utf8Encode(value);
   if (bytes.length > LOCATION_LEN) throw invalid(field, `${bytes.length} UTF-8 bytes, at most ${LOCATION_LEN}`);
   const out = new Uint8Array(LOCATION_LEN);

@@ -1,6 +1,6 @@
-import { CORE_ALLOCATION_LIMIT_EXCEEDED, CORE_INTEGER_OUT_OF_RANGE } from './codes/core.ts';
+import { CORE_ALLOCATION_LIMIT_EXCEEDED, CORE_INTEGER_OUT_OF_RANGE, CORE_INVALID_ARGUMENT } from './codes/core.ts';
 import { PsycheError } from './psyche-error.ts';
-import { utf8Encode } from './bytes.ts';
+import { isWellFormedUtf16, utf8Encode } from './bytes.ts';
 import { assertInteger } from './checks.ts';
 
 function integerRange(value: number | bigint, min: number | bigint, max: number | bigint): never {
@@ -104,8 +104,11 @@ export class ByteWriter {
     return this.u32(value.length).bytes(value);
   }
 
-  /** u16 byte length, then UTF-8. */
+  /** u16 byte length, then UTF-8. A lone surrogate is refused: it would decode as U+FFFD, another string. */
   shortString(value: string): this {
+    if (!isWellFormedUtf16(value)) {
+      throw new PsycheError(CORE_INVALID_ARGUMENT, { argument: 'shortString', expected: 'well-formed UTF-16 (no lone surrogate)', received: 'a lone surrogate' }, 'shortString: a lone surrogate cannot be encoded as UTF-8');
+    }
     const encoded = utf8Encode(value);
     return this.u16(encoded.length).bytes(encoded);
   }

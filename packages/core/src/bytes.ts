@@ -5,6 +5,21 @@ const utf8Decoder = new TextDecoder('utf-8', { fatal: true });
 // ignoreBOM: true keeps a leading U+FEFF in the string instead of dropping it.
 const bomKeepingUtf8Decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 const utf8Encoder = new TextEncoder();
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+const LONE_SURROGATES = new RegExp(LONE_SURROGATE.source, 'g');
+
+/**
+ * Whether `text` has no lone surrogate. UTF-8 cannot carry one: TextEncoder writes U+FFFD instead,
+ * so a string that is not well formed does not decode back to itself.
+ */
+export function isWellFormedUtf16(text: string): boolean {
+  return !LONE_SURROGATE.test(text);
+}
+
+/** `text` with each lone surrogate replaced by U+FFFD, what UTF-8 carries anyway: for free-form messages. */
+export function toWellFormedUtf16(text: string): string {
+  return text.replace(LONE_SURROGATES, '\uFFFD');
+}
 
 export function utf8Encode(text: string): Uint8Array {
   return utf8Encoder.encode(text);

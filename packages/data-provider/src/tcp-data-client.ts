@@ -14,6 +14,7 @@ import {
   PsycheError,
   describeValue,
   isPsycheError,
+  isWellFormedUtf16,
 } from '@psyche/core';
 import { outputArray, throwIfAborted, type DataDescription, type DataProvider, type GetSequencesOptions, type TokenBatch } from './data-provider.ts';
 import { assertBatchId } from './sequence-order.ts';
@@ -89,8 +90,8 @@ export class TcpDataClient implements DataProvider {
 
   /** Connects, says hello, and waits for the server's description. */
   static async connect(options: TcpDataClientOptions): Promise<TcpDataClient> {
-    if (options.clientId.length > 200) {
-      throw new PsycheError(DATA_INVALID_CONFIG, { field: 'clientId', value: options.clientId.slice(0, 20), expected: 'at most 200 characters' }, 'clientId is longer than 200 characters');
+    if (typeof options.clientId !== 'string' || options.clientId.length > 200 || !isWellFormedUtf16(options.clientId)) {
+      throw new PsycheError(DATA_INVALID_CONFIG, { field: 'clientId', value: describeValue(options.clientId), expected: 'at most 200 characters of well-formed UTF-16' }, 'clientId must be a string of at most 200 characters with no lone surrogate');
     }
     // Checked before connecting: a NaN idsPerRequest or maxInFlight made every call return rows of
     // zeros without asking the server, a NaN maxFrameBytes lifted the frame limit, and NaN, 0 or

@@ -10,6 +10,7 @@ import {
   isPsycheError,
   type DataRejectionReason,
   describeValue,
+  toWellFormedUtf16,
 } from '@psyche/core';
 import { integerOption, timeoutOption } from './config-checks-internal.ts';
 import { drainWithin } from './drain-deadline-internal.ts';
@@ -131,7 +132,8 @@ export async function startTcpDataServer(options: TcpDataServerOptions): Promise
     seqLen: description.seqLen,
     sequenceCount: description.sequenceCount,
     maxIdsPerRequest: maxIds,
-    name: description.name.slice(0, 200),
+    // Informational, and a manifest's JSON may hold a lone surrogate (or the cut may split a pair).
+    name: toWellFormedUtf16(description.name.slice(0, 200)),
   });
 
   const serve = (socket: Socket): void => {

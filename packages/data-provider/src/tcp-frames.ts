@@ -6,6 +6,7 @@ import {
   PsycheError,
   isPsycheError,
   type DataRejectionReason,
+  toWellFormedUtf16,
 } from '@psyche/core';
 import type { TokenDtype } from './token-dtype.ts';
 
@@ -91,10 +92,10 @@ export function encodeMessage(message: DataMessage): Uint8Array {
       writer.u8(0).u8(0).u8(0).u32(message.requestId).u32(message.rows).bytes(message.tokens);
       break;
     case 'rejected':
-      writer.u32(message.requestId).u8(rejectionCodes[message.reason]).shortString(message.message.slice(0, 200));
+      writer.u32(message.requestId).u8(rejectionCodes[message.reason]).shortString(toWellFormedUtf16(message.message.slice(0, 200)));
       break;
     case 'error':
-      writer.u32(message.requestId).u16(message.code).shortString(message.message.slice(0, 200));
+      writer.u32(message.requestId).u16(message.code).shortString(toWellFormedUtf16(message.message.slice(0, 200)));
       break;
   }
   const frame = writer.finish();

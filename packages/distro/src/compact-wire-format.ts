@@ -12,6 +12,8 @@ import {
   describeValue,
   toHex,
   utf8Encode,
+  isWellFormedUtf16,
+  toWellFormedUtf16,
 } from '@psyche/core';
 import { fromBf16Bits, toBf16Bits } from './bf16.ts';
 import { BitReader, BitWriter } from './bit-stream.ts';
@@ -82,8 +84,10 @@ export function resultLayout(entries: readonly ResultLayoutEntry[], encoding: Va
   let selected = 0;
   for (const { name, layout, k } of entries) {
     if (name === '' || names.has(name)) throw layoutMismatch(name, 'empty or duplicate parameter name');
+    // UTF-8 carries a lone surrogate as U+FFFD, so two different names would give one digest.
+    if (!isWellFormedUtf16(name)) throw layoutMismatch(toWellFormedUtf16(name), 'parameter name has a lone surrogate');
     names.add(name);
-    if (!Number.isInteger(k) || k < 1 || k > layout.chunkElems) throw layoutMismatch(name, `k=${k} outside [1, ${layout.chunkElems}]`);
+    if (!Number.isInteger(k) || k < 1 || k > layout.chunkElems) throw layoutMismatch(name, `k=${describeValue(k)} outside [1, ${layout.chunkElems}]`);
     descriptor.lengthPrefixedBytes(utf8Encode(name)).u32(layout.shape.length);
     for (const d of layout.shape) descriptor.u32(d);
     descriptor.u32(layout.chunkRows).u32(layout.chunkCols).u32(k);

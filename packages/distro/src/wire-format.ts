@@ -13,6 +13,7 @@ import {
   isPsycheError,
   utf8Encode,
   describeValue,
+  isWellFormedUtf16,
 } from '@psyche/core';
 import { fromBf16Bits, toBf16Bits } from './bf16.ts';
 import { packBits, packSigns, packedByteLength, unpackBits, unpackSigns } from './bit-packing.ts';
@@ -77,6 +78,8 @@ export function encodeDistroResult(result: DistroResult, encoding: ValueEncoding
   for (const p of result.parameters) {
     const { layout } = p;
     if (utf8Encode(p.name).length > MAX_NAME_BYTES) throw malformed(w.byteLength, `name longer than ${MAX_NAME_BYTES} bytes`);
+    // UTF-8 would carry a lone surrogate as U+FFFD: the receiver would see another parameter's name.
+    if (!isWellFormedUtf16(p.name)) throw malformed(w.byteLength, 'name has a lone surrogate');
     if (layout.shape.length > MAX_RANK) throw malformed(w.byteLength, `rank above ${MAX_RANK}`);
     w.shortString(p.name).u8(layout.shape.length);
     for (const d of layout.shape) w.u32(d);

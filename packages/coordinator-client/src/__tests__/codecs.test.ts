@@ -69,6 +69,8 @@ describe('codecs', () => {
 
   it('rejects configs the layout cannot hold', () => {
     expect(codeOf(() => encodeRunConfig(defaultRunConfig({ modelLocation: 'x'.repeat(129) })))).toBe(COORDINATOR_INVALID_CONFIG);
+    // A lone surrogate would be stored as U+FFFD and read back as another location.
+    expect(codeOf(() => encodeRunConfig(defaultRunConfig({ modelLocation: 'model-\uDC00' })))).toBe(COORDINATOR_INVALID_CONFIG);
     expect(codeOf(() => encodeRunConfig(defaultRunConfig({ witnessNodes: 70_000 })))).toBe(COORDINATOR_INVALID_CONFIG);
     expect(codeOf(() => encodeRunConfig(defaultRunConfig({ totalSteps: -1n })))).toBe(COORDINATOR_INVALID_CONFIG);
   });

@@ -70,6 +70,8 @@ describe('options whose String() throws', () => {
       expect(await refusedField(() => new DatasetWriter({ dir: join(temp.dir, 'hostile-shard'), vocabSize, seqLen, maxShardBytes: bad }))).toBe('maxShardBytes');
       expect(await refusedField(() => tokenizeDocuments([], { outDir: join(temp.dir, 'hostile-split'), tokenizer: byteTokenizer, seqLen, validationFraction: bad }))).toBe('validationFraction');
       expect(await refusedField(() => buildExampleDataset({ outDir: join(temp.dir, 'hostile-example'), tokenizer: bad as unknown as 'byte' }))).toBe('tokenizer');
+      expect(await refusedField(() => connectTcpDataProvider({ host: '127.0.0.1', port: server.port, clientId: bad as unknown as string }))).toBe('clientId');
+      expect(await refusedField(() => connectTcpDataProvider({ host: '127.0.0.1', port: server.port, clientId: 'lone \uD800' }))).toBe('clientId');
       expect(await refusedField(() => connectTcpDataProvider({ host: '127.0.0.1', port: server.port, clientId: 'hostile' }).then(async (client) => {
         try {
           await client.getSequences([0], { step: bad });

@@ -147,6 +147,15 @@ describe('TCP frames', () => {
     expect(decodedMutations).toBeGreaterThan(0);
   });
 
+  it('error and rejection messages are cut to 200 units and carried as well-formed UTF-8: a lone surrogate or a pair split by the cut becomes U+FFFD, not a throw', () => {
+    for (const text of ['bad \uD800 input', `${'x'.repeat(199)}\uD83D\uDE00`]) {
+      for (const message of [{ type: 'error', requestId: 1, code: 7001, message: text }, { type: 'rejected', requestId: 1, reason: 'not-in-this-round', message: text }] as DataMessage[]) {
+        const { message: decoded } = decodeMessage(encodeMessage(message).subarray(4)) as { message: string };
+        expect(decoded).toBe(text.slice(0, 200).replace(/[\uD800-\uDFFF]/g, '\uFFFD'));
+      }
+    }
+  });
+
   it('rejects announced oversize frames before allocating, and keeps failing', () => {
     const decoder = new FrameDecoder(1024);
     const header = Uint8Array.of(0xff, 0xff, 0xff, 0xff);

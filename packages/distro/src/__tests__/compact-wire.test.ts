@@ -141,6 +141,12 @@ describe('wire format v2 (compact, layout known to both ends)', () => {
     expect(dense / layout.byteLength).toBeGreaterThan(1000);
   });
 
+  it('a parameter name with a lone surrogate is DISTRO_RESULT_LAYOUT_MISMATCH: as UTF-8 it would share its digest with U+FFFD', () => {
+    const layout = (name: string) => () => resultLayoutOf([{ name, shape: [64, 128] }], { chunk: 64, topk: 4 }, 'sign');
+    expect(psycheErrorCodeOf(layout('a\uD800'))).toBe(DISTRO_RESULT_LAYOUT_MISMATCH);
+    expect(layout('a\uFFFD')).not.toThrow();
+  });
+
   it('the digest separates layouts: other names, shapes, chunking, k or encoding → DISTRO_WIRE_LAYOUT_MISMATCH', () => {
     const params = [
       { name: 'a', shape: [64, 128] },

@@ -1,4 +1,4 @@
-import { isPsycheError, DISTRO_INVALID_CONFIG, DISTRO_WIRE_LIMIT_EXCEEDED, DISTRO_WIRE_MALFORMED, DISTRO_WIRE_TRUNCATED, DISTRO_WIRE_UNSUPPORTED_VERSION } from '@psyche/core';
+import { isPsycheError, psycheErrorCodeOf, DISTRO_INVALID_CONFIG, DISTRO_WIRE_LIMIT_EXCEEDED, DISTRO_WIRE_MALFORMED, DISTRO_WIRE_TRUNCATED, DISTRO_WIRE_UNSUPPORTED_VERSION } from '@psyche/core';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
@@ -90,6 +90,13 @@ describe('wire format v1', () => {
       return e.code;
     }
   }
+
+  it('refuses to encode a parameter name with a lone surrogate: UTF-8 would carry it as U+FFFD, another name', () => {
+    const named = (name: string): DistroResult => ({ ...sample, parameters: sample.parameters.map((p, i) => (i === 0 ? { ...p, name } : p)) });
+    expect(psycheErrorCodeOf(() => encodeDistroResult(named('w\uD800'), 'sign'))).toBe(DISTRO_WIRE_MALFORMED);
+    const emoji = decodeDistroResult(encodeDistroResult(named('w\uD83D\uDE00'), 'sign'));
+    expect(emoji.parameters[0]!.name).toBe('w\uD83D\uDE00');
+  });
 
   it('rejects bad magic, unknown versions, truncation, trailing bytes and limits with stable codes', () => {
     const good = encodeDistroResult(sample, 'sign');
