@@ -121,25 +121,62 @@ function accountSizeParam(value: Json | undefined): number {
   return value;
 }
 
+/** A validator's limits on getProgramAccounts filters: at most 4, memcmp bytes at most 128. */
+const MAX_PROGRAM_ACCOUNTS_FILTERS = 4;
+const MAX_MEMCMP_BYTES = 128;
+const MAX_MEMCMP_TEXT = 175;
+
 /**
- * The `dataSize` of getProgramAccounts' config (`{ filters: [{ dataSize }] }`), the one filter the
- * localnet applies; undefined when there is none. A config of another shape is "invalid params"
- * (it used to reach `.find` on a non-array and answer as an internal error).
+ * The filters of getProgramAccounts' config (`{ filters: [{ dataSize } | { memcmp: { offset, bytes, encoding? } }] }`),
+ * all of which an account must pass, as on a validator. A config of another shape is "invalid
+ * params" (a non-array `filters` used to reach `.find` and answer as an internal error, and a
+ * memcmp filter was ignored, so the answer held accounts it excluded).
  */
-function dataSizeFilter(config: Json | undefined): number | undefined {
-  if (config === undefined || config === null) return undefined;
+function programAccountsFilter(config: Json | undefined): (data: ArrayLike<number>) => boolean {
+  if (config === undefined || config === null) return () => true;
   if (typeof config !== 'object' || Array.isArray(config)) throw rpcError(-32602, `getProgramAccounts config must be an object, got ${describeValue(config)}`);
   const filters = (config as { filters?: Json }).filters;
-  if (filters === undefined) return undefined;
-  if (!Array.isArray(filters) || filters.length > 4) throw rpcError(-32602, 'getProgramAccounts filters must be an array of at most 4 filters');
-  for (const filter of filters) {
+  if (filters === undefined) return () => true;
+  if (!Array.isArray(filters) || filters.length > MAX_PROGRAM_ACCOUNTS_FILTERS) throw rpcError(-32602, `getProgramAccounts filters must be an array of at most ${MAX_PROGRAM_ACCOUNTS_FILTERS} filters`);
+  const tests = filters.map((filter): ((data: ArrayLike<number>) => boolean) => {
     if (typeof filter !== 'object' || filter === null || Array.isArray(filter)) throw rpcError(-32602, `a getProgramAccounts filter must be an object, got ${describeValue(filter)}`);
-    const dataSize = (filter as { dataSize?: Json }).dataSize;
-    if (dataSize === undefined) continue;
-    if (typeof dataSize !== 'number' || !Number.isSafeInteger(dataSize) || dataSize < 0) throw rpcError(-32602, `dataSize must be a whole number of bytes, got ${describeValue(dataSize)}`);
-    return dataSize;
+    const { dataSize, memcmp } = filter as { dataSize?: Json; memcmp?: Json };
+    if (dataSize !== undefined && memcmp === undefined) {
+      if (typeof dataSize !== 'number' || !Number.isSafeInteger(dataSize) || dataSize < 0) throw rpcError(-32602, `dataSize must be a whole number of bytes, got ${describeValue(dataSize)}`);
+      return (data) => data.length === dataSize;
+    }
+    if (memcmp !== undefined && dataSize === undefined) {
+      const bytes = memcmpBytes(memcmp);
+      const { offset } = memcmp as { offset: number };
+      return (data) => offset + bytes.length <= data.length && bytes.every((b, i) => data[offset + i] === b);
+    }
+    throw rpcError(-32602, 'a getProgramAccounts filter must be { dataSize } or { memcmp }');
+  });
+  return (data) => tests.every((test) => test(data));
+}
+
+/** The bytes of a memcmp filter (`{ offset, bytes, encoding: 'base58' (default) | 'base64' }`), checked. */
+function memcmpBytes(memcmp: Json): Uint8Array {
+  if (typeof memcmp !== 'object' || memcmp === null || Array.isArray(memcmp)) throw rpcError(-32602, `memcmp must be an object, got ${describeValue(memcmp)}`);
+  const { offset, bytes, encoding = 'base58' } = memcmp as { offset?: Json; bytes?: Json; encoding?: Json };
+  if (typeof offset !== 'number' || !Number.isSafeInteger(offset) || offset < 0) throw rpcError(-32602, `memcmp offset must be a whole number of bytes, got ${describeValue(offset)}`);
+  if (typeof bytes !== 'string' || (encoding !== 'base58' && encoding !== 'base64')) throw rpcError(-32602, 'memcmp bytes must be a base58 or base64 string');
+  // Checked before decoding: 128 bytes are at most 175 characters of base58 (172 of base64).
+  if (bytes.length > MAX_MEMCMP_TEXT) throw rpcError(-32602, `memcmp bytes longer than ${MAX_MEMCMP_BYTES} bytes`);
+  let decoded: Uint8Array;
+  try {
+    decoded = encoding === 'base64' ? strictBase64(bytes) : new Uint8Array(getBase58Encoder().encode(bytes));
+  } catch {
+    throw rpcError(-32602, `memcmp bytes are not ${encoding}`);
   }
-  return undefined;
+  if (decoded.length > MAX_MEMCMP_BYTES) throw rpcError(-32602, `memcmp bytes longer than ${MAX_MEMCMP_BYTES} bytes`);
+  return decoded;
+}
+
+/** Base64 that refuses what Buffer would skip (other characters) instead of decoding around it. */
+function strictBase64(text: string): Uint8Array {
+  if (!/^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/.test(text)) throw new Error('not base64');
+  return new Uint8Array(Buffer.from(text, 'base64'));
 }
 
 function listParam(value: Json | undefined): Json[] {
@@ -358,14 +395,14 @@ export async function startLocalnet(options: LocalnetOptions = {}): Promise<Loca
         return { context: context(), value: method === 'getAccountInfo' ? (value[0] ?? null) : value };
       }
       case 'getProgramAccounts': {
-        const dataSize = dataSizeFilter(params[1]);
-        const matching = svm.getProgramAccounts(addressParam(params[0])).filter((a) => dataSize === undefined || a.data.length === dataSize);
+        const passes = programAccountsFilter(params[1]);
+        const matching = svm.getProgramAccounts(addressParam(params[0])).filter((a) => passes(a.data));
         // Counted before any JSON is built: the answer, not the bank, is what must stay bounded.
         const bytes = matching.reduce((sum, a) => sum + a.data.length, 0);
         if (bytes > budget.accountBytes) {
           throw rpcError(
             SCAN_ERROR,
-            `getProgramAccounts: the ${matching.length} matching accounts hold ${bytes} bytes, more than the ${budget.accountBytes} left of LOCALNET_MAX_ACCOUNT_DATA_BYTES (${LOCALNET_MAX_ACCOUNT_DATA_BYTES}) for this request; narrow it with a dataSize filter`,
+            `getProgramAccounts: the ${matching.length} matching accounts hold ${bytes} bytes, more than the ${budget.accountBytes} left of LOCALNET_MAX_ACCOUNT_DATA_BYTES (${LOCALNET_MAX_ACCOUNT_DATA_BYTES}) for this request; narrow it with a dataSize or memcmp filter`,
           );
         }
         budget.accountBytes -= bytes;

@@ -286,6 +286,46 @@ describe('localnet getProgramAccounts', () => {
   }, 20_000);
 });
 
+describe('localnet getProgramAccounts filters', () => {
+  it('applies memcmp (base58 or base64) and dataSize filters together, as a validator does; malformed filters are -32602', async () => {
+    const { generateKeyPairSigner, getBase58Decoder } = await import('@solana/kit');
+    const localnet = await startLocalnet();
+    try {
+      const accounts = [Uint8Array.of(1, 2, 3, 4), Uint8Array.of(9, 2, 3, 4), Uint8Array.of(1, 2, 3, 4, 5), Uint8Array.of(1, 2)];
+      const byData = new Map<string, string>();
+      for (const data of accounts) {
+        const { address } = await generateKeyPairSigner();
+        localnet.svm.setAccount({ address, data, executable: false, lamports: 10n ** 9n, programAddress: localnet.programAddress, space: BigInt(data.length) } as never);
+        byData.set(address, data.join(','));
+      }
+      const post = async (filters: unknown): Promise<{ result?: { pubkey: string }[]; error?: { code: number } }> =>
+        (await fetch(localnet.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'getProgramAccounts', params: [localnet.programAddress, { encoding: 'base64', filters }] }) })).json() as never;
+      const matched = async (filters: unknown): Promise<string[]> => ((await post(filters)).result ?? []).map((a) => byData.get(a.pubkey)!).sort();
+      const b58 = (bytes: number[]) => getBase58Decoder().decode(Uint8Array.from(bytes));
+
+      // Before, a memcmp filter was ignored and all four came back.
+      expect(await matched([{ memcmp: { offset: 1, bytes: b58([2, 3]) } }])).toEqual(['1,2,3,4', '1,2,3,4,5', '9,2,3,4']);
+      expect(await matched([{ memcmp: { offset: 0, bytes: Buffer.from([1, 2, 3]).toString('base64'), encoding: 'base64' } }])).toEqual(['1,2,3,4', '1,2,3,4,5']);
+      expect(await matched([{ memcmp: { offset: 0, bytes: b58([1]) } }, { dataSize: 4 }])).toEqual(['1,2,3,4']);
+      expect(await matched([{ memcmp: { offset: 4, bytes: b58([5]) } }])).toEqual(['1,2,3,4,5']);
+      expect(await matched([{ memcmp: { offset: 3, bytes: b58([4, 5, 6]) } }])).toEqual([]);
+      for (const bad of [
+        [{ memcmp: { offset: -1, bytes: b58([1]) } }],
+        [{ memcmp: { offset: 0, bytes: '0OIl' } }],
+        [{ memcmp: { offset: 0, bytes: 'AQ=?', encoding: 'base64' } }],
+        [{ memcmp: { offset: 0, bytes: b58(Array.from({ length: 129 }, () => 7)) } }],
+        [{ memcmp: { offset: 0, bytes: b58([1]) }, dataSize: 4 }],
+        [{}],
+        [{ dataSize: 1 }, { dataSize: 1 }, { dataSize: 1 }, { dataSize: 1 }, { dataSize: 1 }],
+      ]) {
+        expect([bad, (await post(bad)).error?.code]).toEqual([bad, -32602]);
+      }
+    } finally {
+      await localnet.stop();
+    }
+  }, 20_000);
+});
+
 describe('localnet getMultipleAccounts and getAccountInfo', () => {
   it('draw on the same per-request budget: refused with -32012 past LOCALNET_MAX_ACCOUNT_DATA_BYTES, alone or across a batch', async () => {
     const { generateKeyPairSigner } = await import('@solana/kit');
