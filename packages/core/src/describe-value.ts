@@ -39,3 +39,25 @@ function describeUnbounded(value: unknown): string {
 function truncate(text: string): string {
   return text.length > MAX_DESCRIBED_VALUE_CHARS ? `${text.slice(0, MAX_DESCRIBED_VALUE_CHARS - 1)}…` : text;
 }
+
+/** Most dimensions {@link describeShape} lists before it elides the rest. */
+const MAX_DESCRIBED_DIMS = 8;
+
+/**
+ * A tensor shape for an error message: `[64, 128]` when it is an array of numbers, else
+ * {@link describeValue}. Like that, never throws, never calls into the value's methods and stays
+ * within 80 characters; `JSON.stringify(shape)` overflowed the stack on arrays nested a few
+ * thousand deep and threw a TypeError on a bigint, `String(shape)` on `[{toString: null}]`.
+ */
+export function describeShape(shape: unknown): string {
+  try {
+    if (!Array.isArray(shape)) return describeValue(shape);
+    // Indexing, not shape.slice/map: a caller's array can carry its own methods.
+    const shown: string[] = [];
+    for (let i = 0; i < Math.min(shape.length, MAX_DESCRIBED_DIMS); i++) shown.push(describeValue(shape[i]));
+    return truncate(`[${shown.join(', ')}${shape.length > MAX_DESCRIBED_DIMS ? ', …' : ''}]`);
+  } catch {
+    // A Proxy whose traps throw.
+    return describeValue(shape);
+  }
+}

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { MAX_DESCRIBED_VALUE_CHARS, assertFiniteNumber, assertInteger, describeValue, psycheErrorCodeOf, CORE_INVALID_ARGUMENT } from '../index.ts';
+import { MAX_DESCRIBED_VALUE_CHARS, assertFiniteNumber, assertInteger, describeShape, describeValue, psycheErrorCodeOf, CORE_INVALID_ARGUMENT } from '../index.ts';
 
 describe('describeValue', () => {
   it('describes primitives the way a reader expects', () => {
@@ -51,6 +51,42 @@ describe('describeValue', () => {
         expect(text.length).toBeLessThanOrEqual(MAX_DESCRIBED_VALUE_CHARS);
       }),
       { numRuns: Number(process.env.FUZZ_RUNS ?? 2000) },
+    );
+  });
+});
+
+describe('describeShape', () => {
+  it('lists the dimensions of a shape and describes anything else like describeValue', () => {
+    expect(describeShape([64, 128])).toBe('[64, 128]');
+    expect(describeShape([])).toBe('[]');
+    expect(describeShape([2, -1.5, '3', null])).toBe('[2, -1.5, "3", null]');
+    expect(describeShape(Array.from({ length: 1000 }, (_, i) => i))).toBe('[0, 1, 2, 3, 4, 5, 6, 7, …]');
+    expect(describeShape(Symbol('s'))).toBe('a symbol');
+    expect(describeShape(JSON.parse('{"toString": null}'))).toBe('an object');
+  });
+
+  it('never throws where JSON.stringify or String did: deep nesting, bigints, {toString: null}, throwing proxies', () => {
+    const deep = JSON.parse(`${'['.repeat(6000)}${']'.repeat(6000)}`) as unknown;
+    expect(() => JSON.stringify(deep)).toThrow(RangeError);
+    expect(describeShape(deep)).toBe('[an array]');
+    expect(() => JSON.stringify([1n])).toThrow(TypeError);
+    expect(describeShape([1n, 2])).toBe('[1n, 2]');
+    expect(describeShape([JSON.parse('{"toString": null}')])).toBe('[an object]');
+    const throwing = new Proxy([1, 2], { get: () => { throw new Error('called'); } });
+    expect(describeShape(throwing)).toBe('an array');
+    const { proxy, revoke } = Proxy.revocable([], {});
+    revoke();
+    expect(describeShape(proxy)).toBe('an object');
+  });
+
+  it('fuzz: any value gives a short string and never throws', () => {
+    fc.assert(
+      fc.property(fc.anything({ withBigInt: true, withNullPrototype: true, withTypedArray: true }), (value) => {
+        const text = describeShape(value);
+        expect(text.length).toBeGreaterThan(0);
+        expect(text.length).toBeLessThanOrEqual(MAX_DESCRIBED_VALUE_CHARS);
+      }),
+      { numRuns: Number(process.env.FUZZ_RUNS ?? 500) },
     );
   });
 });
