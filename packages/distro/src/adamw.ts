@@ -30,11 +30,12 @@ export class AdamW {
     this.beta2 = config.beta2 ?? 0.999;
     this.eps = config.eps ?? 1e-8;
     this.weightDecay = config.weightDecay ?? 0;
+    // typeof before each comparison: `>=` on a symbol or a {toString: null} from a JS caller throws a TypeError.
     for (const [field, value, ok] of [
-      ['beta1', this.beta1, this.beta1 >= 0 && this.beta1 < 1],
-      ['beta2', this.beta2, this.beta2 >= 0 && this.beta2 < 1],
-      ['eps', this.eps, this.eps > 0],
-      ['weightDecay', this.weightDecay, this.weightDecay >= 0],
+      ['beta1', this.beta1, typeof this.beta1 === 'number' && this.beta1 >= 0 && this.beta1 < 1],
+      ['beta2', this.beta2, typeof this.beta2 === 'number' && this.beta2 >= 0 && this.beta2 < 1],
+      ['eps', this.eps, typeof this.eps === 'number' && this.eps > 0],
+      ['weightDecay', this.weightDecay, typeof this.weightDecay === 'number' && this.weightDecay >= 0],
     ] as const) {
       if (!ok || !Number.isFinite(value)) throw new PsycheError(DISTRO_INVALID_CONFIG, { field, value: describeValue(value), expected: 'valid AdamW hyperparameter' }, `AdamW ${field}=${describeValue(value)} is invalid`);
     }
@@ -49,7 +50,7 @@ export class AdamW {
     for (const p of this.params) {
       const g = gradients.get(p.name);
       if (g === undefined || g.length !== p.data.length) {
-        throw new PsycheError(DISTRO_SHAPE_MISMATCH, { name: p.name, expected: String(p.data.length), received: String(g?.length ?? 'missing') }, `gradient of ${p.name} missing or wrong length`);
+        throw new PsycheError(DISTRO_SHAPE_MISMATCH, { name: p.name, expected: String(p.data.length), received: g === undefined ? 'missing' : describeValue(g?.length) }, `gradient of ${p.name} missing or wrong length`);
       }
       for (let i = 0; i < g.length; i++) if (!Number.isFinite(g[i]!)) throw new PsycheError(DISTRO_NON_FINITE_VALUE, { name: p.name, index: i }, `gradient of ${p.name} is not finite at ${i}`);
     }

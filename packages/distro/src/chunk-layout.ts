@@ -1,4 +1,4 @@
-import { DISTRO_INVALID_CONFIG, DISTRO_SHAPE_MISMATCH, PsycheError, describeValue } from '@psyche/core';
+import { DISTRO_INVALID_CONFIG, DISTRO_SHAPE_MISMATCH, PsycheError, describeShape, describeValue } from '@psyche/core';
 
 /** Default chunk length per dimension (DeMo and Psyche both use 64). */
 export const DEFAULT_CHUNK = 64;
@@ -43,36 +43,44 @@ export function computeChunkLayout(shape: readonly number[], maxChunk: number = 
       `chunk must be an integer in [1, 4096], got ${describeValue(maxChunk)}`,
     );
   }
-  for (const dim of shape) {
-    if (!Number.isInteger(dim) || dim < 1 || dim > 2 ** 31) {
-      throw new PsycheError(
-        DISTRO_SHAPE_MISMATCH,
-        { name: 'shape', expected: 'positive integer dimensions', received: JSON.stringify(shape) },
-        `invalid shape ${JSON.stringify(shape)}`,
-      );
-    }
-  }
+  assertShape(shape);
   const cols = shape.length === 0 ? 1 : shape[shape.length - 1]!;
   const rows = shape.slice(0, -1).reduce((a, b) => a * b, 1);
   if (rows * cols > 2 ** 31) {
     throw new PsycheError(
       DISTRO_SHAPE_MISMATCH,
-      { name: 'shape', expected: 'at most 2^31 elements', received: JSON.stringify(shape) },
-      `tensor of shape ${JSON.stringify(shape)} is too large`,
+      { name: 'shape', expected: 'at most 2^31 elements', received: describeShape(shape) },
+      `tensor of shape ${describeShape(shape)} is too large`,
     );
   }
   return layoutWithChunks(shape, largestDivisorAtMost(rows, maxChunk), largestDivisorAtMost(cols, maxChunk));
 }
 
+/**
+ * An array of positive integers, checked before anything reads it: a shape from a JS caller can be
+ * anything, and `for…of` over a non-array, or JSON.stringify of one nested 6,000 deep to print it,
+ * threw a TypeError or RangeError instead of DISTRO_SHAPE_MISMATCH.
+ */
+function assertShape(shape: unknown): asserts shape is readonly number[] {
+  if (!Array.isArray(shape) || !shape.every((dim) => Number.isInteger(dim) && dim >= 1 && dim <= 2 ** 31)) {
+    throw new PsycheError(
+      DISTRO_SHAPE_MISMATCH,
+      { name: 'shape', expected: 'positive integer dimensions', received: describeShape(shape) },
+      `invalid shape ${describeShape(shape)}`,
+    );
+  }
+}
+
 /** A layout with explicit chunk lengths (as read from the wire); they must divide rows and cols. */
 export function layoutWithChunks(shape: readonly number[], chunkRows: number, chunkCols: number): ChunkLayout {
+  assertShape(shape);
   const cols = shape.length === 0 ? 1 : shape[shape.length - 1]!;
   const rows = shape.slice(0, -1).reduce((a, b) => a * b, 1);
   if (!Number.isInteger(chunkRows) || !Number.isInteger(chunkCols) || chunkRows < 1 || chunkCols < 1 || rows % chunkRows !== 0 || cols % chunkCols !== 0) {
     throw new PsycheError(
       DISTRO_SHAPE_MISMATCH,
-      { name: 'chunk', expected: `divisors of ${rows}×${cols}`, received: `${chunkRows}×${chunkCols}` },
-      `chunk ${chunkRows}×${chunkCols} does not tile ${rows}×${cols}`,
+      { name: 'chunk', expected: `divisors of ${rows}×${cols}`, received: `${describeValue(chunkRows)}×${describeValue(chunkCols)}` },
+      `chunk ${describeValue(chunkRows)}×${describeValue(chunkCols)} does not tile ${rows}×${cols}`,
     );
   }
   const rowChunks = rows / chunkRows;

@@ -9,6 +9,7 @@ import {
   DISTRO_WIRE_UNSUPPORTED_VERSION,
   PsycheError,
   sha256,
+  describeShape,
   describeValue,
   toHex,
   utf8Encode,
@@ -128,7 +129,8 @@ export function resultLayoutOf(
 }
 
 function sameShape(a: ChunkLayout, b: ChunkLayout): boolean {
-  return a.shape.length === b.shape.length && a.shape.every((d, i) => d === b.shape[i]) && a.chunkRows === b.chunkRows && a.chunkCols === b.chunkCols;
+  // Array.isArray first: a JS caller's result can hold any shape, and .every on a non-array threw a TypeError.
+  return Array.isArray(a.shape) && a.shape.length === b.shape.length && a.shape.every((d, i) => d === b.shape[i]) && a.chunkRows === b.chunkRows && a.chunkCols === b.chunkCols;
 }
 
 /** Throws DISTRO_RESULT_LAYOUT_MISMATCH unless the result has exactly the layout's parameters, chunking and k, in order. */
@@ -136,17 +138,17 @@ export function checkResultLayout(result: DistroResult, layout: ResultLayout): v
   if (result.parameters.length !== layout.parameters.length) throw layoutMismatch('', `${result.parameters.length} parameters, expected ${layout.parameters.length}`);
   layout.parameters.forEach((expected, i) => {
     const p = result.parameters[i]!;
-    if (p.name !== expected.name) throw layoutMismatch(expected.name, `parameter ${i} is named ${p.name}`);
+    if (p.name !== expected.name) throw layoutMismatch(expected.name, `parameter ${i} is named ${describeValue(p.name)}`);
     if (!sameShape(p.layout, expected.layout))
       throw layoutMismatch(
         p.name,
-        `shape ${JSON.stringify(p.layout.shape)} chunk ${p.layout.chunkRows}×${p.layout.chunkCols}, expected ${JSON.stringify(expected.layout.shape)} chunk ${
+        `shape ${describeShape(p.layout.shape)} chunk ${describeValue(p.layout.chunkRows)}×${describeValue(p.layout.chunkCols)}, expected ${describeShape(expected.layout.shape)} chunk ${
           expected.layout.chunkRows
         }×${expected.layout.chunkCols}`
       );
-    if (p.k !== expected.k) throw layoutMismatch(p.name, `k=${p.k}, expected ${expected.k}`);
+    if (p.k !== expected.k) throw layoutMismatch(p.name, `k=${describeValue(p.k)}, expected ${expected.k}`);
     const n = expected.layout.numChunks * expected.k;
-    if (p.indices.length !== n || p.values.length !== n) throw layoutMismatch(p.name, `${p.indices.length} indices and ${p.values.length} values, expected ${n}`);
+    if (p.indices.length !== n || p.values.length !== n) throw layoutMismatch(p.name, `${describeValue(p.indices.length)} indices and ${describeValue(p.values.length)} values, expected ${n}`);
   });
 }
 

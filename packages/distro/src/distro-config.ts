@@ -42,10 +42,11 @@ export function resolveDistroConfig(config: DistroConfig = {}): ResolvedDistroCo
     clipGradNorm: config.clipGradNorm ?? 1,
     kernels: config.kernels ?? typescriptKernels,
   };
+  // typeof before each comparison: `>=` on a symbol or a {toString: null} from a JS caller throws a TypeError.
   if (!Number.isInteger(resolved.chunk) || resolved.chunk < 1 || resolved.chunk > 4096) throw invalid('chunk', resolved.chunk, 'integer in [1, 4096]');
   if (!Number.isInteger(resolved.topk) || resolved.topk < 1) throw invalid('topk', resolved.topk, 'integer ≥ 1');
-  if (!(resolved.compressionDecay >= 0 && resolved.compressionDecay < 1)) throw invalid('compressionDecay', resolved.compressionDecay, 'number in [0, 1)');
-  if (!(resolved.weightDecay >= 0 && Number.isFinite(resolved.weightDecay))) throw invalid('weightDecay', resolved.weightDecay, 'finite number ≥ 0');
-  if (!(resolved.clipGradNorm >= 0 && Number.isFinite(resolved.clipGradNorm))) throw invalid('clipGradNorm', resolved.clipGradNorm, 'finite number ≥ 0 (0 disables)');
+  if (!(typeof resolved.compressionDecay === 'number' && resolved.compressionDecay >= 0 && resolved.compressionDecay < 1)) throw invalid('compressionDecay', resolved.compressionDecay, 'number in [0, 1)');
+  if (!(typeof resolved.weightDecay === 'number' && resolved.weightDecay >= 0 && Number.isFinite(resolved.weightDecay))) throw invalid('weightDecay', resolved.weightDecay, 'finite number ≥ 0');
+  if (!(typeof resolved.clipGradNorm === 'number' && resolved.clipGradNorm >= 0 && Number.isFinite(resolved.clipGradNorm))) throw invalid('clipGradNorm', resolved.clipGradNorm, 'finite number ≥ 0 (0 disables)');
   return resolved;
 }

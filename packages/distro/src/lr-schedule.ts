@@ -9,8 +9,11 @@ function check(field: string, value: number, ok: boolean, expected: string): voi
   }
 }
 
+/** typeof before a comparison: `>=` on a symbol or a {toString: null} from a JS caller throws a TypeError. */
+const isNumber = (value: unknown): value is number => typeof value === 'number';
+
 export function constantSchedule(lr: number): LrSchedule {
-  check('lr', lr, lr >= 0, '≥ 0');
+  check('lr', lr, isNumber(lr) && lr >= 0, '≥ 0');
   return () => lr;
 }
 
@@ -23,10 +26,10 @@ export interface CosineScheduleOptions {
 
 /** Linear warmup from 0 to baseLr, then half-cosine decay to minLr at totalSteps (held after). */
 export function cosineSchedule({ baseLr, warmupSteps, totalSteps, minLr = 0 }: CosineScheduleOptions): LrSchedule {
-  check('baseLr', baseLr, baseLr >= 0, '≥ 0');
+  check('baseLr', baseLr, isNumber(baseLr) && baseLr >= 0, '≥ 0');
   check('warmupSteps', warmupSteps, Number.isInteger(warmupSteps) && warmupSteps >= 0, 'integer ≥ 0');
   check('totalSteps', totalSteps, Number.isInteger(totalSteps) && totalSteps > warmupSteps, `integer > warmupSteps`);
-  check('minLr', minLr, minLr >= 0 && minLr <= baseLr, '0 ≤ minLr ≤ baseLr');
+  check('minLr', minLr, isNumber(minLr) && minLr >= 0 && minLr <= baseLr, '0 ≤ minLr ≤ baseLr');
   return (step) => {
     if (step < warmupSteps) return (baseLr * (step + 1)) / warmupSteps;
     const progress = Math.min(1, (step - warmupSteps) / (totalSteps - warmupSteps));
@@ -44,11 +47,11 @@ export interface WsdScheduleOptions {
 
 /** Warmup–stable–decay (as Psyche's production runs): linear warmup, constant, then linear decay to minLr. */
 export function wsdSchedule({ baseLr, warmupSteps, stableSteps, decaySteps, minLr = 0 }: WsdScheduleOptions): LrSchedule {
-  check('baseLr', baseLr, baseLr >= 0, '≥ 0');
+  check('baseLr', baseLr, isNumber(baseLr) && baseLr >= 0, '≥ 0');
   for (const [field, value] of [['warmupSteps', warmupSteps], ['stableSteps', stableSteps], ['decaySteps', decaySteps]] as const) {
     check(field, value, Number.isInteger(value) && value >= 0, 'integer ≥ 0');
   }
-  check('minLr', minLr, minLr >= 0 && minLr <= baseLr, '0 ≤ minLr ≤ baseLr');
+  check('minLr', minLr, isNumber(minLr) && minLr >= 0 && minLr <= baseLr, '0 ≤ minLr ≤ baseLr');
   return (step) => {
     if (step < warmupSteps) return (baseLr * (step + 1)) / warmupSteps;
     if (step < warmupSteps + stableSteps) return baseLr;

@@ -1,4 +1,4 @@
-import { DISTRO_INDEX_OUT_OF_RANGE, DISTRO_RESULT_LAYOUT_MISMATCH, PsycheError } from '@psyche/core';
+import { DISTRO_INDEX_OUT_OF_RANGE, DISTRO_RESULT_LAYOUT_MISMATCH, PsycheError, describeValue } from '@psyche/core';
 import type { ChunkLayout } from './chunk-layout.ts';
 import type { SparseChunks } from './sparse-chunks.ts';
 
@@ -16,9 +16,10 @@ export function assertSelectionsFit(selections: readonly SparseChunks[], layout:
     if (s.layout.chunkRows !== layout.chunkRows || s.layout.chunkCols !== layout.chunkCols || s.layout.size !== layout.size || s.layout.rows !== layout.rows) {
       throw new PsycheError(DISTRO_RESULT_LAYOUT_MISMATCH, { name, reason: 'chunk layout differs' }, `${name}: selection has a different chunk layout`);
     }
-    const expected = layout.numChunks * s.k;
+    // k checked before numChunks·k: multiplying a symbol or a {toString: null} throws a TypeError.
+    const expected = Number.isInteger(s.k) ? layout.numChunks * s.k : Number.NaN;
     if (!Number.isInteger(s.k) || s.k < 1 || s.k > layout.chunkElems || s.indices.length !== expected || s.values.length !== expected) {
-      throw new PsycheError(DISTRO_RESULT_LAYOUT_MISMATCH, { name, reason: `k=${s.k}, ${s.indices.length} indices` }, `${name}: selection sizes do not match k`);
+      throw new PsycheError(DISTRO_RESULT_LAYOUT_MISMATCH, { name, reason: `k=${describeValue(s.k)}, ${describeValue(s.indices.length)} indices` }, `${name}: selection sizes do not match k`);
     }
     for (let i = 0; i < s.indices.length; i++) {
       if (s.indices[i]! >= layout.chunkElems) {

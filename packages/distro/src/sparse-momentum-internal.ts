@@ -46,7 +46,7 @@ export class SparseMomentum {
     this.slots = params.map((param) => {
       const layout = computeChunkLayout(param.shape, config.chunk);
       if (param.data.length !== layout.size) {
-        throw new PsycheError(DISTRO_SHAPE_MISMATCH, { name: param.name, expected: String(layout.size), received: String(param.data.length) }, `${param.name}: data length ${param.data.length} ≠ ∏shape ${layout.size}`);
+        throw new PsycheError(DISTRO_SHAPE_MISMATCH, { name: param.name, expected: String(layout.size), received: describeValue(param.data.length) }, `${param.name}: data length ${describeValue(param.data.length)} ≠ ∏shape ${layout.size}`);
       }
       if (this.byName.has(param.name)) throw new PsycheError(DISTRO_SHAPE_MISMATCH, { name: param.name, expected: 'unique names', received: 'duplicate' }, `duplicate parameter ${param.name}`);
       const slot: Slot = {
@@ -69,7 +69,7 @@ export class SparseMomentum {
     for (const { param } of this.slots) {
       const g = gradients.get(param.name);
       if (g === undefined || g.length !== param.data.length) {
-        throw new PsycheError(DISTRO_SHAPE_MISMATCH, { name: param.name, expected: String(param.data.length), received: String(g?.length ?? 'missing') }, `gradient of ${param.name}: expected ${param.data.length} values`);
+        throw new PsycheError(DISTRO_SHAPE_MISMATCH, { name: param.name, expected: String(param.data.length), received: g === undefined ? 'missing' : describeValue(g?.length) }, `gradient of ${param.name}: expected ${param.data.length} values`);
       }
       for (let i = 0; i < g.length; i++) if (!Number.isFinite(g[i]!)) throw new PsycheError(DISTRO_NON_FINITE_VALUE, { name: param.name, index: i }, `gradient of ${param.name} is not finite at ${i}`);
     }

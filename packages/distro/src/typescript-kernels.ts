@@ -8,8 +8,10 @@ import { fastScatterMean, referenceScatterMean } from './scatter-mean.ts';
 import { fastTopk, referenceTopk } from './topk.ts';
 
 function expectLength(what: string, array: ArrayLike<number>, length: number): void {
-  if (array.length !== length) {
-    throw new PsycheError(DISTRO_SHAPE_MISMATCH, { name: what, expected: String(length), received: String(array.length) }, `${what}: expected length ${length}, got ${array.length}`);
+  // describeValue and ?.: a JS caller's buffer can be null or carry a length whose String() throws.
+  const got = (array as ArrayLike<number> | null | undefined)?.length;
+  if (got !== length) {
+    throw new PsycheError(DISTRO_SHAPE_MISMATCH, { name: what, expected: String(length), received: describeValue(got) }, `${what}: expected length ${length}, got ${describeValue(got)}`);
   }
 }
 
