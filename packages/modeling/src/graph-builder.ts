@@ -4,6 +4,8 @@ import {
   MODELING_INVALID_CONFIG,
   MODELING_SHAPE_MISMATCH,
   PsycheError,
+  describeShape,
+  describeValue,
 } from '@psyche/core';
 import type { DType, TensorData } from './dtype.ts';
 import { isFloatDType } from './dtype.ts';
@@ -49,7 +51,12 @@ export interface TapeRecord {
   readonly vjp: VjpRule;
 }
 
-const fmt = (s: Shape): string => `[${s.join(', ')}]`;
+// describeShape, not s.join: a caller's shape can be anything, and join threw a TypeError on a
+// symbol or {toString: null} dimension, a RangeError on arrays nested a few thousand deep.
+const fmt = (s: unknown): string => describeShape(s);
+
+/** An array of integers ≥ min, checked before anything multiplies, sorts or prints it. */
+const isDims = (s: unknown, min: number): s is Shape => Array.isArray(s) && s.every((d) => Number.isInteger(d) && d >= min);
 
 function sameShape(a: Shape, b: Shape): boolean {
   return a.length === b.length && a.every((d, i) => d === b[i]);
@@ -69,12 +76,13 @@ export function broadcastShapes(a: Shape, b: Shape): number[] | undefined {
 }
 
 function normalizeAxis(op: string, axis: number, rank: number): number {
-  const a = axis < 0 ? axis + rank : axis;
+  // typeof first: `axis < 0` on a symbol or a {toString: null} throws a TypeError.
+  const a = typeof axis !== 'number' ? Number.NaN : axis < 0 ? axis + rank : axis;
   if (!Number.isInteger(a) || a < 0 || a >= rank) {
     throw new PsycheError(
       MODELING_INVALID_CONFIG,
-      { field: `${op}.axis`, value: String(axis), expected: `integer in [${-rank}, ${rank - 1}]` },
-      `${op}: axis ${axis} is out of range for rank ${rank}`,
+      { field: `${op}.axis`, value: describeValue(axis), expected: `integer in [${-rank}, ${rank - 1}]` },
+      `${op}: axis ${describeValue(axis)} is out of range for rank ${rank}`,
     );
   }
   return a;
@@ -164,7 +172,7 @@ export class GraphBuilder {
 
   /** A graph input (parameters are inputs too: the caller feeds them each run). */
   input(name: string, dtype: DType, shape: Shape): Tensor {
-    for (const d of shape) this.requireShape('input', Number.isInteger(d) && d >= 1, 'positive integer dimensions', fmt(shape));
+    this.requireShape('input', isDims(shape, 1), 'positive integer dimensions', fmt(shape));
     const t = this.fresh(dtype, shape, name);
     this.inputs.push({ name, dtype, shape: [...shape] });
     return t;
@@ -172,8 +180,10 @@ export class GraphBuilder {
 
   /** A constant stored in the model as an initializer. */
   constant(data: TensorData, dtype: DType, shape: Shape, name?: string): Tensor {
+    this.requireShape('constant', isDims(shape, 0), 'non-negative integer dimensions', fmt(shape));
     const size = shape.reduce((a, b) => a * b, 1);
-    this.requireShape('constant', data.length === size, `${size} elements for ${fmt(shape)}`, `${data.length}`);
+    const length = (data as { length?: unknown } | null | undefined)?.length;
+    this.requireShape('constant', length === size, `${size} elements for ${fmt(shape)}`, describeValue(length));
     const t = this.fresh(dtype, shape, name);
     this.initializers.push({ name: t.name, dtype, dims: [...shape], data });
     return t;
@@ -181,6 +191,9 @@ export class GraphBuilder {
 
   /** A cached scalar constant of a float dtype. */
   scalar(value: number, dtype: DType): Tensor {
+    if (typeof value !== 'number') {
+      throw new PsycheError(MODELING_INVALID_CONFIG, { field: 'scalar', value: describeValue(value), expected: 'a number' }, `scalar constant: expected a number, got ${describeValue(value)}`);
+    }
     const key = `${dtype}:${value}`;
     let t = this.constCache.get(key);
     if (!t) {
@@ -407,13 +420,13 @@ export class GraphBuilder {
   // ---------------------------------------------------------------- shape ops
 
   reshape(x: Tensor, shape: Shape): Tensor {
-    const size = shape.reduce((a, b) => a * b, 1);
-    this.requireShape('Reshape', size === x.size && shape.every((d) => Number.isInteger(d) && d >= 1), `a shape of ${x.size} elements`, fmt(shape));
+    const size = isDims(shape, 1) ? shape.reduce((a, b) => a * b, 1) : Number.NaN;
+    this.requireShape('Reshape', size === x.size, `a shape of ${x.size} elements`, fmt(shape));
     return this.emit('Reshape', [x, this.int64s(shape)], x.dtype, shape, {}, () => (dy) => [this.reshape(dy, x.shape)]);
   }
 
   transpose(x: Tensor, perm: readonly number[]): Tensor {
-    const ok = perm.length === x.rank && [...perm].sort((a, b) => a - b).every((p, i) => p === i);
+    const ok = isDims(perm, 0) && perm.length === x.rank && [...perm].sort((a, b) => a - b).every((p, i) => p === i);
     this.requireShape('Transpose', ok, `a permutation of ${x.rank} axes`, fmt(perm));
     const inverse = new Array<number>(perm.length);
     perm.forEach((p, i) => (inverse[p] = i));
@@ -433,7 +446,7 @@ export class GraphBuilder {
   slice(x: Tensor, axis: number, start: number, end: number): Tensor {
     const a = normalizeAxis('Slice', axis, x.rank);
     const dim = x.shape[a]!;
-    this.requireShape('Slice', Number.isInteger(start) && Number.isInteger(end) && 0 <= start && start < end && end <= dim, `0 ≤ start < end ≤ ${dim}`, `${start}:${end}`);
+    this.requireShape('Slice', Number.isInteger(start) && Number.isInteger(end) && 0 <= start && start < end && end <= dim, `0 ≤ start < end ≤ ${dim}`, `${describeValue(start)}:${describeValue(end)}`);
     const shape = [...x.shape];
     shape[a] = end - start;
     return this.emit('Slice', [x, this.int64s([start]), this.int64s([end]), this.int64s([a])], x.dtype, shape, {}, () => (dy) => {
@@ -466,7 +479,7 @@ export class GraphBuilder {
 
   /** Broadcasts x to `shape` (numpy rules). */
   expand(x: Tensor, shape: Shape): Tensor {
-    const out = broadcastShapes(x.shape, shape);
+    const out = isDims(shape, 0) ? broadcastShapes(x.shape, shape) : undefined;
     this.requireShape('Expand', out !== undefined && sameShape(out, shape), `a shape ${fmt(x.shape)} broadcasts to`, fmt(shape));
     return this.emit('Expand', [x, this.int64s(shape)], x.dtype, shape, {}, () => (dy) => [this.unbroadcast(dy, x.shape)]);
   }
@@ -474,6 +487,7 @@ export class GraphBuilder {
   // ---------------------------------------------------------------- reductions
 
   private reducedShape(op: string, x: Tensor, axes: readonly number[], keepdims: boolean): { axes: number[]; shape: number[] } {
+    this.requireShape(op, Array.isArray(axes), 'an array of axes', fmt(axes));
     const norm = [...new Set(axes.map((a) => normalizeAxis(op, a, x.rank)))].sort((p, q) => p - q);
     this.requireShape(op, norm.length > 0, 'at least one axis', '[]');
     const shape = keepdims ? x.shape.map((d, i) => (norm.includes(i) ? 1 : d)) : x.shape.filter((_, i) => !norm.includes(i));
@@ -570,6 +584,9 @@ export class GraphBuilder {
 
   /** One-hot float rows for int64 labels [N] over `classes` → [N, classes] (Equal + Cast: OneHot has no float64 CPU kernel). */
   oneHot(labels: Tensor, classes: number, dtype: DType): Tensor {
+    if (!Number.isSafeInteger(classes) || classes < 1) {
+      throw new PsycheError(MODELING_INVALID_CONFIG, { field: 'oneHot.classes', value: describeValue(classes), expected: 'integer ≥ 1' }, `oneHot: classes must be an integer ≥ 1, got ${describeValue(classes)}`);
+    }
     const range = this.constant(BigInt64Array.from({ length: classes }, (_, i) => BigInt(i)), 'int64', [classes]);
     return this.cast(this.equal(this.reshape(labels, [labels.size, 1]), range), dtype);
   }

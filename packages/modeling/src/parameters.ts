@@ -1,4 +1,4 @@
-import { MODELING_INVALID_CONFIG, PsycheError, createRng, fillGaussian, type RngSeed } from '@psyche/core';
+import { MODELING_INVALID_CONFIG, PsycheError, createRng, describeShape, describeValue, fillGaussian, type RngSeed } from '@psyche/core';
 
 /** How one parameter is shaped and initialized. */
 export interface ParameterSpec {
@@ -26,13 +26,19 @@ export const MAX_PARAMETER_ELEMENTS = 2 ** 31;
  */
 export function initParameters(specs: readonly ParameterSpec[], seed: RngSeed): Parameters {
   // Checked before allocating anything: a config with huge sizes must fail with a code, not a RangeError half-way.
+  // The seed's type too: String(seed) below throws a TypeError for a {toString: null}.
+  if (!(typeof seed === 'string' || typeof seed === 'number' || typeof seed === 'bigint' || seed instanceof Uint8Array)) {
+    throw new PsycheError(MODELING_INVALID_CONFIG, { field: 'seed', value: describeValue(seed), expected: 'a number, bigint, string or Uint8Array' }, `initParameters seed: expected a number, bigint, string or Uint8Array, got ${describeValue(seed)}`);
+  }
   for (const s of specs) {
-    const elements = s.shape.reduce((a, b) => a * b, 1);
-    if (!s.shape.every((d) => Number.isSafeInteger(d) && d >= 0) || elements > MAX_PARAMETER_ELEMENTS) {
+    // Dims checked before the product and describeShape, not JSON.stringify: a spec's shape from a JS
+    // caller can be a non-array (reduce threw a TypeError) or an array nested 6,000 deep (stack overflow).
+    const dimsOk = Array.isArray(s.shape) && s.shape.every((d) => Number.isSafeInteger(d) && d >= 0);
+    if (!dimsOk || s.shape.reduce((a, b) => a * b, 1) > MAX_PARAMETER_ELEMENTS) {
       throw new PsycheError(
         MODELING_INVALID_CONFIG,
-        { field: `${s.name}.shape`, value: JSON.stringify(s.shape), expected: `non-negative integer dims, at most ${MAX_PARAMETER_ELEMENTS} elements` },
-        `parameter ${s.name} has shape ${JSON.stringify(s.shape)}: expected non-negative integer dims and at most ${MAX_PARAMETER_ELEMENTS} elements`,
+        { field: `${s.name}.shape`, value: describeShape(s.shape), expected: `non-negative integer dims, at most ${MAX_PARAMETER_ELEMENTS} elements` },
+        `parameter ${s.name} has shape ${describeShape(s.shape)}: expected non-negative integer dims and at most ${MAX_PARAMETER_ELEMENTS} elements`,
       );
     }
   }

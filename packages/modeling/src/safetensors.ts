@@ -1,4 +1,4 @@
-import { MODELING_INVALID_CONFIG, MODELING_SAFETENSORS_LIMIT_EXCEEDED, MODELING_SAFETENSORS_MALFORMED, PsycheError, describeValue } from '@psyche/core';
+import { MODELING_INVALID_CONFIG, MODELING_SAFETENSORS_LIMIT_EXCEEDED, MODELING_SAFETENSORS_MALFORMED, PsycheError, describeShape, describeValue } from '@psyche/core';
 
 /**
  * safetensors (https://github.com/huggingface/safetensors, format section): an 8-byte little-endian
@@ -87,7 +87,7 @@ export function decodeSafetensors(buffer: Uint8Array, limits: SafetensorsLimits 
     else {
       for (const d of shape as number[]) {
         elems *= d; // stops before the product can leave the safe integers
-        if (elems > dataLen) malformed(8, `entry ${name}: shape ${JSON.stringify(shape)} is larger than the data`);
+        if (elems > dataLen) malformed(8, `entry ${name}: shape ${describeShape(shape)} is larger than the data`);
       }
     }
     if (elems * DTYPE_SIZE[dtype] !== end - begin) malformed(dataStart + begin, `entry ${name}: ${end - begin} bytes for ${elems} ${dtype} elements`);
@@ -116,11 +116,18 @@ export function encodeSafetensors(tensors: Iterable<[string, SafetensorsTensor]>
   const list = [...tensors];
   let offset = 0;
   for (const [name, t] of list) {
+    // Types first, then describeValue/describeShape: a JS caller's name, dtype or shape can be anything, and the
+    // template literal or JSON.stringify printing it threw a TypeError (a symbol, [1n]) or a RangeError (an array nested 6,000 deep).
+    if (typeof name !== 'string') malformed(0, `tensor name ${describeValue(name)} is not a string`);
+    if (!isDType(t.dtype)) malformed(0, `tensor ${name}: unknown dtype ${describeValue(t.dtype)}`);
+    if (!Array.isArray(t.shape) || !t.shape.every((d) => Number.isSafeInteger(d) && d >= 0)) malformed(0, `tensor ${name}: shape ${describeShape(t.shape)} is not non-negative integers`);
     // A repeated name (or one named like the metadata) would keep one header entry for two tensors' bytes.
     if (name === '__metadata__' || names.has(name)) malformed(0, `tensor name ${JSON.stringify(name.slice(0, 80))} is ${name === '__metadata__' ? 'reserved' : 'repeated'}`);
     names.add(name);
     const elems = t.shape.reduce((a, b) => a * b, 1);
-    if (elems * DTYPE_SIZE[t.dtype] !== t.bytes.length) malformed(0, `tensor ${name}: ${t.bytes.length} bytes for shape ${JSON.stringify(t.shape)} ${t.dtype}`);
+    if (!(t.bytes instanceof Uint8Array) || elems * DTYPE_SIZE[t.dtype] !== t.bytes.length) {
+      malformed(0, `tensor ${name}: ${describeValue((t.bytes as { length?: unknown } | null | undefined)?.length)} bytes for shape ${describeShape(t.shape)} ${t.dtype}`);
+    }
     entries.push([name, { dtype: t.dtype, shape: t.shape, data_offsets: [offset, offset + t.bytes.length] }]);
     offset += t.bytes.length;
   }

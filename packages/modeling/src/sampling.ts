@@ -81,7 +81,7 @@ export async function generate(prompt: readonly number[], o: GenerateOptions): P
     const ids = new BigInt64Array(o.contextLength).fill(BigInt(o.padId ?? 0));
     window.forEach((t, i) => (ids[i] = BigInt(t)));
     const logits = await o.forward(ids);
-    if (logits.length !== o.contextLength * o.vocabSize) invalidInput('logits length', String(logits.length), `contextLength · vocabSize = ${o.contextLength * o.vocabSize}`);
+    if (logits?.length !== o.contextLength * o.vocabSize) invalidInput('logits length', describeValue(logits?.length), `contextLength · vocabSize = ${o.contextLength * o.vocabSize}`);
     const last = window.length - 1;
     tokens.push(sampleToken(logits.subarray(last * o.vocabSize, (last + 1) * o.vocabSize), o.sampling, o.rng));
   }
