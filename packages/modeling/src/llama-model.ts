@@ -1,4 +1,4 @@
-import { MODELING_INVALID_CONFIG, PsycheError } from '@psyche/core';
+import { MODELING_INVALID_CONFIG, PsycheError, describeValue } from '@psyche/core';
 import type { DType } from './dtype.ts';
 import { GraphBuilder, type Tensor } from './graph-builder.ts';
 import type { LlamaConfig } from './llama-config.ts';
@@ -87,7 +87,8 @@ export function buildLlamaGraph(c: LlamaConfig, options: LlamaGraphOptions): Mod
   const { batch: B, seq: T, mode } = options;
   const dtype = options.dtype ?? 'float32';
   if (!Number.isInteger(B) || B < 1 || !Number.isInteger(T) || T < 1 || T > c.max_position_embeddings) {
-    throw new PsycheError(MODELING_INVALID_CONFIG, { field: 'batch/seq', value: `${B}/${T}`, expected: `positive integers, seq ≤ max_position_embeddings (${c.max_position_embeddings})` }, `invalid batch ${B} or seq ${T}`);
+    // describeValue: a template literal on a symbol or {toString: null} batch threw a TypeError here.
+    throw new PsycheError(MODELING_INVALID_CONFIG, { field: 'batch/seq', value: `${describeValue(B)}/${describeValue(T)}`, expected: `positive integers, seq ≤ max_position_embeddings (${c.max_position_embeddings})` }, `invalid batch ${describeValue(B)} or seq ${describeValue(T)}`);
   }
   const D = c.hidden_size;
   const H = c.num_attention_heads;

@@ -1,6 +1,8 @@
 import { MODELING_INVALID_CONFIG, MODELING_INVALID_INPUT, MODELING_SAFETENSORS_MALFORMED, MODELING_SHAPE_MISMATCH, psycheErrorCodeOf, psycheErrorCodeOfAsync } from '@psyche/core';
 import { describe, expect, it } from 'vitest';
 import { GraphBuilder } from '../graph-builder.ts';
+import { llamaConfig } from '../llama-config.ts';
+import { buildLlamaGraph } from '../llama-model.ts';
 import { initParameters, type ParameterSpec } from '../parameters.ts';
 import { encodeSafetensors, type SafetensorsTensor } from '../safetensors.ts';
 import { generate } from '../sampling.ts';
@@ -38,6 +40,14 @@ describe('modeling arguments from a JS caller that String(), JSON.stringify or `
       expect(psycheErrorCodeOf(() => g.scale(x, n))).toBe(MODELING_INVALID_CONFIG);
       expect(psycheErrorCodeOf(() => g.oneHot(labels, n, 'float32'))).toBe(MODELING_INVALID_CONFIG);
       expect(psycheErrorCodeOf(() => g.constant({ length: bad } as unknown as Float32Array, 'float32', [1]))).toBe(MODELING_SHAPE_MISMATCH);
+    }
+  });
+
+  it('buildLlamaGraph: a batch or seq of {toString: null} or a symbol is MODELING_INVALID_CONFIG', () => {
+    const config = llamaConfig({ vocab_size: 11, hidden_size: 8, intermediate_size: 12, num_hidden_layers: 1, num_attention_heads: 2, num_key_value_heads: 2 });
+    for (const bad of hostile) {
+      expect(psycheErrorCodeOf(() => buildLlamaGraph(config, { batch: bad as number, seq: 4, mode: 'train' }))).toBe(MODELING_INVALID_CONFIG);
+      expect(psycheErrorCodeOf(() => buildLlamaGraph(config, { batch: 1, seq: bad as number, mode: 'eval' }))).toBe(MODELING_INVALID_CONFIG);
     }
   });
 
