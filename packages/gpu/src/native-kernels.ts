@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { DISTRO_SHAPE_MISMATCH, GPU_KERNEL_ARGUMENT, GPU_KERNEL_FAILED, GPU_NATIVE_UNAVAILABLE, PsycheError } from '@psyche/core';
+import { DISTRO_SHAPE_MISMATCH, GPU_KERNEL_ARGUMENT, GPU_KERNEL_FAILED, GPU_NATIVE_UNAVAILABLE, PsycheError, describeValue } from '@psyche/core';
 import { assertSelectionsFit, layoutWithChunks, typescriptKernels, type ChunkLayout, type DistroKernels } from '@psyche/distro';
 
 /** The addons' raw functions (native/distro_kernels.cc and native/cuda/distro_cuda_addon.cc). */
@@ -51,8 +51,10 @@ function loadAddon(path = nativeAddonPath(), buildCommand = 'build:native'): { a
 }
 
 function expectLength(what: string, array: ArrayLike<number>, length: number): void {
-  if (array.length !== length) {
-    throw new PsycheError(DISTRO_SHAPE_MISMATCH, { name: what, expected: String(length), received: String(array.length) }, `${what}: expected length ${length}, got ${array.length}`);
+  // describeValue and ?.: a JS caller's buffer can be null or carry a length whose String() throws.
+  const got = (array as ArrayLike<number> | null | undefined)?.length;
+  if (got !== length) {
+    throw new PsycheError(DISTRO_SHAPE_MISMATCH, { name: what, expected: String(length), received: describeValue(got) }, `${what}: expected length ${length}, got ${describeValue(got)}`);
   }
 }
 
@@ -78,7 +80,7 @@ function assertConsistentLayout(l: ChunkLayout): void {
   const fields = ['rows', 'cols', 'rowChunks', 'colChunks', 'numChunks', 'chunkElems', 'size'] as const;
   const wrong = fields.find((f) => fresh[f] !== l[f]);
   if (wrong !== undefined) {
-    throw new PsycheError(DISTRO_SHAPE_MISMATCH, { name: `layout.${wrong}`, expected: String(fresh[wrong]), received: String(l[wrong]) }, `layout.${wrong} is ${l[wrong]}, its shape and chunks give ${fresh[wrong]}`);
+    throw new PsycheError(DISTRO_SHAPE_MISMATCH, { name: `layout.${wrong}`, expected: String(fresh[wrong]), received: describeValue(l[wrong]) }, `layout.${wrong} is ${describeValue(l[wrong])}, its shape and chunks give ${fresh[wrong]}`);
   }
 }
 
@@ -133,7 +135,7 @@ function kernelsOverAddon(addon: NativeAddon, name: string): DistroKernels {
       assertConsistentLayout(layout);
       expectLength('coefficients', coefficients, layout.size);
       if (!Number.isInteger(k) || k < 1 || k > layout.chunkElems) {
-        throw new PsycheError(DISTRO_SHAPE_MISMATCH, { name: 'k', expected: `1..${layout.chunkElems}`, received: String(k) }, `k must be in [1, ${layout.chunkElems}], got ${k}`);
+        throw new PsycheError(DISTRO_SHAPE_MISMATCH, { name: 'k', expected: `1..${layout.chunkElems}`, received: describeValue(k) }, `k must be in [1, ${layout.chunkElems}], got ${describeValue(k)}`);
       }
       expectLength('indices', indices, layout.numChunks * k);
       expectLength('values', values, layout.numChunks * k);

@@ -1,5 +1,5 @@
 import { Worker } from 'node:worker_threads';
-import { GPU_EXECUTOR_CLOSED, GPU_INPUT_MISMATCH, GPU_SESSION_FAILED, PsycheError } from '@psyche/core';
+import { GPU_EXECUTOR_CLOSED, GPU_INPUT_MISMATCH, GPU_SESSION_FAILED, PsycheError, describeShape, describeValue } from '@psyche/core';
 import { assertProviderInstalled, onnxRuntimePath, providerUnavailable, type ExecutionProvider } from './execution-provider.ts';
 import { SESSION_WORKER_SOURCE } from './session-worker-source-internal.ts';
 
@@ -117,15 +117,17 @@ export class OnnxExecutor {
     for (const name of this.inputNames) {
       const t = feeds[name];
       if (!t) return Promise.reject(new PsycheError(GPU_INPUT_MISMATCH, { name, expected: 'a feed', received: 'missing' }, `missing feed ${name}`));
-      // An unknown dtype or a negative / fractional dimension is a coded mismatch here, not a TypeError or an ORT failure.
-      if (!Object.hasOwn(ELEMENT_ARRAYS, t.dtype) || !Array.isArray(t.dims) || !t.dims.every((d) => Number.isSafeInteger(d) && d >= 0)) {
+      // An unknown dtype or a negative / fractional dimension is a coded mismatch here, not a TypeError or an ORT failure;
+      // typeof first (Object.hasOwn converts a {toString: null} key and throws), and describeValue/describeShape
+      // print them (String() of {toString: null} or of dims nested 6,000 deep threw).
+      if (typeof t.dtype !== 'string' || !Object.hasOwn(ELEMENT_ARRAYS, t.dtype) || !Array.isArray(t.dims) || !t.dims.every((d) => Number.isSafeInteger(d) && d >= 0)) {
         return Promise.reject(
-          new PsycheError(GPU_INPUT_MISMATCH, { name, expected: `dtype in ${Object.keys(ELEMENT_ARRAYS).join('/')} and non-negative integer dims`, received: `${String(t.dtype)} [${String(t.dims)}]` }, `feed ${name} has an unknown dtype or invalid dims`),
+          new PsycheError(GPU_INPUT_MISMATCH, { name, expected: `dtype in ${Object.keys(ELEMENT_ARRAYS).join('/')} and non-negative integer dims`, received: `${describeValue(t.dtype)} ${describeShape(t.dims)}` }, `feed ${name} has an unknown dtype or invalid dims`),
         );
       }
       const size = t.dims.reduce((a, b) => a * b, 1);
       if (!(t.data instanceof ELEMENT_ARRAYS[t.dtype]) || t.data.length !== size) {
-        return Promise.reject(new PsycheError(GPU_INPUT_MISMATCH, { name, expected: `${t.dtype} with ${size} elements`, received: `${t.data.constructor.name} of ${t.data.length}` }, `feed ${name} does not match its dims/dtype`));
+        return Promise.reject(new PsycheError(GPU_INPUT_MISMATCH, { name, expected: `${t.dtype} with ${size} elements`, received: describeFeedData(t.data) }, `feed ${name} does not match its dims/dtype`));
       }
     }
     const id = this.nextId++;
@@ -151,6 +153,16 @@ export class OnnxExecutor {
         });
     return this.closing;
   }
+}
+
+/**
+ * `Float64Array of 6` for a typed array, else describeValue: reading `.constructor.name` of a
+ * null-prototype object threw a TypeError instead of GPU_INPUT_MISMATCH.
+ */
+function describeFeedData(data: unknown): string {
+  if (!ArrayBuffer.isView(data)) return describeValue(data);
+  // The built-in toStringTag getter of typed arrays names the class without calling the caller's code.
+  return `${Object.prototype.toString.call(data).slice(8, -1)} of ${'length' in data ? describeValue(data.length) : describeValue(data.byteLength)}`;
 }
 
 /** Wraps a typed array as a HostTensor. */

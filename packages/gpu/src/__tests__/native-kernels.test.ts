@@ -286,6 +286,27 @@ describe.runIf(native)('native DisTrO kernels vs the TypeScript reference', () =
   });
 });
 
+describe.runIf(native)('native kernels with arguments String() or JSON.stringify cannot print', () => {
+  it('a k, buffer length or layout field that is {toString: null}, a symbol or null is DISTRO_SHAPE_MISMATCH, as in the TypeScript kernels', async () => {
+    const layout = computeChunkLayout([64, 128]);
+    const n = layout.size;
+    const deep = JSON.parse(`${'['.repeat(6000)}${']'.repeat(6000)}`) as number[];
+    for (const bad of [{ toString: null }, Symbol('s')] as unknown[]) {
+      const buffer = { length: bad } as unknown as Float32Array;
+      const calls: [string, () => Promise<void>][] = [
+        ['topk k', () => native!.topk(new Float32Array(n), layout, bad as number, new Uint32Array(8), new Float32Array(8))],
+        ['encode input', () => native!.encode(buffer, layout, new Float32Array(n))],
+        ['decayAccumulate grad', () => native!.decayAccumulate(new Float32Array(4), buffer, 0.9, 0.1)],
+        ['encode null input', () => native!.encode(null as unknown as Float32Array, layout, new Float32Array(n))],
+        ['layout.size', () => native!.encode(new Float32Array(n), { ...layout, size: bad as number }, new Float32Array(n))],
+        ['layout.shape', () => native!.encode(new Float32Array(n), { ...layout, shape: bad as number[] }, new Float32Array(n))],
+        ['layout.shape deep', () => native!.encode(new Float32Array(n), { ...layout, shape: deep }, new Float32Array(n))],
+      ];
+      for (const [what, call] of calls) expect([what, await psycheErrorCodeOfAsync(call)]).toEqual([what, DISTRO_SHAPE_MISMATCH]);
+    }
+  });
+});
+
 describe('kernel selection', () => {
   it('falls back to the TypeScript kernels with exactly one warning line when the addon is missing', async () => {
     const lines: string[] = [];

@@ -52,6 +52,14 @@ describe('OnnxExecutor', () => {
       { dtype: 'int32' as HostDType, dims: [3], data: new Float32Array(3) },
       { dtype: 'float32' as const, dims: [-1, -3], data: new Float32Array(3) },
       { dtype: 'float32' as const, dims: [1.5, 2], data: new Float32Array(3) },
+      // Values whose String() throws (or, nested 6,000 deep, overflows the stack) or a null-prototype data
+      // object without a constructor: printing them threw a TypeError or RangeError, not GPU_INPUT_MISMATCH.
+      { dtype: { toString: null } as unknown as HostDType, dims: [3], data: new Float32Array(3) },
+      { dtype: 'float32' as const, dims: [{ toString: null }] as unknown as number[], data: new Float32Array(3) },
+      { dtype: 'float32' as const, dims: JSON.parse(`${'['.repeat(6000)}${']'.repeat(6000)}`) as number[], data: new Float32Array(3) },
+      { dtype: 'float32' as const, dims: Symbol('s') as unknown as number[], data: new Float32Array(3) },
+      { dtype: 'float32' as const, dims: [3], data: Object.create(null) as Float32Array },
+      { dtype: 'float32' as const, dims: [3], data: { length: { toString: null } } as unknown as Float32Array },
     ];
     for (const x of bad) expect(await psycheErrorCodeOfAsync(() => exec.run({ x }))).toBe(GPU_INPUT_MISMATCH); // −1 for a TypeError
     // the executor still works after the rejected feeds
