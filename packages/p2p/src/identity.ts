@@ -2,7 +2,7 @@ import { createPrivateKey, createPublicKey, sign as cryptoSign, verify as crypto
 import type { KeyObject } from 'node:crypto';
 import { chmod, mkdir, open, rename, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { P2P_MALFORMED_KEY_FILE, PsycheError, fromHex, isPsycheError, toHex } from '@psyche/core';
+import { P2P_MALFORMED_KEY_FILE, PsycheError, assertBytes, fromHex, isPsycheError, toHex } from '@psyche/core';
 import type { Rng } from '@psyche/core';
 import { NODE_ID_LENGTH, nodeIdFromString, nodeIdToString } from './node-id.ts';
 import type { NodeId } from './node-id.ts';
@@ -47,12 +47,10 @@ class Ed25519Identity implements Identity {
   }
 }
 
-/** Builds the identity of a 32-byte Ed25519 seed. */
+/** Builds the identity of a 32-byte Ed25519 seed. Anything else is CORE_INVALID_ARGUMENT. */
 export function identityFromSecretKey(secretKey: Uint8Array): Identity {
-  if (!(secretKey instanceof Uint8Array) || secretKey.length !== SECRET_KEY_LENGTH) {
-    throw new TypeError(`expected Uint8Array of length ${SECRET_KEY_LENGTH}, got length=${String(secretKey?.length)}`);
-  }
-  return new Ed25519Identity(secretKey);
+  // assertBytes, not String(secretKey?.length) in a TypeError: a {length: {toString: null}} made that String() throw another TypeError.
+  return new Ed25519Identity(assertBytes('secretKey', secretKey, SECRET_KEY_LENGTH));
 }
 
 /**
@@ -77,7 +75,8 @@ const PUBLIC_KEY_CACHE_LIMIT = 4096;
 
 /** Ed25519 verification (RFC 8032) of `signature` over `message` by `signer`. Never throws. */
 export function verifySignature(signer: NodeId, message: Uint8Array, signature: Uint8Array): boolean {
-  if (signature.length !== SIGNATURE_LENGTH || signer.length !== NODE_ID_LENGTH) return false;
+  // instanceof first: reading .length of a null signature from a JS caller threw, and this never throws.
+  if (!(signature instanceof Uint8Array) || !(signer instanceof Uint8Array) || signature.length !== SIGNATURE_LENGTH || signer.length !== NODE_ID_LENGTH) return false;
   const cacheKey = toHex(signer);
   let key = publicKeyCache.get(cacheKey);
   if (key === undefined) {

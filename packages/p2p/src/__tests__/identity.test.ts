@@ -2,7 +2,7 @@ import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as ed from '@noble/ed25519';
-import { P2P_MALFORMED_KEY_FILE, P2P_MALFORMED_NODE_ID, createRng, isPsycheError, toHex } from '@psyche/core';
+import { CORE_INVALID_ARGUMENT, P2P_MALFORMED_KEY_FILE, P2P_MALFORMED_NODE_ID, createRng, isPsycheError, psycheErrorCodeOf, toHex } from '@psyche/core';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { HOSTILE_JSON_KEYS, hostileJsonText } from '../../../../scripts/hostile-json.ts';
@@ -38,6 +38,20 @@ describe('identity', () => {
       const tampered = Uint8Array.from(signature);
       tampered[i % 64] = tampered[i % 64]! ^ 1;
       expect(verifySignature(identity.nodeId, message, tampered)).toBe(false);
+    }
+  });
+
+  it('a secret key that is not 32 bytes is CORE_INVALID_ARGUMENT, whatever its length is; verifySignature is false for non-bytes', () => {
+    // The old check was a TypeError whose message ran String() on the length: {toString: null} threw another one.
+    const hostile = [{ toString: null }, Symbol('s'), null, Object.create(null), { length: { toString: null } }, { length: Symbol('s') }, new Uint8Array(31), [...new Uint8Array(32)]] as unknown[];
+    for (const bad of hostile) expect(psycheErrorCodeOf(() => identityFromSecretKey(bad as Uint8Array))).toBe(CORE_INVALID_ARGUMENT);
+    const id = generateIdentity(createRng(3));
+    const signature = id.sign(Uint8Array.of(1));
+    expect(verifySignature(id.nodeId, Uint8Array.of(1), signature)).toBe(true);
+    for (const bad of hostile) {
+      expect(verifySignature(bad as NodeId, Uint8Array.of(1), signature)).toBe(false);
+      expect(verifySignature(id.nodeId, Uint8Array.of(1), bad as Uint8Array)).toBe(false);
+      expect(verifySignature(id.nodeId, bad as Uint8Array, signature)).toBe(false);
     }
   });
 
