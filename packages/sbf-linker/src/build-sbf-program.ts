@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
-import { COORDINATOR_BUILD_FAILED, PsycheError } from '@psyche/core';
+import { COORDINATOR_BUILD_FAILED, COORDINATOR_INVALID_CONFIG, PsycheError, describeValue } from '@psyche/core';
 import { linkSbf, type LinkOptions, type LinkResult } from './link-sbf.ts';
 
 /**
@@ -50,12 +50,33 @@ export function hasSbfToolchain(clang = 'clang-19', llvmLink = 'llvm-link-19'): 
 }
 
 /**
+ * Options from a JS caller can be anything: a symbol or {toString: null} in sources, includeDirs or
+ * defines went into a template literal (`-I${d}`) or path.basename and threw a TypeError.
+ */
+function assertStrings(field: string, value: unknown, optional: boolean): void {
+  if (optional && value === undefined) return;
+  if (!Array.isArray(value) || !value.every((v) => typeof v === 'string')) {
+    throw new PsycheError(COORDINATOR_INVALID_CONFIG, { field, reason: `expected an array of strings, got ${describeValue(value)}` }, `${field}: expected an array of strings, got ${describeValue(value)}`);
+  }
+}
+
+function assertTool(field: string, value: unknown): string {
+  if (typeof value !== 'string' || value === '') {
+    throw new PsycheError(COORDINATOR_INVALID_CONFIG, { field, reason: `expected a command name, got ${describeValue(value)}` }, `${field}: expected a command name, got ${describeValue(value)}`);
+  }
+  return value;
+}
+
+/**
  * Compiles C sources to one SBPF v0 program: each file to LLVM bitcode, `llvm-link` into one module
  * (so the linker sees a single object), compiled to a BPF object, then {@link linkSbf}.
  */
 export function buildSbfProgram(options: BuildSbfOptions): LinkResult {
-  const clang = options.clang ?? 'clang-19';
-  const llvmLink = options.llvmLink ?? 'llvm-link-19';
+  const clang = assertTool('clang', options.clang ?? 'clang-19');
+  const llvmLink = assertTool('llvmLink', options.llvmLink ?? 'llvm-link-19');
+  assertStrings('sources', options.sources, false);
+  assertStrings('includeDirs', options.includeDirs, true);
+  assertStrings('defines', options.defines, true);
   const dir = mkdtempSync(join(tmpdir(), 'sbf-build-'));
   try {
     const common = [

@@ -1,4 +1,4 @@
-import { COORDINATOR_LINKER_MALFORMED_OBJECT, PsycheError, utf8Decode } from '@psyche/core';
+import { COORDINATOR_LINKER_MALFORMED_OBJECT, PsycheError, describeValue, utf8Decode } from '@psyche/core';
 
 /** ELF constants used by the linker (System V gABI, "ELF-64 Object File Format"). */
 export const EM_BPF = 247;
@@ -92,6 +92,8 @@ function cString(bytes: Uint8Array, table: ElfSection | undefined, offset: numbe
  * Every offset and size is bounds-checked; hostile input yields COORDINATOR_LINKER_MALFORMED_OBJECT.
  */
 export function parseElfObject(bytes: Uint8Array): ElfObject {
+  // instanceof first: `bytes.length < 64` on a JS caller's {length: {toString: null}} threw a TypeError.
+  if (!(bytes instanceof Uint8Array)) throw malformed(`expected Uint8Array, got ${describeValue(bytes)}`);
   if (bytes.length < 64) throw malformed(`file of ${bytes.length} bytes is shorter than an ELF header`);
   if (bytes[0] !== 0x7f || bytes[1] !== 0x45 || bytes[2] !== 0x4c || bytes[3] !== 0x46) throw malformed('bad ELF magic');
   if (bytes[4] !== 2 || bytes[5] !== 1) throw malformed('expected ELFCLASS64, little endian');

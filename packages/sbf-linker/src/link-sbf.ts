@@ -1,4 +1,5 @@
 import {
+  COORDINATOR_INVALID_CONFIG,
   COORDINATOR_LINKER_MALFORMED_OBJECT,
   COORDINATOR_LINKER_MISSING_ENTRYPOINT,
   COORDINATOR_LINKER_UNDEFINED_SYMBOL,
@@ -6,6 +7,7 @@ import {
   COORDINATOR_LINKER_UNSUPPORTED_RELOCATION,
   COORDINATOR_LINKER_UNSUPPORTED_SECTION,
   PsycheError,
+  describeValue,
   utf8Encode,
 } from '@psyche/core';
 import {
@@ -151,6 +153,14 @@ class StringTable {
 export function linkSbf(objectBytes: Uint8Array, options: LinkOptions = {}): LinkResult {
   const entryName = options.entrypoint ?? 'entrypoint';
   const isSyscall = options.isSyscall ?? defaultIsSyscall;
+  // Types first, from a JS caller: an entry name that is a symbol or {toString: null} in the message's
+  // template literal, or a non-function isSyscall, threw a TypeError instead of a coded error.
+  if (typeof entryName !== 'string') {
+    throw new PsycheError(COORDINATOR_LINKER_MISSING_ENTRYPOINT, { symbol: describeValue(entryName) }, `entry function ${describeValue(entryName)} is not a name`);
+  }
+  if (typeof isSyscall !== 'function') {
+    throw new PsycheError(COORDINATOR_INVALID_CONFIG, { field: 'isSyscall', reason: `expected a function, got ${describeValue(isSyscall)}` }, `isSyscall: expected a function, got ${describeValue(isSyscall)}`);
+  }
   const object = parseElfObject(objectBytes);
   const { text, rodata } = classifySections(object);
   if (text.length === 0) {

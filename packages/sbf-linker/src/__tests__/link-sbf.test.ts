@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   COORDINATOR_BUILD_FAILED,
+  COORDINATOR_INVALID_CONFIG,
   COORDINATOR_LINKER_MALFORMED_OBJECT,
   COORDINATOR_LINKER_MISSING_ENTRYPOINT,
   COORDINATOR_LINKER_UNDEFINED_SYMBOL,
@@ -192,6 +193,22 @@ describe('linkSbf', () => {
       }),
       { numRuns: Number(process.env.FUZZ_RUNS ?? 2000) },
     );
+  });
+
+  it('options of the wrong type from a JS caller are coded errors, not the TypeError a template literal or .length threw', () => {
+    const object = compile('good-options', GOOD);
+    const hostile = [{ toString: null }, Symbol('s')] as unknown[];
+    for (const bad of hostile) {
+      // An entry name that is not a string is missing, as any unknown name is.
+      expectCode(() => linkSbf(object, { entrypoint: bad as string }), COORDINATOR_LINKER_MISSING_ENTRYPOINT);
+      expectCode(() => linkSbf(object, { isSyscall: bad as (name: string) => boolean }), COORDINATOR_INVALID_CONFIG);
+      expectCode(() => linkSbf({ length: bad } as unknown as Uint8Array), COORDINATOR_LINKER_MALFORMED_OBJECT);
+      expectCode(() => buildSbfProgram({ sources: [bad as string] }), COORDINATOR_INVALID_CONFIG);
+      expectCode(() => buildSbfProgram({ sources: bad as string[] }), COORDINATOR_INVALID_CONFIG);
+      expectCode(() => buildSbfProgram({ sources: [], includeDirs: [bad as string] }), COORDINATOR_INVALID_CONFIG);
+      expectCode(() => buildSbfProgram({ sources: [], defines: [bad as string] }), COORDINATOR_INVALID_CONFIG);
+      expectCode(() => buildSbfProgram({ sources: [], clang: bad as string }), COORDINATOR_INVALID_CONFIG);
+    }
   });
 
   it('reports compiler errors from the build driver with a coded error', () => {
