@@ -1,14 +1,23 @@
 import { CORE_ALLOCATION_LIMIT_EXCEEDED, CORE_INTEGER_OUT_OF_RANGE, CORE_INVALID_ARGUMENT } from './codes/core.ts';
 import { PsycheError } from './psyche-error.ts';
 import { isWellFormedUtf16, utf8Encode } from './bytes.ts';
-import { assertInteger } from './checks.ts';
+import { assertBytes, assertInteger } from './checks.ts';
+import { describeValue } from './describe-value.ts';
 
-function integerRange(value: number | bigint, min: number | bigint, max: number | bigint): never {
+// describeValue, not String(value): a rejected {toString: null} made String() throw a TypeError.
+function integerRange(value: unknown, min: number | bigint, max: number | bigint): never {
   throw new PsycheError(
     CORE_INTEGER_OUT_OF_RANGE,
-    { value: String(value), min: String(min), max: String(max) },
-    `integer ${String(value)} outside [${String(min)}, ${String(max)}]`,
+    { value: describeValue(value), min: String(min), max: String(max) },
+    `integer ${describeValue(value)} outside [${String(min)}, ${String(max)}]`,
   );
+}
+
+/** typeof first: setFloat32 of a symbol or {toString: null} throws a TypeError. NaN and ±Infinity are numbers and are written. */
+function assertNumber(argument: string, value: unknown): void {
+  if (typeof value !== 'number') {
+    throw new PsycheError(CORE_INVALID_ARGUMENT, { argument, expected: 'a number', received: describeValue(value) }, `${argument}: expected a number, got ${describeValue(value)}`);
+  }
 }
 
 /**
@@ -75,25 +84,29 @@ export class ByteWriter {
   }
 
   u64(value: bigint): this {
-    if (value < 0n || value > 0xffffffffffffffffn) integerRange(value, 0n, 0xffffffffffffffffn);
+    // typeof first: `value < 0n` on a symbol or {toString: null} throws a TypeError.
+    if (typeof value !== 'bigint' || value < 0n || value > 0xffffffffffffffffn) integerRange(value, 0n, 0xffffffffffffffffn);
     const at = this.reserve(8);
     this.view.setBigUint64(at, value, true);
     return this;
   }
 
   f32(value: number): this {
+    assertNumber('f32', value);
     const at = this.reserve(4);
     this.view.setFloat32(at, value, true);
     return this;
   }
 
   f64(value: number): this {
+    assertNumber('f64', value);
     const at = this.reserve(8);
     this.view.setFloat64(at, value, true);
     return this;
   }
 
   bytes(value: Uint8Array): this {
+    assertBytes('bytes', value);
     const at = this.reserve(value.length);
     this.buffer.set(value, at);
     return this;
@@ -106,6 +119,9 @@ export class ByteWriter {
 
   /** u16 byte length, then UTF-8. A lone surrogate is refused: it would decode as U+FFFD, another string. */
   shortString(value: string): this {
+    if (typeof value !== 'string') {
+      throw new PsycheError(CORE_INVALID_ARGUMENT, { argument: 'shortString', expected: 'a string', received: describeValue(value) }, `shortString: expected a string, got ${describeValue(value)}`);
+    }
     if (!isWellFormedUtf16(value)) {
       throw new PsycheError(CORE_INVALID_ARGUMENT, { argument: 'shortString', expected: 'well-formed UTF-16 (no lone surrogate)', received: 'a lone surrogate' }, 'shortString: a lone surrogate cannot be encoded as UTF-8');
     }
