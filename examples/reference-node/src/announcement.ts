@@ -1,4 +1,4 @@
-import { ByteReader, ByteWriter, NODE_MALFORMED_ANNOUNCEMENT, PsycheError, isPsycheError } from '@psyche/core';
+import { ByteReader, ByteWriter, NODE_MALFORMED_ANNOUNCEMENT, PsycheError, describeValue, isPsycheError } from '@psyche/core';
 import { decodeTicket, encodeTicket, type BlobTicket } from '@psyche/p2p';
 import { COMMITMENT_ENCODED_LENGTH, decodeCommitment, encodeCommitment, type Commitment } from '@psyche/verify';
 import type { Verdict } from './replay-committee.ts';
@@ -58,7 +58,9 @@ export function encodeAnnouncement(a: Announcement): Uint8Array {
   } else if (a.kind === 'witness') {
     w.u8(2).u64(a.step).bytes(a.resultRoot).u32(a.participantBloom.length).bytes(a.participantBloom);
   } else {
-    if (a.member.length !== 32) throw malformed(14, `member id of ${a.member.length} bytes`);
+    // instanceof first: a template literal on the length of a JS caller's {length: {toString: null}} threw a TypeError.
+    if (!(a.member instanceof Uint8Array) || a.member.length !== 32) throw malformed(14, `member id of ${a.member instanceof Uint8Array ? a.member.length : describeValue(a.member)} bytes`);
+    if (!VERDICT_CODES.includes(a.verdict)) throw malformed(46, `unknown verdict ${describeValue(a.verdict)}`);
     w.u8(3).u64(a.step).bytes(a.member).u8(VERDICT_CODES.indexOf(a.verdict));
   }
   return w.finish();

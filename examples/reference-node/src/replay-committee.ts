@@ -1,4 +1,4 @@
-import { NODE_INVALID_ARGUMENT, NODE_INVALID_CONFIG, PsycheError, sha256, swapOrNotShuffle, utf8Encode } from '@psyche/core';
+import { NODE_INVALID_ARGUMENT, NODE_INVALID_CONFIG, PsycheError, describeValue, sha256, swapOrNotShuffle, utf8Encode } from '@psyche/core';
 
 const COMMITTEE_LABEL = utf8Encode('psyche replay committee');
 
@@ -24,10 +24,14 @@ export interface ReplayCommittee {
 
 /** The ring for `members` (the epoch's first round's client list) and that round's 32-byte seed; replicas is clamped to [1, n−1]. */
 export function replayCommittee(members: readonly string[], roundSeed: Uint8Array, replicas: number): ReplayCommittee {
+  // Types first: new Set() of a non-iterable, or a template literal on a symbol replicas, threw a TypeError.
+  if (!Array.isArray(members) || !members.every((m) => typeof m === 'string')) {
+    throw new PsycheError(NODE_INVALID_ARGUMENT, { what: 'replay committee members', reason: `expected an array of strings, got ${describeValue(members)}` }, 'replay committee: members must be an array of strings');
+  }
   const n = members.length;
   if (new Set(members).size !== n) throw new PsycheError(NODE_INVALID_ARGUMENT, { what: 'replay committee members', reason: 'listed twice' }, 'replay committee: members must be distinct');
   if (!Number.isInteger(replicas) || replicas < 1) {
-    throw new PsycheError(NODE_INVALID_CONFIG, { path: '[verify]', field: 'replicas', reason: `must be an integer ≥ 1, got ${replicas}` }, `[verify] replicas must be an integer ≥ 1, got ${replicas}`);
+    throw new PsycheError(NODE_INVALID_CONFIG, { path: '[verify]', field: 'replicas', reason: `must be an integer ≥ 1, got ${describeValue(replicas)}` }, `[verify] replicas must be an integer ≥ 1, got ${describeValue(replicas)}`);
   }
   const k = Math.min(replicas, Math.max(0, n - 1));
   const targetsOf = new Map<string, string[]>(members.map((m) => [m, []]));

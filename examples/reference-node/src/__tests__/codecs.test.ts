@@ -1,11 +1,12 @@
 import { readFileSync } from 'node:fs';
-import { NODE_INVALID_CONFIG, NODE_MALFORMED_ANNOUNCEMENT, isPsycheError, sha256 } from '@psyche/core';
+import { NODE_INVALID_CONFIG, NODE_MALFORMED_ANNOUNCEMENT, isPsycheError, psycheErrorCodeOf, sha256 } from '@psyche/core';
 import { generateIdentity } from '@psyche/p2p';
 import { createCommitment, createWitnessBloom } from '@psyche/verify';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { decodeAnnouncement, encodeAnnouncement, type Announcement, type ResultAnnouncement } from '../announcement.ts';
 import { learningRateAt, parseRunFile } from '../node-config.ts';
+import type { Verdict } from '../replay-committee.ts';
 import { prometheusText, emptyStatus } from '../node-metrics.ts';
 import { DEFAULT_CONFIG, serializeRunFile } from '../local-run.ts';
 
@@ -78,6 +79,13 @@ describe('announcements', () => {
     expect(() => decodeAnnouncement(badCode)).toThrow(expect.objectContaining({ code: NODE_MALFORMED_ANNOUNCEMENT }));
     expect(() => decodeAnnouncement(Uint8Array.from([...good, 0]))).toThrow(expect.objectContaining({ code: NODE_MALFORMED_ANNOUNCEMENT }));
     expect(() => encodeAnnouncement({ kind: 'verdict', step: 9n, member: new Uint8Array(31), verdict: 'accepted' })).toThrow(expect.objectContaining({ code: NODE_MALFORMED_ANNOUNCEMENT }));
+    // From a JS caller: a member whose length a template literal cannot print, or an unknown verdict, threw a TypeError or CORE_INTEGER_OUT_OF_RANGE.
+    for (const bad of [{ toString: null }, Symbol('s')] as unknown[]) {
+      for (const member of [bad, { length: bad }, null]) {
+        expect(psycheErrorCodeOf(() => encodeAnnouncement({ kind: 'verdict', step: 9n, member: member as Uint8Array, verdict: 'accepted' }))).toBe(NODE_MALFORMED_ANNOUNCEMENT);
+      }
+      expect(psycheErrorCodeOf(() => encodeAnnouncement({ kind: 'verdict', step: 9n, member: identity.nodeId, verdict: bad as Verdict }))).toBe(NODE_MALFORMED_ANNOUNCEMENT);
+    }
   });
 
   it('every truncation and random bytes give NODE_MALFORMED_ANNOUNCEMENT, never another error (fuzz)', () => {

@@ -1,4 +1,4 @@
-import { NODE_INVALID_ARGUMENT, NODE_INVALID_CONFIG, sha256, utf8Encode } from '@psyche/core';
+import { NODE_INVALID_ARGUMENT, NODE_INVALID_CONFIG, psycheErrorCodeOf, sha256, utf8Encode } from '@psyche/core';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { committeeOutcome, committeeRejects, replayCommittee, type Verdict } from '../replay-committee.ts';
@@ -26,6 +26,14 @@ describe('replay committee (the seeded ring)', () => {
       }),
       { numRuns: 200 },
     );
+  });
+
+  it('members or replicas of the wrong type from a JS caller are coded errors, not the TypeError new Set() or a template literal threw', () => {
+    for (const bad of [{ toString: null }, Symbol('s')] as unknown[]) {
+      expect(psycheErrorCodeOf(() => replayCommittee(membersOf(3), seedOf(1), bad as number))).toBe(NODE_INVALID_CONFIG);
+      expect(psycheErrorCodeOf(() => replayCommittee(bad as string[], seedOf(1), 1))).toBe(NODE_INVALID_ARGUMENT);
+      expect(psycheErrorCodeOf(() => replayCommittee(['a', bad as string], seedOf(1), 1))).toBe(NODE_INVALID_ARGUMENT);
+    }
   });
 
   it('the ring depends on the seed (different rounds give different pairings)', () => {
