@@ -76,6 +76,8 @@ export function decodeTicket(bytes: Uint8Array): BlobTicket {
 }
 
 export function ticketFromString(text: string): BlobTicket {
+  // typeof first: text.startsWith on a JS caller's non-string threw a TypeError.
+  if (typeof text !== 'string') malformed(`expected a string, got ${describeValue(text)}`);
   if (text.length > MAX_TICKET_LENGTH * 2) malformed('text too long');
   if (!text.startsWith(TICKET_PREFIX)) malformed(`missing ${TICKET_PREFIX} prefix`);
   const body = text.slice(TICKET_PREFIX.length);

@@ -1,4 +1,4 @@
-import { P2P_INVALID_CONFIG, PsycheError } from '@psyche/core';
+import { P2P_INVALID_CONFIG, PsycheError, describeValue } from '@psyche/core';
 import type { PsycheError as PsycheErrorType } from '@psyche/core';
 import type { NodeId } from './node-id.ts';
 import type { PeerScores } from './peer-scores.ts';
@@ -84,11 +84,12 @@ const RUN_ID_PATTERN = /^[A-Za-z0-9._-]{1,64}$/;
 
 /** The gossip topic of a run: `/psyche/run/<runId>/gossip/1`. */
 export function gossipTopic(runId: string): string {
-  if (!RUN_ID_PATTERN.test(runId)) {
+  // typeof first: RegExp#test converts its argument, and a {toString: null} or a symbol threw a TypeError.
+  if (typeof runId !== 'string' || !RUN_ID_PATTERN.test(runId)) {
     throw new PsycheError(
       P2P_INVALID_CONFIG,
-      { field: 'runId', value: runId.slice(0, 80), expected: '1-64 characters of [A-Za-z0-9._-]' },
-      `run id must be 1-64 characters of [A-Za-z0-9._-], got ${JSON.stringify(runId.slice(0, 80))}`,
+      { field: 'runId', value: typeof runId === 'string' ? runId.slice(0, 80) : describeValue(runId), expected: '1-64 characters of [A-Za-z0-9._-]' },
+      `run id must be 1-64 characters of [A-Za-z0-9._-], got ${describeValue(runId)}`,
     );
   }
   return `/psyche/run/${runId}/gossip/1`;

@@ -1,4 +1,4 @@
-import { P2P_MALFORMED_NODE_ID, PsycheError, fromHex, isPsycheError, toHex } from '@psyche/core';
+import { P2P_MALFORMED_NODE_ID, PsycheError, describeValue, fromHex, isPsycheError, toHex } from '@psyche/core';
 
 /** Length of an Ed25519 public key, which is what a node id is (RFC 8032 §5.1.5). */
 export const NODE_ID_LENGTH = 32;
@@ -34,11 +34,13 @@ export function nodeIdToString(id: NodeId): string {
 
 /** Parses the text form (hex, either case accepted, canonical output is lowercase). */
 export function nodeIdFromString(text: string): NodeId {
-  if (text.length !== NODE_ID_LENGTH * 2) {
+  // typeof first: a JS caller's {length: 64} reached fromHex, and its message printed text.length unchecked.
+  if (typeof text !== 'string' || text.length !== NODE_ID_LENGTH * 2) {
+    const length = typeof text === 'string' ? text.length : -1;
     throw new PsycheError(
       P2P_MALFORMED_NODE_ID,
-      { length: text.length, reason: 'expected 64 hex characters' },
-      `node id: expected 64 hex characters, got ${text.length}`,
+      { length, reason: 'expected 64 hex characters' },
+      `node id: expected 64 hex characters, got ${length < 0 ? describeValue(text) : length}`,
     );
   }
   try {

@@ -2,11 +2,14 @@ import { encode } from '@msgpack/msgpack';
 import {
   P2P_MALFORMED_BLOB_FRAME,
   P2P_MALFORMED_ENVELOPE,
+  P2P_INVALID_CONFIG,
+  P2P_MALFORMED_NODE_ID,
   P2P_MALFORMED_TICKET,
   P2P_MESSAGE_TOO_LARGE,
   P2P_SIGNATURE_INVALID,
   createRng,
   isPsycheError,
+  psycheErrorCodeOf,
 } from '@psyche/core';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -20,7 +23,9 @@ import {
 } from '../blob-frames.ts';
 import { decodeTicket, ticketFromString, ticketToString } from '../blob-ticket.ts';
 import { decodeEnvelope, encodeEnvelope, sealEnvelope, verifyEnvelope } from '../envelope.ts';
+import { gossipTopic } from '../gossip.ts';
 import { generateIdentity } from '../identity.ts';
+import { nodeIdFromString } from '../node-id.ts';
 
 const runs = Number(process.env.FUZZ_RUNS ?? 2_000);
 const identity = generateIdentity(createRng(3));
@@ -185,6 +190,15 @@ describe('blob frames and tickets', () => {
       { numRuns: runs },
     );
   });
+  it('text parsers given a non-string by a JS caller: the coded error, not the TypeError startsWith, RegExp#test or fromHex threw', () => {
+    const hostile = [{ toString: null }, Symbol('s'), null, Object.create(null), { length: 64 }, JSON.parse(`${'['.repeat(6000)}${']'.repeat(6000)}`)] as unknown[];
+    for (const bad of hostile) {
+      expect(psycheErrorCodeOf(() => ticketFromString(bad as string))).toBe(P2P_MALFORMED_TICKET);
+      expect(psycheErrorCodeOf(() => gossipTopic(bad as string))).toBe(P2P_INVALID_CONFIG);
+      expect(psycheErrorCodeOf(() => nodeIdFromString(bad as string))).toBe(P2P_MALFORMED_NODE_ID);
+    }
+  });
+
   it('a ticket whose version is nested 6,000 arrays deep is P2P_MALFORMED_TICKET (String() of it overflowed the stack)', () => {
     const fields = [new Uint8Array(32), 5, [[identity.nodeId, ['/ip4/127.0.0.1/tcp/1']]]].map((v) => encode(v));
     const bytes = fixArray([nestedArrays(6_000), ...fields]);
