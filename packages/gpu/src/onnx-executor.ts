@@ -1,5 +1,5 @@
 import { Worker } from 'node:worker_threads';
-import { GPU_EXECUTOR_CLOSED, GPU_INPUT_MISMATCH, GPU_SESSION_FAILED, PsycheError, describeShape, describeValue } from '@psyche/core';
+import { GPU_EXECUTOR_CLOSED, GPU_INPUT_MISMATCH, GPU_PROVIDER_UNAVAILABLE, GPU_SESSION_FAILED, PsycheError, describeShape, describeValue } from '@psyche/core';
 import { assertProviderInstalled, onnxRuntimePath, providerUnavailable, type ExecutionProvider } from './execution-provider.ts';
 import { SESSION_WORKER_SOURCE } from './session-worker-source-internal.ts';
 
@@ -86,6 +86,21 @@ export class OnnxExecutor {
   /** Creates the session in a new worker; resolves once ONNX Runtime has loaded the model. */
   static async create(options: OnnxExecutorOptions): Promise<OnnxExecutor> {
     const provider = options.provider ?? 'cpu';
+    // Options from a JS caller are checked before they reach the worker: a symbol threw a DataCloneError
+    // there, and an unknown provider object ended in a template literal that threw a TypeError.
+    if (provider !== 'cpu' && provider !== 'cuda' && provider !== 'webgpu') {
+      throw new PsycheError(
+        GPU_PROVIDER_UNAVAILABLE,
+        { provider: describeValue(provider), missing: 'a known execution provider', install: 'pass provider cpu, cuda or webgpu' },
+        `execution provider ${describeValue(provider)} is unknown: expected cpu, cuda or webgpu`,
+      );
+    }
+    checkSessionOption('intraOpNumThreads', options.intraOpNumThreads, (v) => Number.isSafeInteger(v) && (v as number) >= 0, 'an integer ≥ 0');
+    checkSessionOption('graphOptimizationLevel', options.graphOptimizationLevel, (v) => ['disabled', 'basic', 'extended', 'all'].includes(v as string), 'disabled, basic, extended or all');
+    checkSessionOption('allowSpinning', options.allowSpinning, (v) => typeof v === 'boolean', 'a boolean');
+    if (!(options.model instanceof Uint8Array)) {
+      throw new PsycheError(GPU_SESSION_FAILED, { reason: `model: expected Uint8Array, got ${describeValue(options.model)}` }, `ONNX Runtime could not create the session: model is ${describeValue(options.model)}, not bytes`);
+    }
     assertProviderInstalled(provider);
     const worker = new Worker(SESSION_WORKER_SOURCE, {
       eval: true,
@@ -163,6 +178,13 @@ function describeFeedData(data: unknown): string {
   if (!ArrayBuffer.isView(data)) return describeValue(data);
   // The built-in toStringTag getter of typed arrays names the class without calling the caller's code.
   return `${Object.prototype.toString.call(data).slice(8, -1)} of ${'length' in data ? describeValue(data.length) : describeValue(data.byteLength)}`;
+}
+
+/** An optional session option: undefined or `ok`, else GPU_SESSION_FAILED, the code ORT's own rejections get. */
+function checkSessionOption(name: string, value: unknown, ok: (value: unknown) => boolean, expected: string): void {
+  if (value !== undefined && !ok(value)) {
+    throw new PsycheError(GPU_SESSION_FAILED, { reason: `${name}: expected ${expected}, got ${describeValue(value)}` }, `ONNX Runtime could not create the session: ${name} must be ${expected}, got ${describeValue(value)}`);
+  }
 }
 
 /** Wraps a typed array as a HostTensor. */

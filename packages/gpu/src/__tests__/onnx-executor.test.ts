@@ -67,6 +67,17 @@ describe('OnnxExecutor', () => {
     await exec.close();
   });
 
+  it('options of the wrong type are coded before the worker starts (a symbol was a DataCloneError, an unknown provider object a TypeError)', async () => {
+    for (const bad of [{ toString: null }, Symbol('s')] as unknown[]) {
+      const model = squareSumModel();
+      expect(await psycheErrorCodeOfAsync(() => OnnxExecutor.create({ model, provider: bad as 'cpu' }))).toBe(GPU_PROVIDER_UNAVAILABLE);
+      expect(await psycheErrorCodeOfAsync(() => OnnxExecutor.create({ model, intraOpNumThreads: bad as number }))).toBe(GPU_SESSION_FAILED);
+      expect(await psycheErrorCodeOfAsync(() => OnnxExecutor.create({ model, graphOptimizationLevel: bad as 'all' }))).toBe(GPU_SESSION_FAILED);
+      expect(await psycheErrorCodeOfAsync(() => OnnxExecutor.create({ model, allowSpinning: bad as boolean }))).toBe(GPU_SESSION_FAILED);
+      expect(await psycheErrorCodeOfAsync(() => OnnxExecutor.create({ model: bad as Uint8Array }))).toBe(GPU_SESSION_FAILED);
+    }
+  });
+
   it('a broken model is a coded session error', async () => {
     expect(isPsycheError(await rejection(OnnxExecutor.create({ model: Uint8Array.of(1, 2, 3) })), GPU_SESSION_FAILED)).toBe(true);
   });
