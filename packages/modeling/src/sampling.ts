@@ -31,8 +31,9 @@ export function sampleToken(logits: ArrayLike<number>, options: SamplingOptions,
   }
   const { topP } = options;
   const temperature = options.temperature ?? 1;
-  if (!(topP > 0 && topP <= 1)) invalid('topP', topP, 'a number in (0, 1]');
-  if (!(temperature > 0 && Number.isFinite(temperature))) invalid('temperature', temperature, 'a finite number > 0');
+  // typeof first: `>` on a symbol or {toString: null} from a JS caller throws a TypeError.
+  if (!(typeof topP === 'number' && topP > 0 && topP <= 1)) invalid('topP', topP, 'a number in (0, 1]');
+  if (!(typeof temperature === 'number' && temperature > 0 && Number.isFinite(temperature))) invalid('temperature', temperature, 'a finite number > 0');
   if (!rng) invalid('rng', 0, 'a seeded Rng for top-p sampling');
   if (!Number.isFinite(max)) invalidInput('logits maximum', String(max), 'a finite number for top-p (not all −∞, no +∞)');
   const probs = new Float64Array(V);

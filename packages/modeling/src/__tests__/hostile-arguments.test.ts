@@ -1,11 +1,11 @@
-import { MODELING_INVALID_CONFIG, MODELING_INVALID_INPUT, MODELING_SAFETENSORS_MALFORMED, MODELING_SHAPE_MISMATCH, psycheErrorCodeOf, psycheErrorCodeOfAsync } from '@psyche/core';
+import { createRng, MODELING_INVALID_CONFIG, MODELING_INVALID_INPUT, MODELING_SAFETENSORS_MALFORMED, MODELING_SHAPE_MISMATCH, psycheErrorCodeOf, psycheErrorCodeOfAsync } from '@psyche/core';
 import { describe, expect, it } from 'vitest';
 import { GraphBuilder } from '../graph-builder.ts';
 import { llamaConfig } from '../llama-config.ts';
 import { buildLlamaGraph } from '../llama-model.ts';
 import { initParameters, type ParameterSpec } from '../parameters.ts';
 import { encodeSafetensors, type SafetensorsTensor } from '../safetensors.ts';
-import { generate } from '../sampling.ts';
+import { generate, sampleToken } from '../sampling.ts';
 
 // {toString: null} (as JSON.parse makes it) and a symbol: String(), a template literal or `<` on either
 // throws a TypeError. An array nested 6,000 deep overflows the stack in JSON.stringify or join; [1n] is a
@@ -68,6 +68,14 @@ describe('modeling arguments from a JS caller that String(), JSON.stringify or `
     for (const bad of hostile) cases.push([bad, good], ['w', { ...good, dtype: bad }], ['w', { ...good, bytes: { length: bad } }]);
     for (const [name, tensor] of cases) {
       expect(psycheErrorCodeOf(() => encodeSafetensors([[name as string, tensor as SafetensorsTensor]]))).toBe(MODELING_SAFETENSORS_MALFORMED);
+    }
+  });
+
+  it('sampleToken: a topP or temperature that `>` cannot compare is MODELING_INVALID_CONFIG', () => {
+    const logits = Float32Array.of(1, 2, 3);
+    for (const bad of hostile) {
+      expect(psycheErrorCodeOf(() => sampleToken(logits, { strategy: 'top-p', topP: bad as number }, createRng(1)))).toBe(MODELING_INVALID_CONFIG);
+      expect(psycheErrorCodeOf(() => sampleToken(logits, { strategy: 'top-p', topP: 0.9, temperature: bad as number }, createRng(1)))).toBe(MODELING_INVALID_CONFIG);
     }
   });
 
