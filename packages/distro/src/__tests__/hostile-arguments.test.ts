@@ -1,4 +1,4 @@
-import { DISTRO_INVALID_CONFIG, DISTRO_RESULT_LAYOUT_MISMATCH, DISTRO_SHAPE_MISMATCH, DISTRO_WIRE_MALFORMED, psycheErrorCodeOf, psycheErrorCodeOfAsync } from '@psyche/core';
+import { DISTRO_INVALID_CONFIG, DISTRO_OPTIMIZER_STATE, DISTRO_RESULT_LAYOUT_MISMATCH, DISTRO_SHAPE_MISMATCH, DISTRO_WIRE_MALFORMED, psycheErrorCodeOf, psycheErrorCodeOfAsync } from '@psyche/core';
 import { describe, expect, it } from 'vitest';
 import {
   AdamW,
@@ -10,6 +10,7 @@ import {
   DistroOptimizer,
   encodeDistroResult,
   layoutWithChunks,
+  OverlapQueue,
   resolveDistroConfig,
   resultLayout,
   typescriptKernels,
@@ -65,6 +66,17 @@ describe('DisTrO shapes and numbers from a JS caller that JSON.stringify, String
       }
       expect(psycheErrorCodeOf(() => assertSelectionsFit([{ ...good, k: bad as number }], layout))).toBe(DISTRO_RESULT_LAYOUT_MISMATCH);
       expect(psycheErrorCodeOf(() => assertSelectionsFit([{ ...good, indices: { length: bad } as unknown as Uint32Array }], layout))).toBe(DISTRO_RESULT_LAYOUT_MISMATCH);
+    }
+  });
+
+  it('OverlapQueue: a step that is not an integer is DISTRO_OPTIMIZER_STATE, not a TypeError in step − delay or the duplicate message', () => {
+    for (const bad of hostile) {
+      const queue = new OverlapQueue<number>(1);
+      expect(psycheErrorCodeOf(() => queue.takeDue(bad as number))).toBe(DISTRO_OPTIMIZER_STATE);
+      expect(psycheErrorCodeOf(() => {
+        queue.push(bad as number, 1);
+        queue.push(bad as number, 2);
+      })).toBe(DISTRO_OPTIMIZER_STATE);
     }
   });
 
