@@ -1,10 +1,12 @@
 import {
   P2P_DUPLICATE_MESSAGE,
+  P2P_INVALID_CONFIG,
   P2P_PEER_BANNED,
   P2P_SENDER_NOT_MEMBER,
   P2P_STOPPED,
   P2P_TOPIC_MISMATCH,
   PsycheError,
+  describeValue,
   isPsycheError,
   toHex,
 } from '@psyche/core';
@@ -32,6 +34,34 @@ export type BroadcastFn = (bytes: Uint8Array) => Promise<void>;
  * topic and membership checks, signature verification, duplicate suppression, scoring and
  * retransmission. Transports only move bytes.
  */
+function invalidOption(field: string, value: unknown, expected: string): never {
+  throw new PsycheError(P2P_INVALID_CONFIG, { field, value: describeValue(value), expected }, `gossip option ${field}: expected ${expected}, got ${describeValue(value)}`);
+}
+
+const isCount = (value: unknown, min: number): boolean => Number.isSafeInteger(value) && (value as number) >= min;
+
+/**
+ * Gossip options from a JS caller are checked when the engine is made: unchecked, a symbol or
+ * {toString: null} limit threw a TypeError in the first `bytes.length > limit` of message handling,
+ * and a NaN one silently disabled it.
+ */
+function checkGossipOptions(options: GossipOptions): void {
+  if (typeof options !== 'object' || options === null) invalidOption('options', options, 'an object');
+  const { maxMessageBytes, seenCacheSize, maxBacklogBytes, rebroadcast, now, scores } = options;
+  if (maxMessageBytes !== undefined && !isCount(maxMessageBytes, 1)) invalidOption('maxMessageBytes', maxMessageBytes, 'an integer ≥ 1');
+  if (seenCacheSize !== undefined && !isCount(seenCacheSize, 1)) invalidOption('seenCacheSize', seenCacheSize, 'an integer ≥ 1');
+  if (maxBacklogBytes !== undefined && !isCount(maxBacklogBytes, 0)) invalidOption('maxBacklogBytes', maxBacklogBytes, 'an integer ≥ 0');
+  if (rebroadcast !== undefined) {
+    const delays: unknown = typeof rebroadcast === 'object' && rebroadcast !== null ? rebroadcast.delaysMs : undefined;
+    // setTimeout clamps delays past 2^31 − 1 ms to 1 ms: a huge delay would retransmit at once.
+    if (!Array.isArray(delays) || delays.length > 64 || !delays.every((d) => typeof d === 'number' && d >= 0 && d <= 2 ** 31 - 1)) {
+      invalidOption('rebroadcast.delaysMs', delays, 'at most 64 delays in [0, 2^31 − 1] ms');
+    }
+  }
+  if (now !== undefined && typeof now !== 'function') invalidOption('now', now, 'a function');
+  if (scores !== undefined && !(scores instanceof PeerScores)) invalidOption('scores', scores, 'a PeerScores');
+}
+
 export class GossipEngine implements Gossip {
   readonly topic: string;
   readonly nodeId: NodeId;
@@ -58,6 +88,7 @@ export class GossipEngine implements Gossip {
   #stopped = false;
 
   constructor(identity: Identity, topic: string, broadcast: BroadcastFn, onStop: () => Promise<void>, options: GossipOptions = {}) {
+    checkGossipOptions(options);
     this.#identity = identity;
     this.nodeId = identity.nodeId;
     this.topic = topic;

@@ -10,6 +10,9 @@ import {
   P2P_SENDER_NOT_MEMBER,
   P2P_SIGNATURE_INVALID,
   P2P_TOPIC_MISMATCH,
+  P2P_INVALID_CONFIG,
+  PsycheError,
+  describeValue,
 } from '@psyche/core';
 import type { PsycheErrorCode } from '@psyche/core';
 import { nodeIdToString } from './node-id.ts';
@@ -52,6 +55,28 @@ export interface PeerScoresOptions {
 }
 
 /** Scores of remote peers, keyed by node id. Starts at 0; penalties subtract, good deliveries add 1. */
+/**
+ * Score options from a JS caller: a symbol or {toString: null} threshold threw a TypeError at the first
+ * comparison (`score <= banThreshold`), and a NaN one banned no one.
+ */
+function checkScoreOptions(options: PeerScoresOptions): void {
+  const invalid = (field: string, value: unknown, expected: string): never => {
+    throw new PsycheError(P2P_INVALID_CONFIG, { field, value: describeValue(value), expected }, `peer score option ${field}: expected ${expected}, got ${describeValue(value)}`);
+  };
+  if (typeof options !== 'object' || options === null) invalid('options', options, 'an object');
+  for (const field of ['banThreshold', 'maxScore', 'benignFloor'] as const) {
+    const value: unknown = options[field];
+    if (value !== undefined && !(typeof value === 'number' && Number.isFinite(value))) invalid(field, value, 'a finite number');
+  }
+  const { penalties } = options;
+  if (penalties !== undefined) {
+    if (typeof penalties !== 'object' || penalties === null) invalid('penalties', penalties, 'an object of code → penalty');
+    for (const [code, penalty] of Object.entries(penalties)) {
+      if (!(typeof penalty === 'number' && Number.isFinite(penalty))) invalid(`penalties.${code}`, penalty, 'a finite number');
+    }
+  }
+}
+
 export class PeerScores {
   readonly banThreshold: number;
   readonly maxScore: number;
@@ -60,6 +85,7 @@ export class PeerScores {
   readonly #scores = new Map<string, number>();
 
   constructor(options: PeerScoresOptions = {}) {
+    checkScoreOptions(options);
     this.banThreshold = options.banThreshold ?? -100;
     this.maxScore = options.maxScore ?? 20;
     this.benignFloor = options.benignFloor ?? this.banThreshold / 2;
