@@ -8,9 +8,11 @@ import {
   P2P_BLOB_TOO_LARGE,
   P2P_MALFORMED_BLOB_FRAME,
   P2P_PROVIDER_UNREACHABLE,
+  P2P_INVALID_CONFIG,
   P2P_STOPPED,
   PsycheError,
   bytesEqual,
+  describeValue,
   isPsycheError,
 } from '@psyche/core';
 import { BLAKE3_LENGTH, IncrementalBlake3 } from './blake3.ts';
@@ -36,6 +38,32 @@ import { PeerScores } from './peer-scores.ts';
  * Aborting `signal` must close the underlying stream.
  */
 export type BlobConnector = (provider: BlobProvider, request: BlobRequest, signal: AbortSignal) => Promise<AsyncIterable<Uint8Array>>;
+
+/** Longest delay setTimeout honours; past it Node fires after 1 ms. */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** Throws P2P_INVALID_CONFIG unless `value` is undefined or an integer in [min, max]. */
+export function checkCountOption(field: string, value: unknown, min: number, max = Number.MAX_SAFE_INTEGER): void {
+  if (value !== undefined && !(Number.isSafeInteger(value) && (value as number) >= min && (value as number) <= max)) {
+    throw new PsycheError(P2P_INVALID_CONFIG, { field, value: describeValue(value), expected: `an integer in [${min}, ${max}]` }, `blob store option ${field}: expected an integer in [${min}, ${max}], got ${describeValue(value)}`);
+  }
+}
+
+/**
+ * Limits from a JS caller are checked when the store is made: a symbol or {toString: null} limit threw
+ * a TypeError at its first comparison or in the too-large message's template literal, and a NaN one
+ * disabled the limit.
+ */
+function checkBlobLimits(limits: BlobStoreLimits): void {
+  if (typeof limits !== 'object') {
+    throw new PsycheError(P2P_INVALID_CONFIG, { field: 'limits', value: describeValue(limits), expected: 'an object' }, `blob store limits: expected an object, got ${describeValue(limits)}`);
+  }
+  checkCountOption('limits.maxBlobBytes', limits.maxBlobBytes, 0);
+  checkCountOption('limits.maxConcurrentFetches', limits.maxConcurrentFetches, 1);
+  checkCountOption('limits.maxConcurrentServes', limits.maxConcurrentServes, 0);
+  checkCountOption('limits.stallTimeoutMs', limits.stallTimeoutMs, 1, MAX_TIMER_MS);
+  checkCountOption('limits.fetchRounds', limits.fetchRounds, 1);
+}
 
 class Semaphore {
   #available: number;
@@ -105,6 +133,7 @@ export class BlobEngine implements BlobStore {
     scores?: PeerScores | undefined;
   }) {
     const limits = params.limits ?? {};
+    checkBlobLimits(limits);
     this.nodeId = params.nodeId;
     this.storage = params.storage;
     this.#connect = params.connect;

@@ -1,6 +1,6 @@
 import type { Stream } from '@libp2p/interface';
 import { multiaddr } from '@multiformats/multiaddr';
-import { BlobEngine } from './blob-engine-internal.ts';
+import { BlobEngine, MAX_TIMER_MS, checkCountOption } from './blob-engine-internal.ts';
 import { BLOB_PROTOCOL, BLOB_REQUEST_LENGTH, encodeBlobRequest, readExactly } from './blob-frames.ts';
 import { MemoryBlobStorage } from './blob-storage.ts';
 import { readStream } from './stream-reader-internal.ts';
@@ -62,6 +62,8 @@ async function sendAll(stream: Stream, chunks: AsyncIterable<Uint8Array>, idleMs
  * Runs over relayed (limited) connections too, which NATed peers depend on.
  */
 export async function createLibp2pBlobStore(node: P2pNode, options: Libp2pBlobStoreOptions = {}): Promise<BlobStore> {
+  // Checked before the node is touched: a symbol timeout threw a TypeError in setTimeout at the first request.
+  checkCountOption('requestTimeoutMs', options.requestTimeoutMs, 1, MAX_TIMER_MS);
   const requestTimeoutMs = options.requestTimeoutMs ?? 10_000;
   const engine = new BlobEngine({
     nodeId: node.nodeId,

@@ -1,7 +1,11 @@
-import { P2P_INVALID_CONFIG, createRng, psycheErrorCodeOf } from '@psyche/core';
+import { P2P_INVALID_CONFIG, createRng, psycheErrorCodeOf, psycheErrorCodeOfAsync } from '@psyche/core';
 import { describe, expect, it } from 'vitest';
+import type { BlobStoreLimits } from '../blob-store.ts';
 import type { GossipOptions } from '../gossip.ts';
 import { generateIdentity } from '../identity.ts';
+import { createLibp2pBlobStore } from '../libp2p-blob-store.ts';
+import { MemoryBlobNetwork } from '../memory-blob-store.ts';
+import type { P2pNode } from '../p2p-node.ts';
 import { MemoryGossipNetwork } from '../memory-gossip.ts';
 import { PeerScores, type PeerScoresOptions } from '../peer-scores.ts';
 
@@ -32,5 +36,20 @@ describe('gossip and peer-score options from a JS caller', () => {
     }
     for (const options of bad) expect(psycheErrorCodeOf(() => new PeerScores(options))).toBe(P2P_INVALID_CONFIG);
     expect(new PeerScores({ banThreshold: -50, maxScore: 10, benignFloor: -20, penalties: { 5005: 30 } }).banThreshold).toBe(-50);
+  });
+
+  it('blob store limits and the request timeout of the wrong type or range are P2P_INVALID_CONFIG', async () => {
+    const network = new MemoryBlobNetwork();
+    const nodeId = generateIdentity(createRng(6)).nodeId;
+    const bad: BlobStoreLimits[] = [{ maxBlobBytes: -1 }, { maxConcurrentFetches: 0 }, { stallTimeoutMs: 2 ** 31 }, { fetchRounds: 1.5 }];
+    for (const value of hostile) {
+      for (const field of ['maxBlobBytes', 'maxConcurrentFetches', 'maxConcurrentServes', 'stallTimeoutMs', 'fetchRounds']) bad.push({ [field]: value } as BlobStoreLimits);
+    }
+    for (const limits of bad) expect(psycheErrorCodeOf(() => network.createStore(nodeId, { limits }))).toBe(P2P_INVALID_CONFIG);
+    await network.createStore(nodeId, { limits: { maxBlobBytes: 1000, stallTimeoutMs: 500, fetchRounds: 1 } }).stop();
+    // Checked before the node is used, so a stand-in node is enough.
+    for (const value of [...hostile, 0, 2 ** 31]) {
+      expect(await psycheErrorCodeOfAsync(() => createLibp2pBlobStore({} as P2pNode, { requestTimeoutMs: value as number }))).toBe(P2P_INVALID_CONFIG);
+    }
   });
 });
