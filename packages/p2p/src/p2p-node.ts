@@ -11,6 +11,7 @@ import { tcp } from '@libp2p/tcp';
 import { webSockets } from '@libp2p/websockets';
 import { multiaddr } from '@multiformats/multiaddr';
 import { createLibp2p } from 'libp2p';
+import { P2P_INVALID_CONFIG, PsycheError, describeValue } from '@psyche/core';
 import type { Identity } from './identity.ts';
 import type { NodeId } from './node-id.ts';
 import { noiseEncrypter } from './noise-encrypter.ts';
@@ -57,6 +58,13 @@ export interface P2pNode {
  * docs/p2p.md); `@chainsafe/libp2p-gossipsub` would install but deliver nothing on libp2p 3.
  */
 export async function createP2pNode(options: P2pNodeOptions): Promise<P2pNode> {
+  // Before libp2p sees them: spreading a non-iterable listen, or a symbol relay in the template below, threw a TypeError.
+  for (const field of ['listen', 'relays'] as const) {
+    const value: unknown = options[field];
+    if (value !== undefined && !(Array.isArray(value) && value.every((a) => typeof a === 'string'))) {
+      throw new PsycheError(P2P_INVALID_CONFIG, { field, value: describeValue(value), expected: 'an array of multiaddr strings' }, `${field}: expected an array of multiaddr strings, got ${describeValue(value)}`);
+    }
+  }
   const listen = [...(options.listen ?? ['/ip4/127.0.0.1/tcp/0'])];
   for (const relay of options.relays ?? []) listen.push(`${relay}/p2p-circuit`);
   const libp2p = await createLibp2p({

@@ -5,7 +5,7 @@ import type { GossipOptions } from '../gossip.ts';
 import { generateIdentity } from '../identity.ts';
 import { createLibp2pBlobStore } from '../libp2p-blob-store.ts';
 import { MemoryBlobNetwork } from '../memory-blob-store.ts';
-import type { P2pNode } from '../p2p-node.ts';
+import { createP2pNode, type P2pNode } from '../p2p-node.ts';
 import { MemoryGossipNetwork } from '../memory-gossip.ts';
 import { PeerScores, type PeerScoresOptions } from '../peer-scores.ts';
 
@@ -50,6 +50,14 @@ describe('gossip and peer-score options from a JS caller', () => {
     // Checked before the node is used, so a stand-in node is enough.
     for (const value of [...hostile, 0, 2 ** 31]) {
       expect(await psycheErrorCodeOfAsync(() => createLibp2pBlobStore({} as P2pNode, { requestTimeoutMs: value as number }))).toBe(P2P_INVALID_CONFIG);
+    }
+  });
+
+  it('createP2pNode: listen or relays that are not arrays of strings are P2P_INVALID_CONFIG, before libp2p starts', async () => {
+    const identity = generateIdentity(createRng(7));
+    for (const value of [...hostile, ['/ip4/127.0.0.1/tcp/0', Symbol('s')], 'not-an-array']) {
+      expect(await psycheErrorCodeOfAsync(() => createP2pNode({ identity, listen: value as string[] }))).toBe(P2P_INVALID_CONFIG);
+      expect(await psycheErrorCodeOfAsync(() => createP2pNode({ identity, relays: value as string[] }))).toBe(P2P_INVALID_CONFIG);
     }
   });
 });
