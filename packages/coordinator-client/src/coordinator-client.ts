@@ -6,6 +6,7 @@ import {
   PsycheError,
   bytesEqual,
   type PsycheErrorCode,
+  describeValue,
 } from '@psyche/core';
 import { getCreateAccountInstruction } from '@solana-program/system';
 import {
@@ -93,6 +94,9 @@ export interface RoundRole {
 }
 
 /** Wraps a transport so every request has a deadline (kit's default fetch waits as long as the server holds it). */
+/** Node's timers hold at most 2^31 - 1 ms; a longer deadline would fire at once. */
+const MAX_REQUEST_TIMEOUT_MS = 2 ** 31 - 1;
+
 function transportWithDeadline(transport: RpcTransport, timeoutMs: number): RpcTransport {
   return (async <TResponse>(config: Parameters<RpcTransport>[0]) => {
     const deadline = AbortSignal.timeout(timeoutMs);
@@ -143,12 +147,18 @@ export class CoordinatorClient {
   private readonly confirmTimeoutMs: number;
 
   constructor(options: CoordinatorClientOptions) {
-    this.rpc = createSolanaRpcFromTransport(transportWithDeadline(createDefaultRpcTransport({ url: options.rpcUrl }), options.requestTimeoutMs ?? 30_000)) as Rpc<SolanaRpcApi>;
+    // Checked before use: a non-string URL threw a TypeError in replace, and a NaN timeout a RangeError from AbortSignal.timeout at every request.
+    if (typeof options.rpcUrl !== 'string' || !/^https?:\/\//i.test(options.rpcUrl)) throw new PsycheError(COORDINATOR_INVALID_CONFIG, { field: 'rpcUrl', reason: 'not an http:// or https:// URL' }, `rpcUrl must be an http:// or https:// URL, got ${describeValue(options.rpcUrl)}`);
+    const requestTimeoutMs = options.requestTimeoutMs ?? 30_000;
+    if (!Number.isSafeInteger(requestTimeoutMs) || requestTimeoutMs < 1 || requestTimeoutMs > MAX_REQUEST_TIMEOUT_MS) {
+      throw new PsycheError(COORDINATOR_INVALID_CONFIG, { field: 'requestTimeoutMs', reason: `must be an integer in [1, ${MAX_REQUEST_TIMEOUT_MS}]` }, `requestTimeoutMs must be an integer in [1, ${MAX_REQUEST_TIMEOUT_MS}], got ${describeValue(requestTimeoutMs)}`);
+    }
+    this.rpc = createSolanaRpcFromTransport(transportWithDeadline(createDefaultRpcTransport({ url: options.rpcUrl }), requestTimeoutMs)) as Rpc<SolanaRpcApi>;
     const wsUrl = options.wsUrl ?? options.rpcUrl.replace(/^http/, 'ws');
-    if (!/^wss?:\/\//i.test(wsUrl)) throw new PsycheError(COORDINATOR_INVALID_CONFIG, { field: 'wsUrl', reason: 'not a ws:// or wss:// URL' }, `wsUrl must be a ws:// or wss:// URL, got ${wsUrl.slice(0, 80)}`);
+    if (typeof wsUrl !== 'string' || !/^wss?:\/\//i.test(wsUrl)) throw new PsycheError(COORDINATOR_INVALID_CONFIG, { field: 'wsUrl', reason: 'not a ws:// or wss:// URL' }, `wsUrl must be a ws:// or wss:// URL, got ${describeValue(wsUrl)}`);
     const maxMessageBytes = options.maxSubscriptionMessageBytes ?? DEFAULT_MAX_SUBSCRIPTION_MESSAGE_BYTES;
     if (!Number.isSafeInteger(maxMessageBytes) || maxMessageBytes < 1 || maxMessageBytes > MAX_SUBSCRIPTION_MESSAGE_BYTES_CEILING) {
-      throw new PsycheError(COORDINATOR_INVALID_CONFIG, { field: 'maxSubscriptionMessageBytes', reason: `must be an integer in [1, ${MAX_SUBSCRIPTION_MESSAGE_BYTES_CEILING}]` }, `maxSubscriptionMessageBytes must be an integer in [1, ${MAX_SUBSCRIPTION_MESSAGE_BYTES_CEILING}], got ${maxMessageBytes}`);
+      throw new PsycheError(COORDINATOR_INVALID_CONFIG, { field: 'maxSubscriptionMessageBytes', reason: `must be an integer in [1, ${MAX_SUBSCRIPTION_MESSAGE_BYTES_CEILING}]` }, `maxSubscriptionMessageBytes must be an integer in [1, ${MAX_SUBSCRIPTION_MESSAGE_BYTES_CEILING}], got ${describeValue(maxMessageBytes)}`);
     }
     this.rpcSubscriptions = createBoundedSolanaRpcSubscriptions(wsUrl, maxMessageBytes);
     this.programAddress = options.programAddress ?? COORDINATOR_PROGRAM_ADDRESS;

@@ -1,4 +1,4 @@
-import { COORDINATOR_INVALID_CONFIG, COORDINATOR_RPC_ERROR, COORDINATOR_RPC_MESSAGE_TOO_LARGE, isPsycheError } from '@psyche/core';
+import { COORDINATOR_INVALID_CONFIG, COORDINATOR_RPC_ERROR, COORDINATOR_RPC_MESSAGE_TOO_LARGE, isPsycheError, psycheErrorCodeOf } from '@psyche/core';
 import { generateKeyPairSigner, type Address } from '@solana/kit';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -208,15 +208,19 @@ describe('CoordinatorClient maxSubscriptionMessageBytes', () => {
 
   it('refuses a limit that is not an integer in [1, 2^31 - 1] (ws would read 2^31 as no limit) and a non-WebSocket wsUrl', async () => {
     const payer = await generateKeyPairSigner();
-    for (const bad of [0, -1, 1.5, Number.NaN, Number.POSITIVE_INFINITY, 2 ** 31]) {
+    for (const bad of [0, -1, 1.5, Number.NaN, Number.POSITIVE_INFINITY, 2 ** 31, { toString: null } as unknown as number, Symbol('n') as unknown as number]) {
       let error: unknown;
       try {
         new CoordinatorClient({ rpcUrl: 'http://127.0.0.1:1', payer, maxSubscriptionMessageBytes: bad });
       } catch (e) {
         error = e;
       }
-      expect(isPsycheError(error, COORDINATOR_INVALID_CONFIG), `${bad}: ${String(error)}`).toBe(true);
+      expect(isPsycheError(error, COORDINATOR_INVALID_CONFIG), String(error)).toBe(true);
     }
     expect(() => new CoordinatorClient({ rpcUrl: 'http://127.0.0.1:1', wsUrl: 'ftp://127.0.0.1:1', payer })).toThrow(/wsUrl/);
+    // Options of the wrong type from a JS caller: coded errors, not a TypeError (replace on a non-string) or a RangeError at the first request.
+    for (const options of [{ rpcUrl: 7 }, { rpcUrl: 'ftp://127.0.0.1:1' }, { rpcUrl: 'http://127.0.0.1:1', wsUrl: Symbol('w') }, { rpcUrl: 'http://127.0.0.1:1', requestTimeoutMs: Number.NaN }, { rpcUrl: 'http://127.0.0.1:1', requestTimeoutMs: 2 ** 31 }]) {
+      expect(psycheErrorCodeOf(() => new CoordinatorClient({ payer, ...options } as never))).toBe(COORDINATOR_INVALID_CONFIG);
+    }
   });
 });
