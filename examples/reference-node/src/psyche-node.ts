@@ -686,52 +686,77 @@ export class PsycheNode {
     // The round's shared weights: this node's own after its generate undid the lookahead.
     const shared = new Map([...this.trainer.parameters].map(([name, w]) => [name, w.slice()]));
     const deadline = (Number(record.startTime) + a.config.maxRoundTrainTime) * 1000 - 4_000;
-    for (const [index, sender] of members.entries()) {
-      try {
-        if (sender === this.me) continue;
-        if (replicas > 0 && !committee?.targetsOf.get(this.me)?.includes(sender)) continue; // another member's duty (or no ring this epoch)
-        const caughtAt = this.caught.get(sender);
-        if (caughtAt !== undefined) {
-          this.rejectResult(step, sender, `recomputation disagrees (at step ${caughtAt} of this epoch; no replay since)`, {}, { exclude: !committee });
-          if (committee) await this.publishVerdict(step, sender, 'rejected');
-          continue;
+    // Members whose result this node is to judge this step, judged in the order their results come
+    // (not member order): the witness votes only for what was judged, so a late or dead member
+    // must not hold up the judgement of results already here until the deadline, which left the
+    // rest 1.5 s before the witness submits (both survivors of a kill -9 judged each other then).
+    const pending: { index: number; sender: string; replay: ResultReplay }[] = [];
+    const arrived = (sender: string): boolean => this.results.get(step)?.has(sender) === true || this.rejected.get(step)?.has(sender) === true;
+    try {
+      for (const [index, sender] of members.entries()) {
+        let toJudge = false;
+        try {
+          // This node itself, or another member's duty (or no ring this epoch): nothing to judge.
+          if (sender === this.me || (replicas > 0 && !committee?.targetsOf.get(this.me)?.includes(sender))) continue;
+          const caughtAt = this.caught.get(sender);
+          if (caughtAt !== undefined) {
+            this.rejectResult(step, sender, `recomputation disagrees (at step ${caughtAt} of this epoch; no replay since)`, {}, { exclude: !committee });
+            if (committee) await this.publishVerdict(step, sender, 'rejected');
+            continue;
+          }
+          if (step === first) this.replays.set(sender, new ResultReplay(this.trainer, step));
+          const replay = this.replays.get(sender);
+          if (!replay || replay.nextStep !== step) {
+            this.replays.delete(sender); // missed a step of this member: no exact replay until the next epoch
+            if (committee) await this.publishVerdict(step, sender, 'abstained');
+            continue;
+          }
+          pending.push({ index, sender, replay });
+          toJudge = true;
+        } finally {
+          if (!toJudge) settled.add(sender);
         }
-        if (step === first) this.replays.set(sender, new ResultReplay(this.trainer, step));
-        const replay = this.replays.get(sender);
-        if (!replay || replay.nextStep !== step) {
-          this.replays.delete(sender); // missed a step of this member: no exact replay until the next epoch
-          if (committee) await this.publishVerdict(step, sender, 'abstained');
-          continue;
-        }
-        while (!this.results.get(step)?.has(sender) && !this.rejected.get(step)?.has(sender) && Date.now() < deadline && !this.stopped) await sleep(50);
-        const claimed = this.results.get(step)?.get(sender);
-        if (!claimed) {
-          this.replays.delete(sender);
-          if (committee) await this.publishVerdict(step, sender, 'abstained');
-          continue;
-        }
-        const interval = dataAssignment(record, index);
-        if (o.fault === 'slow-verify') await sleep(SLOW_VERIFY_MS);
-        const started = performance.now();
-        const verdict = await replay.judge(shared, { step, start: interval.start, end: interval.end, lr, result: claimed.result });
-        const similarity = { jaccard: round4(verdict.similarity.jaccard), signHamming: round4(verdict.similarity.signHamming), relativeManhattan: round4(verdict.similarity.relativeManhattan), cosine: round4(verdict.similarity.cosine) };
-        o.log('verified', { step, sender, accepted: verdict.accepted, ...similarity, ms: Math.round(performance.now() - started) });
-        this.status.resultsVerified++;
-        const rejected = !verdict.accepted || o.fault === 'reject';
-        if (rejected) {
-          this.replays.delete(sender);
-          this.caught.set(sender, step);
-          // With a ring, one verdict among k: the witness leaves the member out when a majority of its verifiers reject.
-          this.rejectResult(step, sender, `recomputation disagrees (${verdict.failed.join(', ')})`, similarity, { exclude: !committee });
-        } else {
-          let accepted = this.recomputedAccepted.get(step);
-          if (!accepted) this.recomputedAccepted.set(step, (accepted = new Set()));
-          accepted.add(sender);
-        }
-        if (committee) await this.publishVerdict(step, sender, rejected ? 'rejected' : 'accepted');
-      } finally {
-        settled.add(sender);
       }
+      while (pending.length > 0) {
+        const next = pending.findIndex((x) => arrived(x.sender));
+        if (next < 0 && Date.now() < deadline && !this.stopped) {
+          await sleep(50);
+          continue;
+        }
+        const { index, sender, replay } = pending.splice(Math.max(next, 0), 1)[0]!;
+        try {
+          const claimed = this.results.get(step)?.get(sender);
+          if (!claimed) {
+            this.replays.delete(sender);
+            if (committee) await this.publishVerdict(step, sender, 'abstained');
+            continue;
+          }
+          const interval = dataAssignment(record, index);
+          if (o.fault === 'slow-verify') await sleep(SLOW_VERIFY_MS);
+          const started = performance.now();
+          const verdict = await replay.judge(shared, { step, start: interval.start, end: interval.end, lr, result: claimed.result });
+          const similarity = { jaccard: round4(verdict.similarity.jaccard), signHamming: round4(verdict.similarity.signHamming), relativeManhattan: round4(verdict.similarity.relativeManhattan), cosine: round4(verdict.similarity.cosine) };
+          o.log('verified', { step, sender, accepted: verdict.accepted, ...similarity, ms: Math.round(performance.now() - started) });
+          this.status.resultsVerified++;
+          const rejected = !verdict.accepted || o.fault === 'reject';
+          if (rejected) {
+            this.replays.delete(sender);
+            this.caught.set(sender, step);
+            // With a ring, one verdict among k: the witness leaves the member out when a majority of its verifiers reject.
+            this.rejectResult(step, sender, `recomputation disagrees (${verdict.failed.join(', ')})`, similarity, { exclude: !committee });
+          } else {
+            let accepted = this.recomputedAccepted.get(step);
+            if (!accepted) this.recomputedAccepted.set(step, (accepted = new Set()));
+            accepted.add(sender);
+          }
+          if (committee) await this.publishVerdict(step, sender, rejected ? 'rejected' : 'accepted');
+        } finally {
+          settled.add(sender);
+        }
+      }
+    } finally {
+      // Only on an error: the members left are settled (unjudged), so the witness stops waiting for them.
+      for (const x of pending) settled.add(x.sender);
     }
   }
 

@@ -287,6 +287,9 @@ describe('local run (separate node processes on loopback)', () => {
       // The health check (no witness saw it) drops it; the survivor keeps training.
       const afterDrop = await run.waitForState((a) => stateOf(a, victimAddress) !== ClientState.Healthy && a.step >= 4n, 60_000);
       expect(afterDrop.state === RunState.RoundTrain || afterDrop.state === RunState.RoundWitness || afterDrop.state === RunState.Cooldown).toBe(true);
+      // The survivors still count: each votes for the other only once it judged it, which behind
+      // the dead node's missing result must not wait for that result's deadline.
+      for (const i of [0, 2]) expect(stateOf(afterDrop, addressOf(run, i))).toBe(ClientState.Healthy);
       // The victim restarts with its key, and a third node arrives late: both join at the next epoch.
       run.startNode(1);
       run.startNode(3);

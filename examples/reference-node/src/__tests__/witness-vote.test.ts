@@ -126,4 +126,45 @@ describe('witness vote', () => {
     expect(w.submitted).toEqual([{ participants: [0], step: STEP }]);
     expect(new Set(w.events.filter((e) => e.event === 'vote_withheld').map((e) => e.fields.sender))).toEqual(new Set([mine, theirs]));
   });
+
+  it('a member whose result has not come does not hold up the judgement of the results already here (judged as they come)', async () => {
+    // The node before judged in member order, waiting for each result until 4 s before the train
+    // deadline: behind a dead member (kill -9) the others were judged only then, 1.5 s before its
+    // witness submitted, and what was not judged by then lost its vote.
+    const w = witnessOf({});
+    const results = w.internals.results as Map<number, Map<string, unknown>>;
+    const late = results.get(STEP)!.get(honest)!;
+    results.get(STEP)!.delete(honest); // first in member order, its result not here yet
+    const nowS = Math.floor(Date.now() / 1000);
+    (w.internals.roundRecords as Map<number, unknown>).set(STEP, { startTime: BigInt(nowS), seed: new Uint8Array(32), numClients: 3, globalBatch: 12, dataIndex: 0n });
+    (w.internals.verdictsSettled as Map<number, Set<string>>).set(STEP, new Set());
+    const judgedAt = new Map<string, number>();
+    const replayOf = (member: string) => ({
+      nextStep: STEP,
+      judge: async () => {
+        judgedAt.set(member, Date.now());
+        return { accepted: true, failed: [], similarity: { jaccard: 1, signHamming: 0, relativeManhattan: 0, cosine: 1 } };
+      },
+    });
+    (w.internals.replays as Map<string, unknown>).set(honest, replayOf(honest));
+    (w.internals.replays as Map<string, unknown>).set(other, replayOf(other));
+    w.internals.trainer = { parameters: new Map() };
+    const voteWithheld = (member: string) => (w.internals.voteWithheld as (step: number, member: string) => string | undefined).call(w.node, STEP, member);
+    const verifyRound = w.internals.verifyRound as (a: unknown, step: number, first: number, lr: number) => Promise<void>;
+    const verifying = verifyRound.call(w.node, { config: { maxRoundTrainTime: 20 } }, STEP, STEP - 1, 0.001);
+    try {
+      // 16 s before the verifier's deadline: the result here is judged at once, the vote for it stands.
+      await vi.waitFor(() => expect(judgedAt.has(other)).toBe(true), { timeout: 2_000, interval: 20 });
+      expect(judgedAt.has(honest)).toBe(false);
+      expect(voteWithheld(other)).toBeUndefined();
+      expect(voteWithheld(honest)).toBe('not judged: recomputation not finished');
+      results.get(STEP)!.set(honest, late);
+      await verifying;
+      expect(voteWithheld(honest)).toBeUndefined();
+      expect((w.internals.verdictsSettled as Map<number, Set<string>>).get(STEP)).toEqual(new Set([me, other, honest]));
+    } finally {
+      w.internals.stopped = true; // the node before would still be waiting for `honest`
+      await verifying;
+    }
+  });
 });
