@@ -28,3 +28,4 @@ export * from './adamw.ts';
 export * from './byte-accounting.ts';
 export * from './overlap-queue.ts';
 export * from './kernel-check.ts';
+export * from './kernel-scalars.ts';

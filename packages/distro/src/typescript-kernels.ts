@@ -3,6 +3,7 @@ import type { ChunkLayout } from './chunk-layout.ts';
 import { fastDecode, fastEncode } from './dct-fast.ts';
 import { referenceDecode, referenceEncode } from './dct-reference.ts';
 import { decayAccumulate, signDescent } from './elementwise.ts';
+import { assertKernelScalars } from './kernel-scalars.ts';
 import type { DistroKernels } from './kernels.ts';
 import { fastScatterMean, referenceScatterMean } from './scatter-mean.ts';
 import { fastTopk, referenceTopk } from './topk.ts';
@@ -54,10 +55,12 @@ function wrap(name: string, impl: SyncKernels): DistroKernels {
     },
     decayAccumulate: async (delta, grad, decay, lr) => {
       expectLength('grad', grad, delta.length);
+      assertKernelScalars(decay, lr);
       decayAccumulate(delta, grad, decay, lr);
     },
     signDescent: async (weights, direction, lr) => {
       expectLength('direction', direction, weights.length);
+      assertKernelScalars(undefined, lr);
       signDescent(weights, direction, lr);
     },
   };

@@ -3,7 +3,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DISTRO_SHAPE_MISMATCH, GPU_KERNEL_ARGUMENT, GPU_KERNEL_FAILED, GPU_NATIVE_UNAVAILABLE, PsycheError, describeValue } from '@psyche/core';
-import { assertSelectionsFit, layoutWithChunks, typescriptKernels, type ChunkLayout, type DistroKernels } from '@psyche/distro';
+import { assertKernelScalars, assertSelectionsFit, layoutWithChunks, typescriptKernels, type ChunkLayout, type DistroKernels } from '@psyche/distro';
 
 /** The addons' raw functions (native/distro_kernels.cc and native/cuda/distro_cuda_addon.cc). */
 interface NativeAddon {
@@ -157,10 +157,12 @@ function kernelsOverAddon(addon: NativeAddon, name: string): DistroKernels {
     },
     decayAccumulate: (delta, grad, decay, lr) => {
       expectLength('grad', grad, delta.length);
+      assertKernelScalars(decay, lr);
       return call('decayAccumulate', () => addon.decayAccumulate(delta, grad, decay, lr));
     },
     signDescent: (weights, direction, lr) => {
       expectLength('direction', direction, weights.length);
+      assertKernelScalars(undefined, lr);
       return call('signDescent', () => addon.signDescent(weights, direction, lr));
     },
   };

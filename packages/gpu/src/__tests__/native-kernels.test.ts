@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   DISTRO_INDEX_OUT_OF_RANGE,
+  DISTRO_INVALID_CONFIG,
   DISTRO_RESULT_LAYOUT_MISMATCH,
   DISTRO_SHAPE_MISMATCH,
   GPU_NATIVE_UNAVAILABLE,
@@ -252,6 +253,14 @@ describe.runIf(native)('native DisTrO kernels vs the TypeScript reference', () =
       ['scatterMean other layout', DISTRO_RESULT_LAYOUT_MISMATCH, (k, out) => k.scatterMean([{ ...selection(1, Uint32Array.of(0)), layout: computeChunkLayout([64, 64]) }], layout, out)],
       ['decayAccumulate', DISTRO_SHAPE_MISMATCH, (k, out) => k.decayAccumulate(out, new Float32Array(n - 1), 0.9, 0.1)],
       ['signDescent', DISTRO_SHAPE_MISMATCH, (k, out) => k.signDescent(out, new Float32Array(n + 1), 0.1)],
+      // A NaN scalar turned every element into NaN; a symbol threw a TypeError in the TypeScript loop.
+      ['decayAccumulate decay NaN', DISTRO_INVALID_CONFIG, (k, out) => k.decayAccumulate(out, full(), Number.NaN, 0.1)],
+      ['decayAccumulate decay 1.5', DISTRO_INVALID_CONFIG, (k, out) => k.decayAccumulate(out, full(), 1.5, 0.1)],
+      ['decayAccumulate lr symbol', DISTRO_INVALID_CONFIG, (k, out) => k.decayAccumulate(out, full(), 0.9, Symbol('lr') as unknown as number)],
+      ['decayAccumulate lr Infinity', DISTRO_INVALID_CONFIG, (k, out) => k.decayAccumulate(out, full(), 0.9, Number.POSITIVE_INFINITY)],
+      ['signDescent lr NaN', DISTRO_INVALID_CONFIG, (k, out) => k.signDescent(out, full(), Number.NaN)],
+      ['signDescent lr -1', DISTRO_INVALID_CONFIG, (k, out) => k.signDescent(out, full(), -1)],
+      ['signDescent lr {toString: null}', DISTRO_INVALID_CONFIG, (k, out) => k.signDescent(out, full(), { toString: null } as unknown as number)],
     ];
     for (const [what, code, call] of cases) {
       for (const k of [native!, referenceKernels, typescriptKernels]) {
