@@ -78,16 +78,26 @@ function subscribeFor(client: CoordinatorClient, ms: number): { seen: RunAccount
   return { seen, outcome };
 }
 
+/**
+ * A client subscribed to `endpoint` for 6 s, past the initial fetch: the endpoint's socket to it,
+ * what the subscription saw and ended with, and whether that socket has closed.
+ */
+async function subscribedClient(endpoint: Awaited<ReturnType<typeof startHostileEndpoint>>, maxSubscriptionMessageBytes?: number) {
+  const payer = await generateKeyPairSigner();
+  const client = new CoordinatorClient({ rpcUrl: endpoint.rpcUrl, wsUrl: endpoint.wsUrl, payer, ...(maxSubscriptionMessageBytes === undefined ? {} : { maxSubscriptionMessageBytes }) });
+  const { seen, outcome } = subscribeFor(client, 6_000);
+  const socket = await endpoint.subscriber;
+  let closed = false;
+  socket.on('close', () => (closed = true));
+  await until(() => seen.length === 1, 3_000); // the initial fetch
+  return { seen, outcome, socket, closed: () => closed };
+}
+
 describe('CoordinatorClient subscriptions against an endpoint sending oversized messages', () => {
   it('delivers a normal notification, then fails with COORDINATOR_RPC_MESSAGE_TOO_LARGE on a larger-than-limit one and closes the connection', async () => {
     const endpoint = await startHostileEndpoint();
     try {
-      const client = new CoordinatorClient({ rpcUrl: endpoint.rpcUrl, wsUrl: endpoint.wsUrl, payer: await generateKeyPairSigner() });
-      const { seen, outcome } = subscribeFor(client, 6_000);
-      const socket = await endpoint.subscriber;
-      let closed = false;
-      socket.on('close', () => (closed = true));
-      await until(() => seen.length === 1, 3_000); // the initial fetch
+      const { seen, outcome, socket, closed } = await subscribedClient(endpoint);
       socket.send(notification());
       await until(() => seen.length === 2, 3_000);
       expect(seen).toHaveLength(2);
@@ -98,8 +108,8 @@ describe('CoordinatorClient subscriptions against an endpoint sending oversized 
       expect(isPsycheError(error, COORDINATOR_RPC_MESSAGE_TOO_LARGE), String(error)).toBe(true);
       expect((error as { context: { limit: number } }).context.limit).toBe(DEFAULT_MAX_SUBSCRIPTION_MESSAGE_BYTES);
       expect(seen).toHaveLength(2);
-      await until(() => closed, 3_000);
-      expect(closed).toBe(true);
+      await until(closed, 3_000);
+      expect(closed()).toBe(true);
     } finally {
       await endpoint.stop();
     }
@@ -108,11 +118,8 @@ describe('CoordinatorClient subscriptions against an endpoint sending oversized 
   it('refuses a frame by its declared length, without waiting for (or buffering) its payload', async () => {
     const endpoint = await startHostileEndpoint();
     try {
-      const client = new CoordinatorClient({ rpcUrl: endpoint.rpcUrl, wsUrl: endpoint.wsUrl, payer: await generateKeyPairSigner(), maxSubscriptionMessageBytes: 100_000 });
       const started = Date.now();
-      const { seen, outcome } = subscribeFor(client, 6_000);
-      const socket = await endpoint.subscriber;
-      await until(() => seen.length === 1, 3_000);
+      const { outcome, socket } = await subscribedClient(endpoint, 100_000);
       // A text frame header declaring 64 MiB (unmasked, server to client), then 64 KiB of it and nothing more
       // (Node's own WebSocket, which the previous client used, waits for the rest).
       const header = Buffer.alloc(10);
@@ -137,10 +144,7 @@ describe('CoordinatorClient subscriptions against an endpoint sending oversized 
     const endpoint = await startHostileEndpoint();
     try {
       const limit = notification().length + 1_000;
-      const client = new CoordinatorClient({ rpcUrl: endpoint.rpcUrl, wsUrl: endpoint.wsUrl, payer: await generateKeyPairSigner(), maxSubscriptionMessageBytes: limit });
-      const { seen, outcome } = subscribeFor(client, 6_000);
-      const socket = await endpoint.subscriber;
-      await until(() => seen.length === 1, 3_000);
+      const { seen, outcome, socket } = await subscribedClient(endpoint, limit);
       socket.send(notification(999));
       await until(() => seen.length === 2, 3_000);
       expect(seen).toHaveLength(2);
@@ -156,12 +160,7 @@ describe('CoordinatorClient subscriptions against an endpoint sending deeply nes
   it('fails with COORDINATOR_RPC_ERROR on a notification nested 6,000 deep (parsing it overflowed the stack in an event listener and ended the process), and reads a notification nesting 61 levels', async () => {
     const endpoint = await startHostileEndpoint();
     try {
-      const client = new CoordinatorClient({ rpcUrl: endpoint.rpcUrl, wsUrl: endpoint.wsUrl, payer: await generateKeyPairSigner() });
-      const { seen, outcome } = subscribeFor(client, 6_000);
-      const socket = await endpoint.subscriber;
-      let closed = false;
-      socket.on('close', () => (closed = true));
-      await until(() => seen.length === 1, 3_000);
+      const { seen, outcome, socket, closed } = await subscribedClient(endpoint);
       // Brackets inside strings do not count; 61 levels of real nesting (60 here, in the top object) are read.
       const nested = (levels: number): string => `${'['.repeat(levels)}"[{\\"]"${']'.repeat(levels)}`;
       socket.send(notification().replace('"padding"', `"nested":${nested(60)},"padding"`));
@@ -171,8 +170,8 @@ describe('CoordinatorClient subscriptions against an endpoint sending deeply nes
       const error = await outcome;
       expect(isPsycheError(error, COORDINATOR_RPC_ERROR), String(error)).toBe(true);
       expect(seen).toHaveLength(2);
-      await until(() => closed, 3_000);
-      expect(closed).toBe(true);
+      await until(closed, 3_000);
+      expect(closed()).toBe(true);
     } finally {
       await endpoint.stop();
     }
